@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "LSTMFormat",
+    products: [
+        .library(name: "LSTMFormat", targets: ["LSTMFormat"]),
+        .executable(name: "lstm-format", targets: ["lstm-format"]),
+    ],
+    dependencies: [
+        // Command-line parsing: subcommands, help text, validation.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        // Zip archives: Keras 3 `.keras` files and numpy `.npz` files are zips.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
+    targets: [
+        // libhdf5 (Debian: libhdf5-dev), exposed through a shim header.
+        .systemLibrary(
+            name: "CHDF5",
+            pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]
+        ),
+        // zlib (Debian: zlib1g-dev): CRC-32 for the `.lstm` format.
+        .systemLibrary(
+            name: "CZlibShim",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // OpenBLAS (Debian: libopenblas-dev): GEMM for the verifier's forward pass and BPTT.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "LSTMFormat",
+            dependencies: [
+                "CHDF5", "CZlibShim", "CBLAS",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
+        ),
+        .executableTarget(
+            name: "lstm-format",
+            dependencies: [
+                "LSTMFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "LSTMFormatTests",
+            dependencies: ["LSTMFormat"]
+        ),
+    ]
+)

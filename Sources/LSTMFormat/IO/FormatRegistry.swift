@@ -1,0 +1,64 @@
+import Foundation
+
+/// The list of file formats and the entry points that pick one: by content for reading, by `--to` or by the
+/// output name's suffix for writing.
+public enum FormatRegistry {
+    /// Every supported format, most specific first (detection tries them in this order).
+    public static let all: [any ModelFileFormat.Type] = [
+    ]
+
+    public static func format(named name: String) throws -> any ModelFileFormat.Type {
+        guard let f = all.first(where: { $0.name == name }) else {
+            throw FormatError.unknownFormatName(name, known: all.map { $0.name })
+        }
+        return f
+    }
+
+    /// The format of an existing file, from its content.
+    public static func detect(_ url: URL) throws -> any ModelFileFormat.Type {
+        do {
+            let probe = try FileProbe(url: url)
+            guard let f = all.first(where: { $0.matches(probe) }) else {
+                let hex = probe.head.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
+                throw FormatError.unrecognized(head: hex.isEmpty ? "empty file" : hex)
+            }
+            return f
+        } catch let e as FileError {
+            throw e
+        } catch {
+            throw FileError(path: url.path, underlying: error)
+        }
+    }
+
+    /// The output format for a file name (longest matching suffix wins).
+    public static func format(forOutput url: URL) throws -> any ModelFileFormat.Type {
+        let name = url.lastPathComponent.lowercased()
+        let candidates = all.flatMap { f in f.fileSuffixes.filter { name.hasSuffix($0) }.map { (f, $0.count) } }
+        guard let best = candidates.max(by: { $0.1 < $1.1 }) else { throw FileError(path: url.path, underlying: FormatError.noFormatForSuffix(url.lastPathComponent)) }
+        return best.0
+    }
+
+    /// Reads any supported model file. Errors are `FileError`s naming the file.
+    public static func read(_ url: URL, options: ReadOptions = ReadOptions()) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
+        let format = try detect(url)
+        do {
+            return (try format.read(from: url, options: options), format)
+        } catch let e as FileError {
+            throw e
+        } catch {
+            throw FileError(path: url.path, underlying: error)
+        }
+    }
+
+    /// Writes `model` atomically in `format` (or the format the name implies).
+    public static func write(_ model: LSTMModel, to url: URL, format: (any ModelFileFormat.Type)? = nil, options: WriteOptions = WriteOptions()) throws {
+        let f = try format ?? self.format(forOutput: url)
+        do {
+            try AtomicFile.write(to: url) { try f.write(model, to: $0, options: options) }
+        } catch let e as FileError {
+            throw e
+        } catch {
+            throw FileError(path: url.path, underlying: error)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+/// A file format adapter: reads a file into the canonical `LSTMModel` and writes one back.
+///
+/// A new format is one new folder under `Formats/` with a type conforming to this protocol, plus one line in
+/// `FormatRegistry.all`.
+public protocol ModelFileFormat: Sendable {
+    /// The name used by `--to` and shown by `inspect` ("lstm", "hdf5", "keras", …).
+    static var name: String { get }
+    /// Output file name suffixes that select this format when `--to` is absent (longest match wins).
+    static var fileSuffixes: [String] { get }
+    /// Whether the file is in this format, judged from its content (the first bytes, or a look inside a
+    /// container), never from its name alone.
+    static func matches(_ probe: FileProbe) -> Bool
+    static func read(from url: URL, options: ReadOptions) throws -> LSTMModel
+    /// Writes to `url` directly; callers go through `FormatRegistry.write`, which makes the write atomic.
+    static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws
+}
+
+extension ModelFileFormat {
+    public static var canWrite: Bool { true }
+}
+
+public struct ReadOptions: Sendable {
+    /// A Keras model config (JSON) for weight-only files that carry no architecture.
+    public var kerasConfig: Data?
+    /// Verify tensor CRC-32s of `.lstm` files (default true).
+    public var verifyChecksums: Bool
+    /// Called with notes a user should see (e.g. "architecture inferred from shapes").
+    public var warn: @Sendable (String) -> Void
+
+    public init(kerasConfig: Data? = nil, verifyChecksums: Bool = true, warn: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.kerasConfig = kerasConfig
+        self.verifyChecksums = verifyChecksums
+        self.warn = warn
+    }
+}
+
+public struct WriteOptions: Sendable {
+    /// Deflate-compress datasets where the format supports it (HDF5).
+    public var compress: Bool
+
+    public init(compress: Bool = false) {
+        self.compress = compress
+    }
+}
+
+/// What a format looks at to recognise a file: its first bytes, and its URL for formats that must look inside.
+public struct FileProbe: Sendable {
+    public let url: URL
+    /// Up to the first 512 bytes of the file.
+    public let head: Data
+
+    public init(url: URL) throws {
+        self.url = url
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        head = try handle.read(upToCount: 512) ?? Data()
+    }
+
+    public func starts(with magic: [UInt8]) -> Bool {
+        head.count >= magic.count && head.prefix(magic.count).elementsEqual(magic)
+    }
+
+    public static let hdf5Signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
+    public static let zipSignature: [UInt8] = [0x50, 0x4B, 0x03, 0x04]
+}
+
+/// An error about one file: the path and what is wrong with it. `description` is the one-line message the
+/// command line prints.
+public struct FileError: Error, CustomStringConvertible {
+    public let path: String
+    public let underlying: any Error
+
+    public init(path: String, underlying: any Error) {
+        self.path = path
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        let message = String(describing: underlying)
+        return "\(path): \(message.replacingOccurrences(of: "\n", with: " "))"
+    }
+}
+
+/// Errors of the registry itself.
+public enum FormatError: Error, CustomStringConvertible, Equatable {
+    case unrecognized(head: String)
+    case unknownFormatName(String, known: [String])
+    case noFormatForSuffix(String)
+    case notWritable(String)
+
+    public var description: String {
+        switch self {
+        case .unrecognized(let head): "not a model file of any supported format (first bytes: \(head))"
+        case .unknownFormatName(let n, let known): "unknown format '\(n)' (known: \(known.joined(separator: ", ")))"
+        case .noFormatForSuffix(let name): "cannot tell the output format from the name '\(name)'; pass --to"
+        case .notWritable(let n): "format '\(n)' is read-only"
+        }
+    }
+}

@@ -1,0 +1,161 @@
+/// Which way an LSTM layer reads the sequence.
+public enum Direction: String, Codable, CaseIterable, Sendable {
+    /// t = 0 … T-1.
+    case forward
+    /// t = T-1 … 0; outputs are stored at the step they were computed for (as Keras `go_backwards` is *not*:
+    /// see `Spec/canonical-model.md`, "Backward layers").
+    case backward
+    /// A forward and a backward cell whose outputs are merged per step with `MergeMode`.
+    case bidirectional
+}
+
+/// How a bidirectional layer merges its forward output h_f and backward output h_b at each step.
+public enum MergeMode: String, Codable, CaseIterable, Sendable {
+    /// [h_f; h_b] (2·hidden wide).
+    case concat
+    /// h_f + h_b.
+    case sum
+    /// h_f ⊙ h_b.
+    case mul
+    /// (h_f + h_b) / 2.
+    case ave
+}
+
+/// One of the two cells of a layer, as it appears in canonical tensor names.
+public enum CellDirection: String, Codable, CaseIterable, Sendable {
+    case fwd
+    case bwd
+}
+
+/// The four gates in canonical order (the seed's f, i, c, o). Keras stores them as i, f, c, o.
+public enum Gate: String, Codable, CaseIterable, Sendable {
+    case f, i, c, o
+}
+
+/// Shape and activation of one LSTM layer, without weights.
+public struct LSTMLayerSpec: Codable, Equatable, Sendable {
+    public var inputSize: Int
+    public var hiddenSize: Int
+    public var direction: Direction
+    /// Required for `.bidirectional`, nil otherwise.
+    public var mergeMode: MergeMode?
+    /// σ in eq. 8.24 (gates f, i, o).
+    public var gateActivation: Activation
+    /// The activation of the candidate C̃ and of the cell output tanh(C) in eq. 8.24.
+    public var cellActivation: Activation
+
+    public init(inputSize: Int, hiddenSize: Int, direction: Direction = .forward, mergeMode: MergeMode? = nil,
+                gateActivation: Activation = .sigmoid, cellActivation: Activation = .tanh) {
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.direction = direction
+        self.mergeMode = mergeMode
+        self.gateActivation = gateActivation
+        self.cellActivation = cellActivation
+    }
+
+    /// The cells this layer has, in canonical order.
+    public var cells: [CellDirection] {
+        switch direction {
+        case .forward: [.fwd]
+        case .backward: [.bwd]
+        case .bidirectional: [.fwd, .bwd]
+        }
+    }
+
+    /// Width of the layer's output at each step.
+    public var outputSize: Int {
+        direction == .bidirectional && mergeMode == .concat ? 2 * hiddenSize : hiddenSize
+    }
+}
+
+/// Shape and activation of one dense layer of the head: y = g(V·h + c).
+public struct DenseLayerSpec: Codable, Equatable, Sendable {
+    public var inputSize: Int
+    public var outputSize: Int
+    public var activation: Activation
+
+    public init(inputSize: Int, outputSize: Int, activation: Activation = .linear) {
+        self.inputSize = inputSize
+        self.outputSize = outputSize
+        self.activation = activation
+    }
+}
+
+/// Everything about a model except its weights and metadata.
+public struct ModelArchitecture: Codable, Equatable, Sendable {
+    /// The LSTM stack, input side first. Every layer but the last returns its full sequence.
+    public var layers: [LSTMLayerSpec]
+    /// For the last LSTM layer: true gives an output at every step (many-to-many), false only at the last step
+    /// (many-to-one). The dense head is applied at every returned step.
+    public var returnSequences: Bool
+    /// The dense head, applied in order; may be empty (the output is then the last LSTM layer's h).
+    public var dense: [DenseLayerSpec]
+
+    public init(layers: [LSTMLayerSpec], returnSequences: Bool, dense: [DenseLayerSpec]) {
+        self.layers = layers
+        self.returnSequences = returnSequences
+        self.dense = dense
+    }
+
+    public var inputSize: Int { layers.first?.inputSize ?? 0 }
+    public var outputSize: Int { dense.last?.outputSize ?? layers.last?.outputSize ?? 0 }
+
+    /// Every tensor the architecture needs, in canonical order, with its shape:
+    /// per layer and cell W_f…W_o [hidden, input], U_f…U_o [hidden, hidden], b_f…b_o [hidden];
+    /// then per dense layer V [out, in] and c [out].
+    public var expectedTensors: [(name: String, shape: [Int])] {
+        var out: [(String, [Int])] = []
+        for (k, layer) in layers.enumerated() {
+            for cell in layer.cells {
+                for g in Gate.allCases { out.append((TensorName.lstm(k, cell, .W, g), [layer.hiddenSize, layer.inputSize])) }
+                for g in Gate.allCases { out.append((TensorName.lstm(k, cell, .U, g), [layer.hiddenSize, layer.hiddenSize])) }
+                for g in Gate.allCases { out.append((TensorName.lstm(k, cell, .b, g), [layer.hiddenSize])) }
+            }
+        }
+        for (k, d) in dense.enumerated() {
+            out.append((TensorName.denseV(k), [d.outputSize, d.inputSize]))
+            out.append((TensorName.denseC(k), [d.outputSize]))
+        }
+        return out
+    }
+
+    /// Checks that sizes chain, activations fit their place and merge modes are set exactly where needed.
+    public func validate() throws(ModelError) {
+        guard !layers.isEmpty else { throw .invalidArchitecture("the model has no LSTM layer") }
+        for (k, layer) in layers.enumerated() {
+            let name = "lstm.\(k)"
+            guard layer.inputSize > 0 else { throw .invalidArchitecture("\(name): input size \(layer.inputSize) must be positive") }
+            guard layer.hiddenSize > 0 else { throw .invalidArchitecture("\(name): hidden size \(layer.hiddenSize) must be positive") }
+            if k > 0, layer.inputSize != layers[k - 1].outputSize {
+                throw .invalidArchitecture("\(name): input size \(layer.inputSize) does not match the output size \(layers[k - 1].outputSize) of lstm.\(k - 1)")
+            }
+            switch (layer.direction, layer.mergeMode) {
+            case (.bidirectional, nil): throw .invalidArchitecture("\(name): a bidirectional layer needs a merge mode")
+            case (.forward, .some), (.backward, .some): throw .invalidArchitecture("\(name): merge mode is only for bidirectional layers")
+            default: break
+            }
+            guard layer.gateActivation.isElementwise else { throw .invalidActivation(place: "\(name) gate activation", activation: layer.gateActivation) }
+            guard layer.cellActivation.isElementwise else { throw .invalidActivation(place: "\(name) cell activation", activation: layer.cellActivation) }
+        }
+        var width = layers[layers.count - 1].outputSize
+        for (k, d) in dense.enumerated() {
+            guard d.outputSize > 0 else { throw .invalidArchitecture("dense.\(k): output size \(d.outputSize) must be positive") }
+            guard d.inputSize == width else {
+                throw .invalidArchitecture("dense.\(k): input size \(d.inputSize) does not match the width \(width) of the layer before it")
+            }
+            width = d.outputSize
+        }
+    }
+}
+
+/// Canonical tensor names: `lstm.{k}.{fwd|bwd}.{W|U|b}_{f|i|c|o}` and `dense.{k}.V`, `dense.{k}.c`.
+public enum TensorName {
+    public enum Kind: String, CaseIterable, Sendable { case W, U, b }
+
+    public static func lstm(_ layer: Int, _ cell: CellDirection, _ kind: Kind, _ gate: Gate) -> String {
+        "lstm.\(layer).\(cell.rawValue).\(kind.rawValue)_\(gate.rawValue)"
+    }
+    public static func denseV(_ layer: Int) -> String { "dense.\(layer).V" }
+    public static func denseC(_ layer: Int) -> String { "dense.\(layer).c" }
+}

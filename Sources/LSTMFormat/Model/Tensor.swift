@@ -1,0 +1,177 @@
+import Foundation
+
+/// A dense, row-major (C order) tensor held as its little-endian element bytes.
+///
+/// Keeping the bytes rather than decoded numbers makes every conversion between formats bit-exact for every
+/// dtype, and lets a memory-mapped file hand out tensors without copying (`bytes` may be a slice of a mapping).
+public struct Tensor: Sendable, Equatable {
+    public let dtype: DType
+    public let shape: [Int]
+    /// `elementCount * dtype.byteSize` bytes, little-endian, C order.
+    public let bytes: Data
+
+    /// Wraps existing bytes. Throws when the byte count does not match the shape and dtype.
+    public init(dtype: DType, shape: [Int], bytes: Data) throws {
+        guard let count = Tensor.elementCount(shape),
+              let byteCount = count.multipliedReportingOverflow(by: dtype.byteSize).partialValue as Int?,
+              !count.multipliedReportingOverflow(by: dtype.byteSize).overflow
+        else { throw TensorError.invalidShape(shape) }
+        guard bytes.count == byteCount else {
+            throw TensorError.byteCountMismatch(shape: shape, dtype: dtype, expected: byteCount, actual: bytes.count)
+        }
+        self.dtype = dtype
+        self.shape = shape
+        self.bytes = bytes
+    }
+
+    /// A float32 tensor from values in C order.
+    public init(shape: [Int], float32 values: [Float]) {
+        precondition(Tensor.elementCount(shape) == values.count, "shape \(shape) does not hold \(values.count) values")
+        self.dtype = .float32
+        self.shape = shape
+        self.bytes = Tensor.encode(values)
+    }
+
+    /// A float64 tensor from values in C order.
+    public init(shape: [Int], float64 values: [Double]) {
+        precondition(Tensor.elementCount(shape) == values.count, "shape \(shape) does not hold \(values.count) values")
+        self.dtype = .float64
+        self.shape = shape
+        self.bytes = Tensor.encode(values)
+    }
+
+    /// A tensor of `dtype` from float64 values, each rounded to nearest-even.
+    public init(shape: [Int], values: [Double], dtype: DType) {
+        self = Tensor(shape: shape, float64: values).converted(to: dtype)
+    }
+
+    public static func zeros(shape: [Int], dtype: DType = .float32) -> Tensor {
+        let n = elementCount(shape) ?? 0
+        return try! Tensor(dtype: dtype, shape: shape, bytes: Data(count: n * dtype.byteSize))
+    }
+
+    /// Product of the dimensions, or nil when a dimension is negative or the product overflows `Int`.
+    public static func elementCount(_ shape: [Int]) -> Int? {
+        var n = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, o) = n.multipliedReportingOverflow(by: d)
+            if o { return nil }
+            n = p
+        }
+        return n
+    }
+
+    public var elementCount: Int { bytes.count / dtype.byteSize }
+
+    /// The values widened to float64 (exact for every dtype).
+    public func float64Values() -> [Double] {
+        switch dtype {
+        case .float64: return Tensor.decode(bytes, as: Double.self)
+        case .float32: return Tensor.decode(bytes, as: Float.self).map(Double.init)
+        case .float16: return Tensor.decode(bytes, as: UInt16.self).map { Double(Float16(bitPattern: $0)) }
+        case .bfloat16: return Tensor.decode(bytes, as: UInt16.self).map { Double(BFloat16Bits.toFloat($0)) }
+        }
+    }
+
+    /// The values as float32 (exact for float32, float16, bfloat16; rounded to nearest-even from float64).
+    public func float32Values() -> [Float] {
+        switch dtype {
+        case .float32: return Tensor.decode(bytes, as: Float.self)
+        case .float64: return Tensor.decode(bytes, as: Double.self).map { Float($0) }
+        case .float16: return Tensor.decode(bytes, as: UInt16.self).map { Float(Float16(bitPattern: $0)) }
+        case .bfloat16: return Tensor.decode(bytes, as: UInt16.self).map(BFloat16Bits.toFloat)
+        }
+    }
+
+    /// This tensor in another dtype, every element rounded to nearest-even with one rounding.
+    public func converted(to target: DType) -> Tensor {
+        if target == dtype { return self }
+        let data: Data
+        switch target {
+        case .float64:
+            data = Tensor.encode(float64Values())
+        case .float32:
+            data = Tensor.encode(float32Values())
+        case .float16:
+            // Float16(Double) and Float16(Float) are correctly rounded; widening first is exact.
+            data = Tensor.encode(float64Values().map { Float16($0).bitPattern })
+        case .bfloat16:
+            if dtype == .float64 {
+                data = Tensor.encode(float64Values().map(BFloat16Bits.fromDouble))
+            } else {
+                data = Tensor.encode(float32Values().map(BFloat16Bits.fromFloat))
+            }
+        }
+        return try! Tensor(dtype: target, shape: shape, bytes: data)
+    }
+
+    /// Same bytes, another shape with the same element count (e.g. a Keras [in, 4h] kernel viewed as rows).
+    public func reshaped(_ newShape: [Int]) throws -> Tensor {
+        try Tensor(dtype: dtype, shape: newShape, bytes: bytes)
+    }
+
+    // MARK: little-endian encoding
+
+    static func encode<T: FixedWidthEncodable>(_ values: [T]) -> Data {
+        var data = Data(count: values.count * MemoryLayout<T>.size)
+        data.withUnsafeMutableBytes { raw in
+            #if _endian(little)
+            values.withUnsafeBytes { raw.copyMemory(from: $0) }
+            #else
+            for (k, v) in values.enumerated() {
+                raw.storeBytes(of: v.littleEndianBits, toByteOffset: k * MemoryLayout<T>.size, as: T.Bits.self)
+            }
+            #endif
+        }
+        return data
+    }
+
+    static func decode<T: FixedWidthEncodable>(_ data: Data, as: T.Type) -> [T] {
+        let n = data.count / MemoryLayout<T>.size
+        return [T](unsafeUninitializedCapacity: n) { buffer, initialized in
+            data.withUnsafeBytes { raw in
+                #if _endian(little)
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(n * MemoryLayout<T>.size)]))
+                #else
+                for k in 0..<n {
+                    buffer[k] = T(littleEndianBits: raw.loadUnaligned(fromByteOffset: k * MemoryLayout<T>.size, as: T.Bits.self))
+                }
+                #endif
+            }
+            initialized = n
+        }
+    }
+}
+
+/// Element types that `Tensor` encodes as little-endian bytes.
+protocol FixedWidthEncodable {
+    associatedtype Bits: FixedWidthInteger
+    var littleEndianBits: Bits { get }
+    init(littleEndianBits: Bits)
+}
+
+extension Float: FixedWidthEncodable {
+    var littleEndianBits: UInt32 { bitPattern.littleEndian }
+    init(littleEndianBits: UInt32) { self.init(bitPattern: UInt32(littleEndian: littleEndianBits)) }
+}
+extension Double: FixedWidthEncodable {
+    var littleEndianBits: UInt64 { bitPattern.littleEndian }
+    init(littleEndianBits: UInt64) { self.init(bitPattern: UInt64(littleEndian: littleEndianBits)) }
+}
+extension UInt16: FixedWidthEncodable {
+    var littleEndianBits: UInt16 { littleEndian }
+    init(littleEndianBits: UInt16) { self.init(littleEndian: littleEndianBits) }
+}
+
+public enum TensorError: Error, CustomStringConvertible, Equatable {
+    case invalidShape([Int])
+    case byteCountMismatch(shape: [Int], dtype: DType, expected: Int, actual: Int)
+
+    public var description: String {
+        switch self {
+        case .invalidShape(let s): "invalid tensor shape \(s): a dimension is negative or the element count overflows"
+        case .byteCountMismatch(let s, let d, let e, let a): "\(d) tensor of shape \(s) needs \(e) bytes, got \(a)"
+        }
+    }
+}
