@@ -2,8 +2,8 @@
 public enum Direction: String, Codable, CaseIterable, Sendable {
     /// t = 0 … T-1.
     case forward
-    /// t = T-1 … 0; outputs are stored at the step they were computed for (as Keras `go_backwards` is *not*:
-    /// see `Spec/canonical-model.md`, "Backward layers").
+    /// Reads t = T-1 … 0 and emits its states in the order it computed them (Keras `go_backwards`): a forward
+    /// layer applied to the time-reversed sequence (`Spec/canonical-model.md`, M2).
     case backward
     /// A forward and a backward cell whose outputs are merged per step with `MergeMode`.
     case bidirectional
