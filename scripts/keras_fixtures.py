@@ -458,6 +458,78 @@ def run(fx):
     return entry
 
 
+# ---------------------------------------------------------------- independent numpy check of the manifest
+
+ACT = {"linear": lambda v: v, "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "tanh": np.tanh,
+       "relu": lambda v: np.maximum(v, 0), "hard_sigmoid_keras2": lambda v: np.clip(0.2 * v + 0.5, 0, 1),
+       "hard_sigmoid_keras3": lambda v: np.clip(v / 6 + 0.5, 0, 1),
+       "softmax": lambda v: np.exp(v - v.max(-1, keepdims=True)) / np.exp(v - v.max(-1, keepdims=True)).sum(
+           -1, keepdims=True)}
+
+
+def ref_cell(x, ws, H, g, c):
+    """One LSTM direction in float64 from Keras arrays (gate blocks i, f, c, o)."""
+    k, r = ws[0], ws[1]
+    b = ws[2] if len(ws) == 3 else np.zeros(4 * H)
+    h = np.zeros((x.shape[0], H))
+    C = np.zeros_like(h)
+    out = []
+    for t in range(x.shape[1]):
+        z = x[:, t] @ k + h @ r + b
+        i, f, cc, o = (z[:, j * H:(j + 1) * H] for j in range(4))
+        C = ACT[g](f) * C + ACT[g](i) * ACT[c](cc)
+        h = ACT[g](o) * ACT[c](C)
+        out.append(h)
+    return np.stack(out, 1)
+
+
+def reference_output(entry, e, x, swap_hard_sigmoid=False):
+    """Forward pass from the manifest architecture and expected.npz weights only (canonical-model.md M2, M5)."""
+    a = entry["architecture"]
+    layers = [l for l in entry["layers"] if f"weights/{l['name']}/0" in e]
+    weights = [[e[f"weights/{l['name']}/{i}"].astype(np.float64) for i in range(6) if f"weights/{l['name']}/{i}" in e]
+               for l in layers]
+    h = x.astype(np.float64)
+    swap = {"hard_sigmoid_keras2": "hard_sigmoid_keras3", "hard_sigmoid_keras3": "hard_sigmoid_keras2"}
+    for k, L in enumerate(a["layers"]):
+        ws, H, c = weights[k], L["hiddenSize"], L["cellActivation"]
+        g = swap.get(L["gateActivation"], L["gateActivation"]) if swap_hard_sigmoid else L["gateActivation"]
+        if L["direction"] == "forward":
+            h = ref_cell(h, ws, H, g, c)
+        elif L["direction"] == "backward":
+            h = ref_cell(h[:, ::-1], ws, H, g, c)
+        else:
+            n = len(ws) // 2
+            f, b = ref_cell(h, ws[:n], H, g, c), ref_cell(h[:, ::-1], ws[n:], H, g, c)[:, ::-1]
+            if k == len(a["layers"]) - 1 and not a["returnSequences"]:
+                f, b = f[:, -1:], b[:, :1]
+            h = {"concat": lambda: np.concatenate([f, b], -1), "sum": lambda: f + b, "mul": lambda: f * b,
+                 "ave": lambda: (f + b) / 2}[L["mergeMode"]]()
+    h = h[:, -1] if not a["returnSequences"] else h
+    for j, D in enumerate(a["dense"]):
+        ws = weights[len(a["layers"]) + j]
+        h = ACT[D["activation"]](h @ ws[0] + ws[1])
+    return h
+
+
+def check_manifest(entries):
+    """Every accepted fixture's y must follow from its manifest architecture; hard sigmoids must be told apart."""
+    for entry in entries:
+        if entry["architecture"] is None:
+            continue
+        e = np.load(os.path.join(ROOT, entry["expected"]))
+        x, y = np.load(os.path.join(ROOT, entry["inputs"])), np.load(os.path.join(ROOT, entry["outputs"]))
+        err = float(np.abs(reference_output(entry, e, x) - y).max())
+        if err > 1e-5:
+            raise RuntimeError(f"{entry['id']}: numpy reference differs from Keras by {err}")
+        if "hard_sigmoid" in json.dumps(entry["architecture"]):
+            other = float(np.abs(reference_output(entry, e, x, swap_hard_sigmoid=True) - y).max())
+            if other < 1e-3:
+                raise RuntimeError(f"{entry['id']}: the other hard sigmoid gives the same y ({other})")
+            print(f"{entry['id']}: the other hard_sigmoid definition is off by {other:.3f}")
+    print("numpy reference agrees with Keras on every accepted fixture (max_abs <= 1e-5)")
+
+
 def main():
     only = set(sys.argv[1:])
     print(f"imports {time.time() - T0:.1f}s  keras {keras.__version__}  tf_keras {tf_keras.__version__}  "
@@ -489,6 +561,7 @@ def main():
         with open(os.path.join(ROOT, "manifest.json"), "w") as fh:
             json.dump(manifest, fh, indent=1)
             fh.write("\n")
+    check_manifest(entries)
     print(f"total {time.time() - T0:.1f}s, {len(entries)} fixtures")
 
 
