@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""Writes Fixtures/hdf5/h5py-layer.h5: a small file made by h5py (not by LSTMFormat) that the HDF5 layer tests
-read back. It holds the attribute and dataset kinds Keras and the canonical layout use: variable- and
-fixed-length strings (scalar and arrays), integers, 0-d datasets, big-endian floats, float16, bfloat16 bits
-and a compressed chunked dataset. Values are exact in every dtype so the tests can state them literally.
+"""Writes two small files made by h5py (not by LSTMFormat) that the HDF5 tests read back:
+
+- Fixtures/hdf5/h5py-layer.h5: the attribute and dataset kinds Keras and the canonical layout use: variable-
+  and fixed-length strings (scalar and arrays), integers, 0-d datasets, big-endian floats, float16, bfloat16
+  bits and a compressed chunked dataset. Values are exact in every dtype so the tests can state them literally.
+- Fixtures/hdf5/h5py-canonical.h5: a model in the canonical layout of Spec/hdf5-layout.md (bidirectional
+  `sum` float32 layer, backward float64 layer, many-to-one, dense softmax head in bfloat16 and float16), whose
+  tensor number n (canonical order) holds element i = ((7n + i) mod 16) / 4 - 2, exact in every dtype.
 
 Run with the project venv: /root/.cache/lstm-format/venv/bin/python scripts/make_hdf5_layer_fixture.py
 """
@@ -35,3 +39,52 @@ with h5py.File(out, "w", track_order=False) as f:
     f.create_dataset("gz", data=np.arange(12, dtype="<f4").reshape(3, 4), chunks=(2, 4),
                      shuffle=True, compression="gzip", compression_opts=6)
 print(out)
+
+
+def value(n, count):
+    return np.array([((7 * n + i) % 16) / 4 - 2 for i in range(count)])
+
+
+def canonical(path):
+    gates = "fico"
+    layers = [dict(i=2, h=3, direction="bidirectional", merge="sum", gate="hard_sigmoid_keras3", cell="tanh", dtype="<f4"),
+              dict(i=3, h=2, direction="backward", merge=None, gate="sigmoid", cell="relu", dtype=">f8")]
+    with h5py.File(path, "w") as f:
+        f.attrs["lstm_format"] = "canonical-lstm"
+        f.attrs["lstm_format_version"] = np.int64(1)
+        f.attrs["return_sequences"] = np.int64(0)
+        f.attrs["num_lstm_layers"] = np.int64(2)
+        f.attrs["num_dense_layers"] = np.int64(1)
+        n = 0
+        for k, layer in enumerate(layers):
+            g = f.create_group(f"lstm/{k}")
+            g.attrs["input_size"] = np.int64(layer["i"])
+            g.attrs["hidden_size"] = np.int64(layer["h"])
+            g.attrs["direction"] = layer["direction"]
+            if layer["merge"]:
+                g.attrs["merge_mode"] = layer["merge"]
+            g.attrs["gate_activation"] = layer["gate"]
+            g.attrs["cell_activation"] = layer["cell"]
+            cells = {"forward": ["fwd"], "backward": ["bwd"], "bidirectional": ["fwd", "bwd"]}[layer["direction"]]
+            h, i = layer["h"], layer["i"]
+            for cell in cells:
+                for kind, shape in (("W", (h, i)), ("U", (h, h)), ("b", (h,))):
+                    for gate in gates:
+                        count = int(np.prod(shape))
+                        g.create_dataset(f"{cell}/{kind}_{gate}", data=value(n, count).reshape(shape).astype(layer["dtype"]))
+                        n += 1
+        d = f.create_group("dense/0")
+        d.attrs["input_size"] = np.int64(2)
+        d.attrs["output_size"] = np.int64(2)
+        d.attrs["activation"] = "softmax"
+        v = value(n, 4).astype("<f4").reshape(2, 2).view("<u2")[:, 1::2]  # top halves = bfloat16 bits
+        d.create_dataset("V", data=np.ascontiguousarray(v)).attrs["dtype"] = "bfloat16"
+        d.create_dataset("c", data=value(n + 1, 2).astype("<f2"))
+        m = f.create_group("metadata")
+        m.attrs["source.tool"] = "make_hdf5_layer_fixture.py"
+        m.attrs["note"] = "\u00fcnicode \u2713"
+
+
+canonical_out = os.path.join(os.path.dirname(__file__), "..", "Fixtures", "hdf5", "h5py-canonical.h5")
+canonical(canonical_out)
+print(canonical_out)
