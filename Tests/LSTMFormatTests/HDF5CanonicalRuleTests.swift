@@ -95,3 +95,19 @@ import Testing
         }, "/: invalid architecture: dense.0: input size 4 does not match the width 3 of the layer before it")
     }
 }
+
+@Suite struct HDF5DamagedFileTests {
+    /// Every truncation of a valid file is an error, never a crash (HDF5 checks its end-of-file address).
+    @Test func truncatedFilesAreErrors() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hdf5-trunc-\(UUID().uuidString).h5")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try HDF5CanonicalFileBuilder.minimal().write(to: url)
+        let whole = try Data(contentsOf: url)
+        var failures = 0
+        for length in stride(from: 0, to: whole.count, by: max(1, whole.count / 200)) {
+            try whole.prefix(length).write(to: url)
+            if (try? CanonicalHDF5Format.read(from: url, options: ReadOptions())) != nil { failures += 1 }
+        }
+        #expect(failures == 0)
+    }
+}

@@ -125,19 +125,14 @@ extension HDF5File {
         case H5T_FLOAT where size == 2 && HDF5File.isIEEEHalf(fileType):
             return .float16
         case H5T_INTEGER where size == 2 && H5Tget_sign(fileType) == H5T_SGN_NONE:
-            let dtype = try stringAttributeIfString(path, "dtype")
-            guard dtype == "bfloat16" else { break }
+            // Any other or unreadable `dtype` attribute leaves plain uint16, which is not a tensor dtype.
+            guard (try? stringAttribute(path, "dtype")) == "bfloat16" else { break }
             return .bfloat16
         default:
             break
         }
         throw HDF5Error(call: "readTensor", path: path,
                         detail: "unsupported dataset type \(HDF5File.describe(fileType)) (expected IEEE float16/32/64, or uint16 with dtype = \"bfloat16\")")
-    }
-
-    /// The `dtype` attribute as a string, or nil when absent or not a string.
-    private func stringAttributeIfString(_ path: String, _ name: String) throws -> String? {
-        try? stringAttribute(path, name)
     }
 
     /// The little-endian HDF5 type of a dtype (H5): the file type written and the memory type read into.

@@ -23,7 +23,7 @@ enum CanonicalHDF5Error: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(path: String, expected: [Int], actual: [Int])
     /// H8: sizes that do not chain (layer input vs previous output, dense input vs LSTM output).
     case inconsistentSizes(path: String, reason: String)
-    /// Writing: a metadata key or value HDF5 cannot store as an attribute.
+    /// H10 (writing): a metadata key or value HDF5 cannot store as an attribute.
     case unstorableMetadata(key: String, reason: String)
 
     var description: String {
