@@ -53,9 +53,15 @@ public struct FileProbe: Sendable {
 
     public init(url: URL) throws {
         self.url = url
-        let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
-        head = try handle.read(upToCount: 512) ?? Data()
+        let fd = open(url.path, O_RDONLY)
+        guard fd >= 0 else { throw IOProblem.cannotOpen(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { throw IOProblem.cannotOpen("is a directory") }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = read(fd, &buffer, 512)
+        guard n >= 0 else { throw IOProblem.cannotOpen(String(cString: strerror(errno))) }
+        head = Data(buffer[0..<n])
     }
 
     public func starts(with magic: [UInt8]) -> Bool {
@@ -80,6 +86,17 @@ public struct FileError: Error, CustomStringConvertible {
     public var description: String {
         let message = String(describing: underlying)
         return "\(path): \(message.replacingOccurrences(of: "\n", with: " "))"
+    }
+}
+
+/// A file that cannot be opened or read at all.
+public enum IOProblem: Error, CustomStringConvertible, Equatable {
+    case cannotOpen(String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let why): "cannot open: \(why)"
+        }
     }
 }
 

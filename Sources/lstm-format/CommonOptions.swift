@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+import LSTMFormat
+
+/// Options for reading a model file of any format.
+struct ModelReadOptions: ParsableArguments {
+    @Option(name: .customLong("config"), help: "Keras model config JSON (model.to_json() or a .keras archive's config.json) for weight-only Keras files.")
+    var kerasConfig: String?
+
+    @Flag(name: .customLong("no-verify-checksums"), help: "Skip the CRC-32 check of .lstm tensor data (faster memory-mapped loads of trusted files).")
+    var noVerifyChecksums = false
+
+    func readOptions() throws -> ReadOptions {
+        var config: Data?
+        if let path = kerasConfig {
+            do { config = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw CommandFailure(message: "\(path): cannot read the Keras config: \(error.localizedDescription)", code: ExitStatus.failure)
+            }
+        }
+        return ReadOptions(kerasConfig: config, verifyChecksums: !noVerifyChecksums, warn: { note in
+            FileHandle.standardError.write(Data("lstm-format: note: \(note)\n".utf8))
+        })
+    }
+
+    func load(_ path: String) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
+        try FormatRegistry.read(URL(fileURLWithPath: path), options: try readOptions())
+    }
+}
+
+extension DType: ExpressibleByArgument {}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import LSTMFormat
+
+struct ConvertCommand: ToolCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a model file to another format (and optionally another dtype).",
+        discussion: """
+            The input format is detected from the file's content. The output format is --to, or else the \
+            output name's suffix: .lstm (compact), .h5/.hdf5 (canonical HDF5), .keras (Keras 3 archive), \
+            .weights.h5 (Keras 3 weights). The output is written to a temporary file and renamed: a failed \
+            run leaves no partial file and does not touch an existing one.
+            """
+    )
+
+    @Argument(help: "The model file to read.")
+    var input: String
+
+    @Argument(help: "The file to write.")
+    var output: String
+
+    @Option(help: "Output format: \(FormatRegistry.all.map { $0.name }.joined(separator: ", ")).")
+    var to: String?
+
+    @Option(help: "Convert every tensor to this dtype (float32, float64, float16, bfloat16), rounding to nearest-even.")
+    var dtype: DType?
+
+    @Flag(help: "Deflate-compress tensor data where the format supports it (HDF5).")
+    var compress = false
+
+    @OptionGroup var model: ModelReadOptions
+
+    func validate() throws {
+        if let to, !FormatRegistry.all.contains(where: { $0.name == to }) {
+            throw ValidationError("unknown format '\(to)' (known: \(FormatRegistry.all.map { $0.name }.joined(separator: ", ")))")
+        }
+    }
+
+    func execute() throws {
+        var (loaded, sourceFormat) = try model.load(input)
+        if let dtype { loaded = loaded.converted(to: dtype) }
+        let outURL = URL(fileURLWithPath: output)
+        let format = try to.map(FormatRegistry.format(named:)) ?? FormatRegistry.format(forOutput: outURL)
+        try FormatRegistry.write(loaded, to: outURL, format: format, options: WriteOptions(compress: compress))
+        let dtypes = loaded.dtypes.map(\.rawValue).joined(separator: "+")
+        print("\(input) (\(sourceFormat.name)) -> \(output) (\(format.name), \(loaded.tensors.count) tensors, \(dtypes))")
+    }
+}

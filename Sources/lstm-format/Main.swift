@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import LSTMFormat
+
+/// Exit codes (README, "Exit codes"): 0 success, 1 a numerical check failed, 2 an input or output problem
+/// (unreadable, malformed or refused file), 64 a usage mistake.
+enum ExitStatus {
+    static let success: Int32 = 0
+    static let checkFailed: Int32 = 1
+    static let failure: Int32 = 2
+}
+
+/// A runtime failure: printed as one line on stderr, then the process exits with `code`.
+struct CommandFailure: Error {
+    let message: String
+    let code: Int32
+}
+
+/// Commands implement `execute()`; any error it throws becomes a one-line message and exit code 2.
+protocol ToolCommand: ParsableCommand {
+    func execute() throws
+}
+
+extension ToolCommand {
+    func run() throws {
+        do {
+            try execute()
+        } catch let failure as CommandFailure {
+            throw failure
+        } catch {
+            throw CommandFailure(message: String(describing: error).replacingOccurrences(of: "\n", with: " "), code: ExitStatus.failure)
+        }
+    }
+}
+
+@main
+struct Main {
+    static func main() {
+        do {
+            var command = try LSTMFormatCommand.parseAsRoot()
+            try command.run()
+        } catch let failure as CommandFailure {
+            if !failure.message.isEmpty {
+                FileHandle.standardError.write(Data("lstm-format: \(failure.message)\n".utf8))
+            }
+            exit(failure.code)
+        } catch {
+            LSTMFormatCommand.exit(withError: error)
+        }
+    }
+}
