@@ -1,0 +1,179 @@
+import CHDF5
+import Foundation
+
+/// Datasets holding tensors (`Spec/hdf5-layout.md`, H5, H6).
+extension HDF5File {
+    /// Largest tensor read, in bytes: a guard against files that declare huge, unstored datasets.
+    static let tensorByteLimit = 8 << 30
+    /// Largest chunk written with compression; bigger tensors are chunked along their first dimension.
+    static let chunkByteLimit = 1 << 20
+
+    /// The dimensions of the dataset at `path` ([] for a scalar dataset).
+    func datasetShape(_ path: String) throws -> [Int] {
+        try HDF5Library.serialized {
+            let dataset = try openDataset(path)
+            return try shape(of: dataset.id, path)
+        }
+    }
+
+    /// Reads a dataset as a tensor: IEEE float32, float64 or float16 in any byte order (converted to
+    /// little-endian), or unsigned 16-bit integers with a `dtype` = "bfloat16" attribute (H5). Any other type is
+    /// an error naming the path and the type.
+    func readTensor(_ path: String) throws -> Tensor {
+        try HDF5Library.serialized {
+            let dataset = try openDataset(path)
+            let fileType = try HDF5Library.handle(H5Dget_type(dataset.id), "H5Dget_type", path, close: H5Tclose)
+            let dtype = try tensorDType(for: fileType.id, path)
+            let memType = try HDF5File.fileType(for: dtype, path)
+            let shape = try shape(of: dataset.id, path)
+            guard let count = Tensor.elementCount(shape) else {
+                throw HDF5Error(call: "readTensor", path: path, detail: "shape \(shape) has too many elements")
+            }
+            let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
+            guard !overflow, byteCount <= HDF5File.tensorByteLimit else {
+                throw HDF5Error(call: "readTensor", path: path, detail: "shape \(shape) is larger than \(HDF5File.tensorByteLimit) bytes")
+            }
+            var bytes = Data(count: byteCount)
+            if byteCount > 0 {
+                try bytes.withUnsafeMutableBytes { raw in
+                    _ = try HDF5Library.check(H5Dread(dataset.id, memType.id, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), raw.baseAddress),
+                                          "H5Dread", path)
+                }
+            }
+            return try Tensor(dtype: dtype, shape: shape, bytes: bytes)
+        }
+    }
+
+    /// Writes `tensor` as a new dataset at `path`, creating missing parent groups. Contiguous, or with
+    /// `compress` chunked with the shuffle and deflate(6) filters (H6); no modification time (H7). A bfloat16
+    /// tensor is stored as uint16 with a `dtype` = "bfloat16" attribute (H5).
+    func writeTensor(_ path: String, _ tensor: Tensor, compress: Bool) throws {
+        try HDF5Library.serialized {
+            let parent = HDF5File.parent(path)
+            if !isGroup(parent) { try createGroup(parent) }
+            let file = try id(path)
+            let type = try HDF5File.fileType(for: tensor.dtype, path)
+            let space: HDF5Handle
+            if tensor.shape.isEmpty {
+                space = try HDF5Library.handle(H5Screate(H5S_SCALAR), "H5Screate", path, close: H5Sclose)
+            } else {
+                var dims = tensor.shape.map { hsize_t($0) }
+                space = try HDF5Library.handle(H5Screate_simple(Int32(dims.count), &dims, nil), "H5Screate_simple", path, close: H5Sclose)
+            }
+            let dcpl = try HDF5Library.handle(H5Pcreate(shim_H5P_DATASET_CREATE()), "H5Pcreate", path, close: H5Pclose)
+            try HDF5Library.check(H5Pset_obj_track_times(dcpl.id, false), "H5Pset_obj_track_times", path)
+            if compress, !tensor.shape.isEmpty, !tensor.shape.contains(0) {
+                var chunk = HDF5File.chunkShape(tensor.shape, elementSize: tensor.dtype.byteSize).map { hsize_t($0) }
+                try HDF5Library.check(H5Pset_chunk(dcpl.id, Int32(chunk.count), &chunk), "H5Pset_chunk", path)
+                try HDF5Library.check(H5Pset_shuffle(dcpl.id), "H5Pset_shuffle", path)
+                try HDF5Library.check(H5Pset_deflate(dcpl.id, 6), "H5Pset_deflate", path)
+            }
+            let dataset = try HDF5Library.handle(
+                H5Dcreate2(file, path, type.id, space.id, shim_H5P_DEFAULT(), dcpl.id, shim_H5P_DEFAULT()), "H5Dcreate2", path, close: H5Dclose)
+            if !tensor.bytes.isEmpty {
+                // The tensor's bytes are little-endian, exactly the file type: libhdf5 copies them unchanged.
+                try tensor.bytes.withUnsafeBytes { raw in
+                    _ = try HDF5Library.check(H5Dwrite(dataset.id, type.id, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), raw.baseAddress),
+                                          "H5Dwrite", path)
+                }
+            }
+            if tensor.dtype == .bfloat16 {
+                try setStringAttribute(path, "dtype", "bfloat16")
+            }
+        }
+    }
+
+    /// The whole tensor as one chunk when it fits `chunkByteLimit`, else slabs of whole rows along dimension 0.
+    static func chunkShape(_ shape: [Int], elementSize: Int) -> [Int] {
+        let rowBytes = shape.dropFirst().reduce(elementSize) { $0.multipliedReportingOverflow(by: $1).partialValue }
+        let rows = max(1, min(shape[0], chunkByteLimit / max(1, rowBytes)))
+        return [rows] + shape.dropFirst()
+    }
+
+    // MARK: helpers (caller holds the lock)
+
+    private func openDataset(_ path: String) throws -> HDF5Handle {
+        try HDF5Library.handle(H5Dopen2(try id(path), path, shim_H5P_DEFAULT()), "H5Dopen2", path, close: H5Dclose)
+    }
+
+    private func shape(of dataset: hid_t, _ path: String) throws -> [Int] {
+        let space = try HDF5Library.handle(H5Dget_space(dataset), "H5Dget_space", path, close: H5Sclose)
+        switch H5Sget_simple_extent_type(space.id) {
+        case H5S_SCALAR:
+            return []
+        case H5S_SIMPLE:
+            let rank = try HDF5Library.check(H5Sget_simple_extent_ndims(space.id), "H5Sget_simple_extent_ndims", path)
+            var dims = [hsize_t](repeating: 0, count: Int(rank))
+            try HDF5Library.check(H5Sget_simple_extent_dims(space.id, &dims, nil), "H5Sget_simple_extent_dims", path)
+            return try dims.map { d in
+                guard let n = Int(exactly: d) else { throw HDF5Error(call: "datasetShape", path: path, detail: "dimension \(d) is too large") }
+                return n
+            }
+        default:
+            throw HDF5Error(call: "datasetShape", path: path, detail: "the dataset has no data (null dataspace)")
+        }
+    }
+
+    /// The tensor dtype a dataset of `fileType` reads into (its memory type is `fileType(for:)` of it).
+    private func tensorDType(for fileType: hid_t, _ path: String) throws -> DType {
+        let size = H5Tget_size(fileType)
+        switch H5Tget_class(fileType) {
+        case H5T_FLOAT where size == 4:
+            return .float32
+        case H5T_FLOAT where size == 8:
+            return .float64
+        case H5T_FLOAT where size == 2 && HDF5File.isIEEEHalf(fileType):
+            return .float16
+        case H5T_INTEGER where size == 2 && H5Tget_sign(fileType) == H5T_SGN_NONE:
+            let dtype = try stringAttributeIfString(path, "dtype")
+            guard dtype == "bfloat16" else { break }
+            return .bfloat16
+        default:
+            break
+        }
+        throw HDF5Error(call: "readTensor", path: path,
+                        detail: "unsupported dataset type \(HDF5File.describe(fileType)) (expected IEEE float16/32/64, or uint16 with dtype = \"bfloat16\")")
+    }
+
+    /// The `dtype` attribute as a string, or nil when absent or not a string.
+    private func stringAttributeIfString(_ path: String, _ name: String) throws -> String? {
+        try? stringAttribute(path, name)
+    }
+
+    /// The little-endian HDF5 type of a dtype (H5): the file type written and the memory type read into.
+    static func fileType(for dtype: DType, _ path: String) throws -> HDF5Handle {
+        let id: hid_t
+        switch dtype {
+        case .float32: id = H5Tcopy(shim_H5T_IEEE_F32LE())
+        case .float64: id = H5Tcopy(shim_H5T_IEEE_F64LE())
+        case .float16: id = shim_H5T_IEEE_F16LE_create()
+        case .bfloat16: id = H5Tcopy(shim_H5T_STD_U16LE())
+        }
+        return try HDF5Library.handle(id, "create \(dtype) type", path, close: H5Tclose)
+    }
+
+    /// Whether a 2-byte float type has the IEEE binary16 layout (sign 15, exponent 10–14 bias 15, mantissa 0–9).
+    static func isIEEEHalf(_ type: hid_t) -> Bool {
+        var spos = 0, epos = 0, esize = 0, mpos = 0, msize = 0
+        guard H5Tget_fields(type, &spos, &epos, &esize, &mpos, &msize) >= 0 else { return false }
+        return (spos, epos, esize, mpos, msize) == (15, 10, 5, 0, 10) && H5Tget_ebias(type) == 15
+    }
+
+    /// A short description of an HDF5 datatype for error messages ("32-bit signed integer").
+    static func describe(_ type: hid_t) -> String {
+        let bits = H5Tget_size(type) * 8
+        switch H5Tget_class(type) {
+        case H5T_INTEGER: return "\(bits)-bit \(H5Tget_sign(type) == H5T_SGN_NONE ? "unsigned" : "signed") integer"
+        case H5T_FLOAT: return "\(bits)-bit float"
+        case H5T_STRING: return H5Tis_variable_str(type) > 0 ? "variable-length string" : "\(bits / 8)-byte string"
+        case H5T_BITFIELD: return "\(bits)-bit bitfield"
+        case H5T_OPAQUE: return "opaque"
+        case H5T_COMPOUND: return "compound"
+        case H5T_REFERENCE: return "reference"
+        case H5T_ENUM: return "enum"
+        case H5T_VLEN: return "variable-length sequence"
+        case H5T_ARRAY: return "array"
+        default: return "unknown type"
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import CHDF5
+import Foundation
+
+/// An open HDF5 file: the only place LSTMFormat talks to libhdf5 (with its extensions for attributes and
+/// datasets). Paths are absolute HDF5 paths such as `/lstm/0/fwd/W_f`. Every method holds the global libhdf5
+/// lock while it runs; the file closes on `close()` or, at the latest, when the object is released.
+final class HDF5File {
+    private var fileID: hid_t
+    private var isOpen: Bool
+    /// The file path (or a label for an in-memory image), used in error messages.
+    let location: String
+
+    private init(fileID: hid_t, location: String) {
+        self.fileID = fileID
+        self.isOpen = true
+        self.location = location
+    }
+
+    deinit { try? close() }
+
+    /// Opens an existing file read-only.
+    static func open(_ url: URL) throws -> HDF5File {
+        try HDF5Library.serialized {
+            let fapl = try accessProperties(url.path)
+            let id = try HDF5Library.check(H5Fopen(url.path, shim_H5F_ACC_RDONLY(), fapl.id), "H5Fopen", url.path)
+            return HDF5File(fileID: id, location: url.path)
+        }
+    }
+
+    /// Opens an HDF5 file image held in memory, read-only (libhdf5's core driver; nothing touches the disk).
+    /// `label` names the image in error messages (e.g. "model.keras/model.weights.h5").
+    static func open(image: Data, label: String) throws -> HDF5File {
+        try HDF5Library.serialized {
+            let fapl = try accessProperties(label)
+            try HDF5Library.check(H5Pset_fapl_core(fapl.id, 64 * 1024, false), "H5Pset_fapl_core", label)
+            var bytes = [UInt8](image)
+            try bytes.withUnsafeMutableBytes { raw in
+                // libhdf5 copies the buffer.
+                _ = try HDF5Library.check(H5Pset_file_image(fapl.id, raw.baseAddress, raw.count), "H5Pset_file_image", label)
+            }
+            // The core driver identifies open files by name: make each image's name unique.
+            let name = "lstmformat-image-\(UUID().uuidString).h5"
+            let id = try HDF5Library.check(H5Fopen(name, shim_H5F_ACC_RDONLY(), fapl.id), "H5Fopen", label)
+            return HDF5File(fileID: id, location: label)
+        }
+    }
+
+    /// Creates (or truncates) a file for writing. Objects created through this file store no modification
+    /// times (H7), so the same content gives the same bytes.
+    static func create(_ url: URL) throws -> HDF5File {
+        try HDF5Library.serialized {
+            let fcpl = try HDF5Library.handle(H5Pcreate(shim_H5P_FILE_CREATE()), "H5Pcreate", url.path, close: H5Pclose)
+            try HDF5Library.check(H5Pset_obj_track_times(fcpl.id, false), "H5Pset_obj_track_times", url.path)
+            let fapl = try accessProperties(url.path)
+            let id = try HDF5Library.check(H5Fcreate(url.path, shim_H5F_ACC_TRUNC(), fcpl.id, fapl.id), "H5Fcreate", url.path)
+            return HDF5File(fileID: id, location: url.path)
+        }
+    }
+
+    /// File access properties: closing the file closes every object still open in it.
+    private static func accessProperties(_ path: String) throws -> HDF5Handle {
+        let fapl = try HDF5Library.handle(H5Pcreate(shim_H5P_FILE_ACCESS()), "H5Pcreate", path, close: H5Pclose)
+        try HDF5Library.check(H5Pset_fclose_degree(fapl.id, H5F_CLOSE_STRONG), "H5Pset_fclose_degree", path)
+        return fapl
+    }
+
+    /// Flushes and closes the file. Calling it again does nothing.
+    func close() throws {
+        try HDF5Library.serialized {
+            guard isOpen else { return }
+            isOpen = false
+            try HDF5Library.check(H5Fclose(fileID), "H5Fclose", location)
+        }
+    }
+
+    /// The file id, or an error once the file is closed. Caller holds the lock.
+    func id(_ path: String) throws -> hid_t {
+        guard isOpen else { throw HDF5Error(call: "access", path: path, detail: "the file \(location) is closed") }
+        return fileID
+    }
+
+    // MARK: navigation
+
+    /// Whether an object exists at `path` (every link along the way resolves). Never throws.
+    func exists(_ path: String) -> Bool {
+        HDF5Library.serialized { objectType(path) != nil }
+    }
+
+    func isGroup(_ path: String) -> Bool {
+        HDF5Library.serialized { objectType(path) == H5I_GROUP }
+    }
+
+    func isDataset(_ path: String) -> Bool {
+        HDF5Library.serialized { objectType(path) == H5I_DATASET }
+    }
+
+    /// The kind of object at `path`, or nil if there is none. Caller holds the lock.
+    private func objectType(_ path: String) -> H5I_type_t? {
+        guard isOpen else { return nil }
+        defer { _ = H5Eclear2(shim_H5E_DEFAULT()) }
+        var prefix = ""
+        for component in HDF5File.components(path) {
+            prefix += "/" + component
+            guard H5Lexists(fileID, prefix, shim_H5P_DEFAULT()) > 0 else { return nil }
+        }
+        let object = H5Oopen(fileID, prefix.isEmpty ? "/" : prefix, shim_H5P_DEFAULT())
+        guard object >= 0 else { return nil }
+        defer { _ = H5Oclose(object) }
+        let type = H5Iget_type(object)
+        return type == H5I_BADID ? nil : type
+    }
+
+    /// Link names in the group at `groupPath`, in name order (as h5py iterates them).
+    func childNames(_ groupPath: String) throws -> [String] {
+        try HDF5Library.serialized {
+            let group = try HDF5Library.handle(H5Gopen2(try id(groupPath), groupPath, shim_H5P_DEFAULT()), "H5Gopen2", groupPath, close: H5Gclose)
+            var info = H5G_info_t()
+            try HDF5Library.check(H5Gget_info(group.id, &info), "H5Gget_info", groupPath)
+            var names: [String] = []
+            for index in 0..<info.nlinks {
+                let length = try HDF5Library.check(
+                    H5Lget_name_by_idx(group.id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, shim_H5P_DEFAULT()),
+                    "H5Lget_name_by_idx", groupPath)
+                var buffer = [CChar](repeating: 0, count: length + 1)
+                try HDF5Library.check(
+                    H5Lget_name_by_idx(group.id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, shim_H5P_DEFAULT()),
+                    "H5Lget_name_by_idx", groupPath)
+                names.append(HDF5File.string(buffer))
+            }
+            return names
+        }
+    }
+
+    /// Creates the group at `path` and any missing groups above it. Existing groups are left as they are.
+    func createGroup(_ path: String) throws {
+        try HDF5Library.serialized {
+            let file = try id(path)
+            var prefix = ""
+            for component in HDF5File.components(path) {
+                prefix += "/" + component
+                switch objectType(prefix) {
+                case H5I_GROUP?:
+                    continue
+                case nil:
+                    let gcpl = try HDF5Library.handle(H5Pcreate(shim_H5P_GROUP_CREATE()), "H5Pcreate", prefix, close: H5Pclose)
+                    try HDF5Library.check(H5Pset_obj_track_times(gcpl.id, false), "H5Pset_obj_track_times", prefix)
+                    let group = try HDF5Library.handle(
+                        H5Gcreate2(file, prefix, shim_H5P_DEFAULT(), gcpl.id, shim_H5P_DEFAULT()), "H5Gcreate2", prefix, close: H5Gclose)
+                    _ = consume group
+                default:
+                    throw HDF5Error(call: "createGroup", path: prefix, detail: "an object that is not a group is already there")
+                }
+            }
+        }
+    }
+
+    // MARK: helpers
+
+    /// Path components, ignoring empty ones ("/a//b/" → ["a", "b"]).
+    static func components(_ path: String) -> [String] {
+        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    /// The parent group path of `path` ("/a/b" → "/a", "/a" → "/").
+    static func parent(_ path: String) -> String {
+        let parts = components(path).dropLast()
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// A NUL-terminated C buffer as a String (invalid UTF-8 is replaced, never trusted).
+    static func string(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
