@@ -5,6 +5,9 @@ import Foundation
 public enum FormatRegistry {
     /// Every supported format, most specific first (detection tries them in this order).
     public static let all: [any ModelFileFormat.Type] = [
+        KerasFormat.self,
+        KerasH5Format.self,
+        KerasWeightsFormat.self,
     ]
 
     public static func format(named name: String) throws -> any ModelFileFormat.Type {

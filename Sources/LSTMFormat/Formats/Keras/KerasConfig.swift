@@ -36,16 +36,18 @@ enum KerasConfig {
         } else {
             throw KerasError.invalidConfig("\(modelClass) config has no layer list")
         }
-        switch modelClass {
-        case "Sequential": break
-        case "Functional", "Model":
-            entries = try chainOrder(entries, config: config as? [String: Any] ?? [:])
-        default:
+        guard ["Sequential", "Functional", "Model"].contains(modelClass) else {
             throw KerasError.unsupportedLayer(name: name, className: modelClass, reason: "the model must be Sequential or Functional")
         }
+        // Every layer is checked before the graph, so an unsupported layer is named even where it branches.
+        var parsed = try entries.map { try parseLayer($0, generation: generation) }
+        if modelClass != "Sequential" {
+            let ordered = try chainOrder(entries, config: config as? [String: Any] ?? [:])
+            let index = Dictionary(entries.enumerated().map { (layerName($0.element), $0.offset) }, uniquingKeysWith: { a, _ in a })
+            parsed = ordered.compactMap { index[layerName($0)].map { parsed[$0] } }
+        }
         var layers: [KerasLayerPlan] = []
-        for entry in entries {
-            let (layer, size) = try parseLayer(entry, generation: generation)
+        for (layer, size) in parsed {
             layers.append(layer)
             if inputSize == nil { inputSize = size }
         }
@@ -54,6 +56,10 @@ enum KerasConfig {
     }
 
     // MARK: layers
+
+    static func layerName(_ entry: [String: Any]) -> String {
+        (entry["config"] as? [String: Any])?["name"] as? String ?? entry["name"] as? String ?? ""
+    }
 
     private static func parseLayer(_ entry: [String: Any], generation: KerasGeneration) throws -> (KerasLayerPlan, Int?) {
         let className = entry["class_name"] as? String ?? "?"
@@ -96,6 +102,8 @@ enum KerasConfig {
             "masking and embedding change what the LSTM reads; the canonical model takes the input features as they are"
         case "Attention", "AdditiveAttention", "MultiHeadAttention":
             "attention has no counterpart in the canonical model"
+        case "Add", "Concatenate", "Multiply", "Average", "Subtract", "Maximum", "Minimum", "Dot":
+            "merge layers join branches of the graph; only a straight chain of layers is supported"
         case "Sequential", "Functional", "Model":
             "nested models are not supported"
         default:
@@ -105,14 +113,14 @@ enum KerasConfig {
 
     private static func parseLSTM(_ cfg: [String: Any], name: String, className: String, generation: KerasGeneration) throws -> KerasLSTMConfig {
         for option in ["stateful", "return_state", "time_major"] where cfg[option] as? Bool == true {
-            throw KerasError.unsupportedOption(layer: name, option: option, value: "true", reason: "the canonical model starts every sequence from zero state and returns only h")
+            throw KerasError.unsupportedOption(layer: name, className: className, option: option, value: "true", reason: "the canonical model starts every sequence from zero state and returns only h")
         }
         guard let units = cfg["units"] as? Int, units > 0 else { throw KerasError.invalidConfig("layer '\(name)': units missing or not positive") }
         let cudnn = className == "CuDNNLSTM"
         return KerasLSTMConfig(
             name: name, units: units,
-            activation: cudnn ? .tanh : try activation(cfg["activation"], place: "layer '\(name)' activation", generation: generation),
-            recurrentActivation: cudnn ? .sigmoid : try activation(cfg["recurrent_activation"] ?? "sigmoid", place: "layer '\(name)' recurrent_activation", generation: generation),
+            activation: cudnn ? .tanh : try activation(cfg["activation"], place: "layer '\(name)' (\(className)) activation", generation: generation),
+            recurrentActivation: cudnn ? .sigmoid : try activation(cfg["recurrent_activation"] ?? "sigmoid", place: "layer '\(name)' (\(className)) recurrent_activation", generation: generation),
             useBias: cudnn ? true : (cfg["use_bias"] as? Bool ?? true),
             goBackwards: cfg["go_backwards"] as? Bool ?? false,
             returnSequences: cfg["return_sequences"] as? Bool ?? false,
@@ -136,15 +144,15 @@ enum KerasConfig {
             bwd = try parseLSTM(bCfg, name: bCfg["name"] as? String ?? bwd.name, className: bClass, generation: generation)
         }
         guard !fwd.goBackwards, bwd.goBackwards else {
-            throw KerasError.unsupportedOption(layer: name, option: "go_backwards", value: "\(fwd.goBackwards)/\(bwd.goBackwards)", reason: "the forward layer must read forward and the backward layer backward")
+            throw KerasError.unsupportedOption(layer: name, className: "Bidirectional", option: "go_backwards", value: "\(fwd.goBackwards)/\(bwd.goBackwards)", reason: "the forward layer must read forward and the backward layer backward")
         }
         guard fwd.units == bwd.units, fwd.activation == bwd.activation, fwd.recurrentActivation == bwd.recurrentActivation,
               fwd.useBias == bwd.useBias, fwd.returnSequences == bwd.returnSequences, fwd.cudnn == bwd.cudnn else {
-            throw KerasError.unsupportedOption(layer: name, option: "backward_layer", value: bwd.name, reason: "the canonical model needs both directions to have the same units, activations, bias and return_sequences")
+            throw KerasError.unsupportedOption(layer: name, className: "Bidirectional", option: "backward_layer", value: bwd.name, reason: "the canonical model needs both directions to have the same units, activations, bias and return_sequences")
         }
         let mergeName = cfg["merge_mode"] as? String ?? "none"
         guard let merge = MergeMode(rawValue: mergeName) else {
-            throw KerasError.unsupportedOption(layer: name, option: "merge_mode", value: mergeName, reason: "only concat, sum, mul and ave merge the two directions into one output")
+            throw KerasError.unsupportedOption(layer: name, className: "Bidirectional", option: "merge_mode", value: mergeName, reason: "only concat, sum, mul and ave merge the two directions into one output")
         }
         return KerasLayerPlan(name: name, className: "Bidirectional", kind: .bidirectional(forward: fwd, backward: bwd, merge: merge))
     }
@@ -152,7 +160,7 @@ enum KerasConfig {
     private static func parseDense(_ cfg: [String: Any], name: String, wrapper: String?, generation: KerasGeneration) throws -> KerasDenseConfig {
         guard let units = cfg["units"] as? Int, units > 0 else { throw KerasError.invalidConfig("layer '\(name)': units missing or not positive") }
         return KerasDenseConfig(name: name, units: units,
-                                activation: try activation(cfg["activation"] ?? "linear", place: "layer '\(name)' activation", generation: generation),
+                                activation: try activation(cfg["activation"] ?? "linear", place: "layer '\(name)' (Dense) activation", generation: generation),
                                 useBias: cfg["use_bias"] as? Bool ?? true, timeDistributedName: wrapper)
     }
 
@@ -187,7 +195,7 @@ enum KerasConfig {
                     throw KerasError.unsupportedLayer(name: layer.name, className: layer.className, reason: "a recurrent layer after the Dense layer '\(layers[d].name)' is not supported")
                 }
                 if let prev = lastRecurrent, !returnsSequences(layers[prev]) {
-                    throw KerasError.unsupportedOption(layer: layers[prev].name, option: "return_sequences", value: "false", reason: "every LSTM layer but the last must return sequences")
+                    throw KerasError.unsupportedOption(layer: layers[prev].name, className: layers[prev].className, option: "return_sequences", value: "false", reason: "every LSTM layer but the last must return sequences")
                 }
                 lastRecurrent = k
             case .dense:

@@ -3,7 +3,7 @@ public enum KerasError: Error, CustomStringConvertible, Equatable, Sendable {
     /// K-R1: a layer class the canonical model cannot express.
     case unsupportedLayer(name: String, className: String, reason: String)
     /// K-R2: a supported layer class with an option the canonical model cannot express.
-    case unsupportedOption(layer: String, option: String, value: String, reason: String)
+    case unsupportedOption(layer: String, className: String, option: String, value: String, reason: String)
     /// K-R3: a functional model whose graph is not a straight chain.
     case notAChain(layer: String, reason: String)
     /// The config JSON is not a Keras model config.
@@ -23,8 +23,8 @@ public enum KerasError: Error, CustomStringConvertible, Equatable, Sendable {
         switch self {
         case .unsupportedLayer(let n, let c, let r):
             "layer '\(n)' (\(c)) is not supported: \(r)"
-        case .unsupportedOption(let l, let o, let v, let r):
-            "layer '\(l)': \(o)=\(v) is not supported: \(r)"
+        case .unsupportedOption(let l, let c, let o, let v, let r):
+            "layer '\(l)' (\(c)): \(o)=\(v) is not supported: \(r)"
         case .notAChain(let l, let r):
             "layer '\(l)': the functional model is not a straight chain (\(r)); only chains of layers are supported"
         case .invalidConfig(let why):
