@@ -6,6 +6,9 @@ public enum FormatRegistry {
     /// Every supported format, most specific first (detection tries them in this order).
     public static let all: [any ModelFileFormat.Type] = [
         CanonicalHDF5Format.self,
+        KerasFormat.self,
+        KerasH5Format.self,
+        KerasWeightsFormat.self,
     ]
 
     public static func format(named name: String) throws -> any ModelFileFormat.Type {

@@ -1,0 +1,76 @@
+import Foundation
+import ZIPFoundation
+
+/// Keras 3 `.keras` archives (`Spec/keras-mapping.md`, K-F2): a zip with `config.json` (the model config),
+/// `metadata.json` (`keras_version`, …) and `model.weights.h5` (the Keras 3 weights layout).
+enum KerasArchive {
+    static let configEntry = "config.json"
+    static let metadataEntry = "metadata.json"
+    static let weightsEntry = "model.weights.h5"
+    /// Largest JSON entry read (a config of a few thousand layers is far below this).
+    static let jsonLimit: UInt64 = 64 << 20
+    /// Largest weights entry read into memory.
+    static let weightsLimit: UInt64 = 8 << 30
+    /// The Keras version written into `metadata.json`: the Keras 3 whose loader the writer is tested with.
+    static let writtenKerasVersion = "3.15.1"
+
+    static func isArchive(_ url: URL) -> Bool {
+        guard let archive = try? Archive(url: url, accessMode: .read) else { return false }
+        return archive[configEntry] != nil && archive[weightsEntry] != nil
+    }
+
+    static func read(_ url: URL, options: ReadOptions) throws -> LSTMModel {
+        let archive = try Archive(url: url, accessMode: .read)
+        let config = try entry(archive, configEntry, limit: jsonLimit)
+        var version: String?
+        if archive[metadataEntry] != nil,
+           let meta = try JSONSerialization.jsonObject(with: entry(archive, metadataEntry, limit: jsonLimit)) as? [String: Any] {
+            version = meta["keras_version"] as? String
+        }
+        let generation = version.flatMap(KerasGeneration.init(version:)) ?? .keras3
+        let plan = try KerasConfig.parse(config, generation: generation)
+        let image = try entry(archive, weightsEntry, limit: weightsLimit)
+        let file = try HDF5File.open(image: image, label: "\(url.lastPathComponent)/\(weightsEntry)")
+        defer { try? file.close() }
+        let weights = try KerasWeightsH5.readWeights(file, plan: plan)
+        var metadata = ["source.format": KerasFormat.name, "source.tool": generation.toolName]
+        metadata["source.tool_version"] = version
+        return try KerasModelBuilder.model(plan, weights: weights, metadata: metadata)
+    }
+
+    static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
+        let plan = try KerasConfigWriter.plan(model, target: .keras3)
+        let config = try KerasConfigWriter.json(plan, model: model, target: .keras3)
+        let metadata = try JSONSerialization.data(withJSONObject: ["keras_version": writtenKerasVersion], options: [.sortedKeys])
+        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("lstm-format-\(UUID().uuidString).weights.h5")
+        defer { try? FileManager.default.removeItem(at: temp) }
+        let file = try HDF5File.create(temp)
+        do {
+            try KerasWeightsH5.write(file, plan: plan, weights: KerasWeightMapping.kerasWeights(model), compress: options.compress)
+            try file.close()
+        } catch {
+            try? file.close()
+            throw error
+        }
+        let weights = try Data(contentsOf: temp)
+        try? FileManager.default.removeItem(at: url)
+        let archive = try Archive(url: url, accessMode: .create)
+        for (name, data) in [(metadataEntry, metadata), (configEntry, config), (weightsEntry, weights)] {
+            try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count),
+                                 modificationDate: Date(timeIntervalSince1970: 315_532_800),  // 1980-01-01, as Keras writes
+                                 compressionMethod: options.compress ? .deflate : .none) { position, size in
+                data.subdata(in: Int(position)..<(Int(position) + size))
+            }
+        }
+    }
+
+    private static func entry(_ archive: Archive, _ name: String, limit: UInt64) throws -> Data {
+        guard let e = archive[name] else { throw KerasError.missingEntry(name) }
+        guard e.uncompressedSize <= limit else {
+            throw KerasError.invalidConfig("\(name) is \(e.uncompressedSize) bytes, more than the \(limit)-byte limit")
+        }
+        var data = Data()
+        _ = try archive.extract(e, skipCRC32: false) { data.append($0) }
+        return data
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+
+/// Parses a Keras model config (the JSON of `model.to_json()`, a `.keras` archive's `config.json` or a legacy
+/// `.h5` file's `model_config` attribute, Keras 2 or Keras 3) into a `KerasModelPlan`, refusing every layer
+/// and option the canonical model cannot express (`Spec/keras-mapping.md`, K-C rules).
+enum KerasConfig {
+    /// Layers with no weights that are the identity at inference.
+    static let passThroughClasses: Set<String> = [
+        "InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise", "AlphaDropout",
+    ]
+
+    /// `generation` is used unless the JSON itself carries a `keras_version`.
+    static func parse(_ data: Data, generation: KerasGeneration) throws -> KerasModelPlan {
+        let json: Any
+        do { json = try JSONSerialization.jsonObject(with: data) } catch {
+            throw KerasError.invalidConfig("the config is not valid JSON")
+        }
+        guard let top = json as? [String: Any] else { throw KerasError.invalidConfig("the top level is not an object") }
+        var gen = generation
+        if let v = top["keras_version"] as? String, let g = KerasGeneration(version: v) { gen = g }
+        return try parse(top, generation: gen)
+    }
+
+    static func parse(_ top: [String: Any], generation: KerasGeneration) throws -> KerasModelPlan {
+        guard let modelClass = top["class_name"] as? String else { throw KerasError.invalidConfig("no class_name") }
+        let config = top["config"]
+        var entries: [[String: Any]]
+        var name = "model"
+        var inputSize: Int?
+        if let list = config as? [[String: Any]] {
+            entries = list  // Keras 2.0-era Sequential: the config is the layer list.
+        } else if let dict = config as? [String: Any], let list = dict["layers"] as? [[String: Any]] {
+            entries = list
+            name = dict["name"] as? String ?? name
+            inputSize = lastDimension(dict["build_input_shape"])
+        } else {
+            throw KerasError.invalidConfig("\(modelClass) config has no layer list")
+        }
+        guard ["Sequential", "Functional", "Model"].contains(modelClass) else {
+            throw KerasError.unsupportedLayer(name: name, className: modelClass, reason: "the model must be Sequential or Functional")
+        }
+        // Every layer is checked before the graph, so an unsupported layer is named even where it branches.
+        var parsed = try entries.map { try parseLayer($0, generation: generation) }
+        if modelClass != "Sequential" {
+            let ordered = try chainOrder(entries, config: config as? [String: Any] ?? [:])
+            let index = Dictionary(entries.enumerated().map { (layerName($0.element), $0.offset) }, uniquingKeysWith: { a, _ in a })
+            parsed = ordered.compactMap { index[layerName($0)].map { parsed[$0] } }
+        }
+        var layers: [KerasLayerPlan] = []
+        for (layer, size) in parsed {
+            layers.append(layer)
+            if inputSize == nil { inputSize = size }
+        }
+        try checkOrder(layers)
+        return KerasModelPlan(modelName: name, modelClass: modelClass, layers: layers, inputSize: inputSize, generation: generation)
+    }
+
+    // MARK: layers
+
+    static func layerName(_ entry: [String: Any]) -> String {
+        (entry["config"] as? [String: Any])?["name"] as? String ?? entry["name"] as? String ?? ""
+    }
+
+    private static func parseLayer(_ entry: [String: Any], generation: KerasGeneration) throws -> (KerasLayerPlan, Int?) {
+        let className = entry["class_name"] as? String ?? "?"
+        let cfg = entry["config"] as? [String: Any] ?? [:]
+        let name = cfg["name"] as? String ?? entry["name"] as? String ?? className
+        let declaredInput = lastDimension(cfg["batch_shape"] ?? cfg["batch_input_shape"])
+            ?? lastDimension((entry["build_config"] as? [String: Any])?["input_shape"])
+        if passThroughClasses.contains(className) {
+            return (KerasLayerPlan(name: name, className: className, kind: .passThrough), declaredInput)
+        }
+        switch className {
+        case "LSTM", "CuDNNLSTM":
+            let lstm = try parseLSTM(cfg, name: name, className: className, generation: generation)
+            return (KerasLayerPlan(name: name, className: className, kind: .lstm(lstm)), declaredInput)
+        case "Bidirectional":
+            return (try parseBidirectional(cfg, name: name, generation: generation), declaredInput)
+        case "Dense":
+            let dense = try parseDense(cfg, name: name, wrapper: nil, generation: generation)
+            return (KerasLayerPlan(name: name, className: className, kind: .dense(dense)), declaredInput)
+        case "TimeDistributed":
+            guard let inner = cfg["layer"] as? [String: Any], inner["class_name"] as? String == "Dense" else {
+                let innerClass = (cfg["layer"] as? [String: Any])?["class_name"] as? String ?? "?"
+                throw KerasError.unsupportedLayer(name: name, className: "TimeDistributed(\(innerClass))", reason: "only TimeDistributed(Dense) is supported")
+            }
+            let innerCfg = inner["config"] as? [String: Any] ?? [:]
+            let dense = try parseDense(innerCfg, name: innerCfg["name"] as? String ?? "dense", wrapper: name, generation: generation)
+            return (KerasLayerPlan(name: name, className: className, kind: .dense(dense)), declaredInput)
+        default:
+            throw KerasError.unsupportedLayer(name: name, className: className, reason: refusalReason(className))
+        }
+    }
+
+    static func refusalReason(_ className: String) -> String {
+        switch className {
+        case "GRU", "CuDNNGRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "RNN":
+            "only LSTM recurrent layers map to the canonical LSTM model"
+        case "Conv1D", "Conv2D", "SeparableConv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D":
+            "convolution and pooling layers have no counterpart in the canonical model"
+        case "Masking", "Embedding":
+            "masking and embedding change what the LSTM reads; the canonical model takes the input features as they are"
+        case "Attention", "AdditiveAttention", "MultiHeadAttention":
+            "attention has no counterpart in the canonical model"
+        case "Add", "Concatenate", "Multiply", "Average", "Subtract", "Maximum", "Minimum", "Dot":
+            "merge layers join branches of the graph; only a straight chain of layers is supported"
+        case "Sequential", "Functional", "Model":
+            "nested models are not supported"
+        default:
+            "the canonical model has only LSTM layers, Bidirectional(LSTM), Dense / TimeDistributed(Dense) heads and dropout-style layers"
+        }
+    }
+
+    private static func parseLSTM(_ cfg: [String: Any], name: String, className: String, generation: KerasGeneration) throws -> KerasLSTMConfig {
+        for option in ["stateful", "return_state", "time_major"] where cfg[option] as? Bool == true {
+            throw KerasError.unsupportedOption(layer: name, className: className, option: option, value: "true", reason: "the canonical model starts every sequence from zero state and returns only h")
+        }
+        guard let units = cfg["units"] as? Int, units > 0 else { throw KerasError.invalidConfig("layer '\(name)': units missing or not positive") }
+        let cudnn = className == "CuDNNLSTM"
+        return KerasLSTMConfig(
+            name: name, units: units,
+            activation: cudnn ? .tanh : try activation(cfg["activation"], place: "layer '\(name)' (\(className)) activation", generation: generation),
+            recurrentActivation: cudnn ? .sigmoid : try activation(cfg["recurrent_activation"] ?? "sigmoid", place: "layer '\(name)' (\(className)) recurrent_activation", generation: generation),
+            useBias: cudnn ? true : (cfg["use_bias"] as? Bool ?? true),
+            goBackwards: cfg["go_backwards"] as? Bool ?? false,
+            returnSequences: cfg["return_sequences"] as? Bool ?? false,
+            cudnn: cudnn)
+    }
+
+    private static func parseBidirectional(_ cfg: [String: Any], name: String, generation: KerasGeneration) throws -> KerasLayerPlan {
+        guard let inner = cfg["layer"] as? [String: Any] else { throw KerasError.invalidConfig("layer '\(name)': Bidirectional without an inner layer") }
+        let innerClass = inner["class_name"] as? String ?? "?"
+        guard innerClass == "LSTM" || innerClass == "CuDNNLSTM" else {
+            throw KerasError.unsupportedLayer(name: name, className: "Bidirectional(\(innerClass))", reason: refusalReason(innerClass))
+        }
+        let innerCfg = inner["config"] as? [String: Any] ?? [:]
+        let fwd = try parseLSTM(innerCfg, name: innerCfg["name"] as? String ?? "forward_lstm", className: innerClass, generation: generation)
+        var bwd = fwd
+        bwd.goBackwards = !fwd.goBackwards
+        bwd.name = "backward_" + fwd.name.replacingOccurrences(of: "forward_", with: "")
+        if let b = cfg["backward_layer"] as? [String: Any] {
+            let bClass = b["class_name"] as? String ?? "?"
+            let bCfg = b["config"] as? [String: Any] ?? [:]
+            bwd = try parseLSTM(bCfg, name: bCfg["name"] as? String ?? bwd.name, className: bClass, generation: generation)
+        }
+        guard !fwd.goBackwards, bwd.goBackwards else {
+            throw KerasError.unsupportedOption(layer: name, className: "Bidirectional", option: "go_backwards", value: "\(fwd.goBackwards)/\(bwd.goBackwards)", reason: "the forward layer must read forward and the backward layer backward")
+        }
+        guard fwd.units == bwd.units, fwd.activation == bwd.activation, fwd.recurrentActivation == bwd.recurrentActivation,
+              fwd.useBias == bwd.useBias, fwd.returnSequences == bwd.returnSequences, fwd.cudnn == bwd.cudnn else {
+            throw KerasError.unsupportedOption(layer: name, className: "Bidirectional", option: "backward_layer", value: bwd.name, reason: "the canonical model needs both directions to have the same units, activations, bias and return_sequences")
+        }
+        let mergeName = cfg["merge_mode"] as? String ?? "none"
+        guard let merge = MergeMode(rawValue: mergeName) else {
+            throw KerasError.unsupportedOption(layer: name, className: "Bidirectional", option: "merge_mode", value: mergeName, reason: "only concat, sum, mul and ave merge the two directions into one output")
+        }
+        return KerasLayerPlan(name: name, className: "Bidirectional", kind: .bidirectional(forward: fwd, backward: bwd, merge: merge))
+    }
+
+    private static func parseDense(_ cfg: [String: Any], name: String, wrapper: String?, generation: KerasGeneration) throws -> KerasDenseConfig {
+        guard let units = cfg["units"] as? Int, units > 0 else { throw KerasError.invalidConfig("layer '\(name)': units missing or not positive") }
+        return KerasDenseConfig(name: name, units: units,
+                                activation: try activation(cfg["activation"] ?? "linear", place: "layer '\(name)' (Dense) activation", generation: generation),
+                                useBias: cfg["use_bias"] as? Bool ?? true, timeDistributedName: wrapper)
+    }
+
+    /// A Keras activation (a name, or a serialized function object) as a canonical activation.
+    static func activation(_ value: Any?, place: String, generation: KerasGeneration) throws -> Activation {
+        var name: String
+        switch value {
+        case nil, is NSNull: name = "linear"
+        case let s as String: name = s
+        case let d as [String: Any]: name = d["config"] as? String ?? d["class_name"] as? String ?? "?"
+        default: name = "?"
+        }
+        if let dot = name.lastIndex(of: ".") { name = String(name[name.index(after: dot)...]) }
+        switch name {
+        case "linear", "None": return .linear
+        case "sigmoid": return .sigmoid
+        case "tanh": return .tanh
+        case "relu": return .relu
+        case "softmax": return .softmax
+        case "hard_sigmoid": return generation.hardSigmoid
+        default: throw ModelError.unknownActivation(place: place, name: name)
+        }
+    }
+
+    private static func checkOrder(_ layers: [KerasLayerPlan]) throws {
+        var lastRecurrent: Int?
+        var firstDense: Int?
+        for (k, layer) in layers.enumerated() {
+            switch layer.kind {
+            case .lstm, .bidirectional:
+                if let d = firstDense {
+                    throw KerasError.unsupportedLayer(name: layer.name, className: layer.className, reason: "a recurrent layer after the Dense layer '\(layers[d].name)' is not supported")
+                }
+                if let prev = lastRecurrent, !returnsSequences(layers[prev]) {
+                    throw KerasError.unsupportedOption(layer: layers[prev].name, className: layers[prev].className, option: "return_sequences", value: "false", reason: "every LSTM layer but the last must return sequences")
+                }
+                lastRecurrent = k
+            case .dense:
+                if firstDense == nil { firstDense = k }
+            case .passThrough: break
+            }
+        }
+        guard lastRecurrent != nil else {
+            throw KerasError.invalidConfig("the model has no LSTM layer")
+        }
+    }
+
+    static func returnsSequences(_ layer: KerasLayerPlan) -> Bool {
+        switch layer.kind {
+        case .lstm(let l): l.returnSequences
+        case .bidirectional(let f, _, _): f.returnSequences
+        default: true
+        }
+    }
+
+    static func lastDimension(_ value: Any?) -> Int? {
+        guard let shape = value as? [Any], let last = shape.last as? Int, last > 0 else { return nil }
+        return last
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+
+/// Canonical model → Keras layer plan and model config JSON (`Spec/keras-mapping.md`, K-W rules).
+enum KerasConfigWriter {
+    /// The Keras file a config is written for; decides the config dialect and what `hard_sigmoid` means.
+    enum Target: String {
+        /// `.keras` and `.weights.h5`: Keras 3 config, hard_sigmoid = clip(x/6 + 0.5).
+        case keras3 = "Keras 3"
+        /// Legacy `.h5`: Keras 2 config (loaded by tf_keras and by Keras 3), hard_sigmoid = clip(0.2x + 0.5).
+        case legacyH5 = "legacy Keras .h5"
+    }
+
+    /// A Sequential plan for `model`, layer names from the `keras.*` metadata when present and unique.
+    static func plan(_ model: LSTMModel, target: Target) throws -> KerasModelPlan {
+        let arch = model.architecture
+        let meta = model.metadata
+        let generation: KerasGeneration = target == .keras3 ? .keras3 : .keras2
+        var used: Set<String> = []
+        var counters: [String: Int] = [:]
+        func name(_ preferred: String?, default base: String) -> String {
+            if let p = preferred, !p.isEmpty, !used.contains(p) { used.insert(p); return p }
+            while true {
+                let n = counters[base, default: 0]
+                counters[base] = n + 1
+                let candidate = n == 0 ? base : "\(base)_\(n)"
+                if !used.contains(candidate) { used.insert(candidate); return candidate }
+            }
+        }
+        func activation(_ a: Activation, _ place: String) throws -> Activation {
+            switch (a, generation) {
+            case (.hardSigmoidKeras2, .keras3), (.hardSigmoidKeras3, .keras2):
+                throw KerasError.notExpressible(target: target.rawValue, place: place,
+                    reason: "uses \(a.rawValue), which this Keras file cannot express (its hard_sigmoid is \(generation.hardSigmoid.rawValue))")
+            default: return a
+            }
+        }
+        var layers = [KerasLayerPlan(name: name(meta["keras.input_name"], default: "input_layer"), className: "InputLayer", kind: .passThrough)]
+        for (k, spec) in arch.layers.enumerated() {
+            let last = k == arch.layers.count - 1
+            let gate = try activation(spec.gateActivation, "lstm.\(k) gate activation")
+            let cellAct = try activation(spec.cellActivation, "lstm.\(k) cell activation")
+            func lstm(_ n: String, backwards: Bool) -> KerasLSTMConfig {
+                KerasLSTMConfig(name: n, units: spec.hiddenSize, activation: cellAct, recurrentActivation: gate, useBias: true,
+                                goBackwards: backwards, returnSequences: last ? arch.returnSequences : true, cudnn: false)
+            }
+            switch spec.direction {
+            case .forward, .backward:
+                let n = name(meta["keras.lstm.\(k).name"], default: "lstm")
+                layers.append(KerasLayerPlan(name: n, className: "LSTM", kind: .lstm(lstm(n, backwards: spec.direction == .backward))))
+            case .bidirectional:
+                let n = name(meta["keras.lstm.\(k).name"], default: "bidirectional")
+                let f = lstm(meta["keras.lstm.\(k).forward_name"] ?? "forward_lstm", backwards: false)
+                let b = lstm(meta["keras.lstm.\(k).backward_name"] ?? "backward_lstm", backwards: true)
+                layers.append(KerasLayerPlan(name: n, className: "Bidirectional", kind: .bidirectional(forward: f, backward: b, merge: spec.mergeMode ?? .concat)))
+            }
+        }
+        for (j, d) in arch.dense.enumerated() {
+            let act = try activation(d.activation, "dense.\(j) activation")
+            let wrapper = arch.returnSequences ? meta["keras.dense.\(j).time_distributed"] : nil
+            if let w = wrapper {
+                let outer = name(w, default: "time_distributed")
+                let inner = meta["keras.dense.\(j).name"] ?? "dense"
+                layers.append(KerasLayerPlan(name: outer, className: "TimeDistributed",
+                                             kind: .dense(KerasDenseConfig(name: inner, units: d.outputSize, activation: act, useBias: true, timeDistributedName: outer))))
+            } else {
+                let n = name(meta["keras.dense.\(j).name"], default: "dense")
+                layers.append(KerasLayerPlan(name: n, className: "Dense", kind: .dense(KerasDenseConfig(name: n, units: d.outputSize, activation: act, useBias: true, timeDistributedName: nil))))
+            }
+        }
+        let modelName = meta["keras.model_class"] == "Sequential" ? meta["keras.model_name"] ?? "sequential" : "sequential"
+        return KerasModelPlan(modelName: modelName, modelClass: "Sequential", layers: layers, inputSize: arch.inputSize, generation: generation)
+    }
+
+    /// The model config as JSON: Keras 3's `config.json` dialect or Keras 2's `model_config` dialect.
+    static func json(_ plan: KerasModelPlan, model: LSTMModel, target: Target) throws -> Data {
+        let k3 = target == .keras3
+        let dtypeName = model.dtypes == [.float64] ? "float64" : "float32"
+        let dtype: Any = k3 ? ["module": "keras", "class_name": "DTypePolicy", "config": ["name": dtypeName], "registered_name": NSNull()] as [String: Any] : dtypeName
+        let arch = model.architecture
+        var width = arch.inputSize
+        var sequence = true
+        func wrap(_ className: String, _ config: [String: Any], input: [Any]?) -> [String: Any] {
+            var out: [String: Any] = ["module": "keras.layers", "class_name": className, "config": config, "registered_name": NSNull()]
+            if let input, k3 { out["build_config"] = ["input_shape": input] }
+            return out
+        }
+        func lstmConfig(_ c: KerasLSTMConfig) -> [String: Any] {
+            ["name": c.name, "trainable": true, "dtype": dtype, "return_sequences": c.returnSequences, "return_state": false,
+             "go_backwards": c.goBackwards, "stateful": false, "unroll": false, "units": c.units,
+             "activation": kerasName(c.activation), "recurrent_activation": kerasName(c.recurrentActivation),
+             "use_bias": c.useBias, "unit_forget_bias": true, "dropout": 0.0, "recurrent_dropout": 0.0]
+        }
+        func denseConfig(_ d: KerasDenseConfig) -> [String: Any] {
+            ["name": d.name, "trainable": true, "dtype": dtype, "units": d.units, "activation": kerasName(d.activation), "use_bias": d.useBias]
+        }
+        var layers: [[String: Any]] = []
+        for layer in plan.layers {
+            let shape: [Any] = sequence ? [NSNull(), NSNull(), width] : [NSNull(), width]
+            switch layer.kind {
+            case .passThrough:
+                var c: [String: Any] = ["dtype": dtypeName, "sparse": false, "ragged": false, "name": layer.name]
+                c[k3 ? "batch_shape" : "batch_input_shape"] = [NSNull(), NSNull(), arch.inputSize]
+                layers.append(wrap("InputLayer", c, input: nil))
+            case .lstm(let c):
+                layers.append(wrap("LSTM", lstmConfig(c), input: shape))
+                width = c.units
+                sequence = c.returnSequences
+            case .bidirectional(let f, let b, let merge):
+                var c: [String: Any] = ["name": layer.name, "trainable": true, "dtype": dtype, "merge_mode": merge.rawValue,
+                                        "layer": wrap("LSTM", lstmConfig(f), input: nil)]
+                if k3 { c["backward_layer"] = wrap("LSTM", lstmConfig(b), input: nil) }
+                layers.append(wrap("Bidirectional", c, input: shape))
+                width = merge == .concat ? 2 * f.units : f.units
+                sequence = f.returnSequences
+            case .dense(let d):
+                if let w = d.timeDistributedName {
+                    let c: [String: Any] = ["name": w, "trainable": true, "dtype": dtype, "layer": wrap("Dense", denseConfig(d), input: nil)]
+                    layers.append(wrap("TimeDistributed", c, input: shape))
+                } else {
+                    layers.append(wrap("Dense", denseConfig(d), input: shape))
+                }
+                width = d.units
+            }
+        }
+        var config: [String: Any] = ["name": plan.modelName, "trainable": true, "layers": layers]
+        var top: [String: Any] = ["class_name": "Sequential", "config": config]
+        if k3 {
+            config["dtype"] = dtype
+            config["build_input_shape"] = [NSNull(), NSNull(), arch.inputSize]
+            top = ["module": "keras", "class_name": "Sequential", "config": config, "registered_name": NSNull(),
+                   "build_config": ["input_shape": [NSNull(), NSNull(), arch.inputSize]]]
+        }
+        return try JSONSerialization.data(withJSONObject: top, options: [.sortedKeys])
+    }
+
+    /// The Keras name of a canonical activation (both hard sigmoids are Keras's `hard_sigmoid`).
+    static func kerasName(_ a: Activation) -> String {
+        switch a {
+        case .hardSigmoidKeras2, .hardSigmoidKeras3: "hard_sigmoid"
+        default: a.rawValue
+        }
+    }
+}

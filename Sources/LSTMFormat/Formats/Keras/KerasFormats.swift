@@ -1,0 +1,90 @@
+import Foundation
+
+/// Keras 3 `.keras` archive.
+public enum KerasFormat: ModelFileFormat {
+    public static let name = "keras"
+    public static let fileSuffixes = [".keras"]
+
+    public static func matches(_ probe: FileProbe) -> Bool {
+        probe.starts(with: FileProbe.zipSignature) && KerasArchive.isArchive(probe.url)
+    }
+
+    public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
+        try KerasArchive.read(url, options: options)
+    }
+
+    public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
+        try KerasArchive.write(model, to: url, options: options)
+    }
+}
+
+/// Keras 3 `.weights.h5` (`model.save_weights`): weights only, architecture from `ReadOptions.kerasConfig` or
+/// inferred from the shapes.
+public enum KerasWeightsFormat: ModelFileFormat {
+    public static let name = "keras-weights"
+    public static let fileSuffixes = [".weights.h5"]
+
+    public static func matches(_ probe: FileProbe) -> Bool {
+        guard probe.starts(with: FileProbe.hdf5Signature), let file = try? HDF5File.open(probe.url) else { return false }
+        defer { try? file.close() }
+        let attrs = (try? file.attributeNames("/")) ?? []
+        return file.isGroup("/layers") && !attrs.contains("lstm_format") && !KerasLegacyH5.looksLike(file)
+    }
+
+    public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
+        let file = try HDF5File.open(url)
+        defer { try? file.close() }
+        let plan: KerasModelPlan
+        if let config = options.kerasConfig {
+            plan = try KerasConfig.parse(config, generation: .keras3)
+        } else {
+            plan = try KerasShapeInference.keras3(file)
+            options.warn(KerasShapeInference.warning(plan))
+        }
+        let weights = try KerasWeightsH5.readWeights(file, plan: plan)
+        return try KerasModelBuilder.model(plan, weights: weights, metadata: ["source.format": name, "source.tool": plan.generation.toolName])
+    }
+
+    public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
+        let plan = try KerasConfigWriter.plan(model, target: .keras3)
+        let file = try HDF5File.create(url)
+        do {
+            try KerasWeightsH5.write(file, plan: plan, weights: KerasWeightMapping.kerasWeights(model), compress: options.compress)
+            try file.close()
+        } catch {
+            try? file.close()
+            throw error
+        }
+    }
+}
+
+/// Legacy Keras HDF5: full models (`model.save("x.h5")`, Keras 2 or 3) and Keras 2 `save_weights` files.
+/// Chosen for output only by `--to keras-h5` (a `.h5` name means canonical HDF5).
+public enum KerasH5Format: ModelFileFormat {
+    public static let name = "keras-h5"
+    public static let fileSuffixes: [String] = []
+
+    public static func matches(_ probe: FileProbe) -> Bool {
+        guard probe.starts(with: FileProbe.hdf5Signature), let file = try? HDF5File.open(probe.url) else { return false }
+        defer { try? file.close() }
+        let attrs = (try? file.attributeNames("/")) ?? []
+        return !attrs.contains("lstm_format") && KerasLegacyH5.looksLike(file)
+    }
+
+    public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
+        let file = try HDF5File.open(url)
+        defer { try? file.close() }
+        return try KerasLegacyH5.read(file, options: options, formatName: name)
+    }
+
+    public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
+        let file = try HDF5File.create(url)
+        do {
+            try KerasLegacyH5.write(model, to: file, compress: options.compress)
+            try file.close()
+        } catch {
+            try? file.close()
+            throw error
+        }
+    }
+}

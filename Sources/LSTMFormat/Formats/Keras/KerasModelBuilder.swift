@@ -1,0 +1,111 @@
+import Foundation
+
+/// Builds the canonical model from a `KerasModelPlan` and the weight arrays of its weighted layers
+/// (`Spec/keras-mapping.md`, K-M rules), checking every shape against the config.
+enum KerasModelBuilder {
+    /// `weights[n]` are the arrays of the n-th weighted layer of `plan`, in Keras order: LSTM kernel,
+    /// recurrent_kernel, [bias]; Bidirectional forward then backward; Dense kernel, [bias].
+    static func model(_ plan: KerasModelPlan, weights: [[Tensor]], metadata base: [String: String]) throws -> LSTMModel {
+        let weighted = plan.weightedLayers
+        guard weights.count == weighted.count else {
+            throw KerasError.invalidConfig("the config has \(weighted.count) layers with weights, the file \(weights.count)")
+        }
+        var layers: [LSTMLayerSpec] = []
+        var dense: [DenseLayerSpec] = []
+        var tensors: [String: Tensor] = [:]
+        var metadata = base
+        var width = plan.inputSize
+        var returnSequences = false
+        for (layer, arrays) in zip(weighted, weights) {
+            switch layer.kind {
+            case .lstm(let cfg):
+                let k = layers.count
+                let cell: CellDirection = cfg.goBackwards ? .bwd : .fwd
+                let (input, cellTensors) = try lstmCell(cfg, arrays, layerName: layer.name, width: width, k: k, cell: cell)
+                tensors.merge(cellTensors) { a, _ in a }
+                layers.append(LSTMLayerSpec(inputSize: input, hiddenSize: cfg.units, direction: cfg.goBackwards ? .backward : .forward,
+                                            gateActivation: cfg.recurrentActivation, cellActivation: cfg.activation))
+                returnSequences = cfg.returnSequences
+                metadata["keras.lstm.\(k).name"] = layer.name
+            case .bidirectional(let fwd, let bwd, let merge):
+                let k = layers.count
+                let per = fwd.useBias ? 3 : 2
+                guard arrays.count == 2 * per else {
+                    throw KerasError.invalidConfig("layer '\(layer.name)': expected \(2 * per) weight arrays, found \(arrays.count)")
+                }
+                let (input, f) = try lstmCell(fwd, Array(arrays[0..<per]), layerName: layer.name, width: width, k: k, cell: .fwd)
+                let (_, b) = try lstmCell(bwd, Array(arrays[per...]), layerName: layer.name, width: input, k: k, cell: .bwd)
+                tensors.merge(f) { a, _ in a }
+                tensors.merge(b) { a, _ in a }
+                layers.append(LSTMLayerSpec(inputSize: input, hiddenSize: fwd.units, direction: .bidirectional, mergeMode: merge,
+                                            gateActivation: fwd.recurrentActivation, cellActivation: fwd.activation))
+                returnSequences = fwd.returnSequences
+                metadata["keras.lstm.\(k).name"] = layer.name
+                metadata["keras.lstm.\(k).forward_name"] = fwd.name
+                metadata["keras.lstm.\(k).backward_name"] = bwd.name
+            case .dense(let cfg):
+                let j = dense.count
+                let per = cfg.useBias ? 2 : 1
+                guard arrays.count == per else {
+                    throw KerasError.invalidConfig("layer '\(layer.name)': expected \(per) weight arrays, found \(arrays.count)")
+                }
+                let kernel = arrays[0]
+                guard kernel.shape.count == 2, kernel.shape[1] == cfg.units, width == nil || kernel.shape[0] == width else {
+                    throw KerasError.weightShape(layer: layer.name, weight: "kernel", expected: [width ?? -1, cfg.units], actual: kernel.shape)
+                }
+                if cfg.useBias, arrays[1].shape != [cfg.units] {
+                    throw KerasError.weightShape(layer: layer.name, weight: "bias", expected: [cfg.units], actual: arrays[1].shape)
+                }
+                tensors[TensorName.denseV(j)] = KerasWeightMapping.transposed(kernel)
+                tensors[TensorName.denseC(j)] = cfg.useBias ? arrays[1] : Tensor.zeros(shape: [cfg.units], dtype: kernel.dtype)
+                dense.append(DenseLayerSpec(inputSize: kernel.shape[0], outputSize: cfg.units, activation: cfg.activation))
+                metadata["keras.dense.\(j).name"] = cfg.name
+                if let wrapper = cfg.timeDistributedName { metadata["keras.dense.\(j).time_distributed"] = wrapper }
+            case .passThrough:
+                continue
+            }
+            width = layer.kind.isDense ? dense.last?.outputSize : layers.last?.outputSize
+        }
+        metadata["keras.model_name"] = plan.modelName
+        metadata["keras.model_class"] = plan.modelClass
+        metadata["keras.layer_names"] = jsonArray(plan.layers.map(\.name))
+        if let input = plan.layers.first(where: { $0.className == "InputLayer" }) { metadata["keras.input_name"] = input.name }
+        let architecture = ModelArchitecture(layers: layers, returnSequences: returnSequences, dense: dense)
+        return try LSTMModel(architecture: architecture, tensors: tensors, metadata: metadata)
+    }
+
+    private static func lstmCell(_ cfg: KerasLSTMConfig, _ arrays: [Tensor], layerName: String, width: Int?, k: Int, cell: CellDirection) throws -> (Int, [String: Tensor]) {
+        let u = cfg.units
+        let expectedCount = cfg.useBias ? 3 : 2
+        guard arrays.count == expectedCount else {
+            throw KerasError.invalidConfig("layer '\(layerName)': expected \(expectedCount) weight arrays, found \(arrays.count)")
+        }
+        var kernel = arrays[0], recurrent = arrays[1]
+        var bias = cfg.useBias ? arrays[2] : nil
+        guard kernel.shape.count == 2, kernel.shape[1] == 4 * u, kernel.shape[0] > 0, width == nil || kernel.shape[0] == width else {
+            throw KerasError.weightShape(layer: layerName, weight: "kernel", expected: [width ?? -1, 4 * u], actual: kernel.shape)
+        }
+        guard recurrent.shape == [u, 4 * u] else {
+            throw KerasError.weightShape(layer: layerName, weight: "recurrent_kernel", expected: [u, 4 * u], actual: recurrent.shape)
+        }
+        let biasWidth = cfg.cudnn ? 8 * u : 4 * u
+        if let b = bias, b.shape != [biasWidth] {
+            throw KerasError.weightShape(layer: layerName, weight: "bias", expected: [biasWidth], actual: b.shape)
+        }
+        if cfg.cudnn {
+            kernel = KerasCuDNN.kernel(kernel, units: u)
+            recurrent = KerasCuDNN.recurrentKernel(recurrent, units: u)
+            bias = bias.map { KerasCuDNN.bias($0, units: u) }
+        }
+        return (kernel.shape[0], KerasWeightMapping.cellTensors(kernel: kernel, recurrent: recurrent, bias: bias, units: u, layer: k, cell: cell))
+    }
+
+    static func jsonArray(_ names: [String]) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: names), let s = String(data: data, encoding: .utf8) else { return "[]" }
+        return s
+    }
+}
+
+extension KerasLayerPlan.Kind {
+    var isDense: Bool { if case .dense = self { true } else { false } }
+}

@@ -1,0 +1,86 @@
+import CBLAS
+import Foundation
+
+/// A floating-point type the verifier computes in: Float through `cblas_sgemm`, Double through `cblas_dgemm`.
+/// Everything else in the verifier is generic over this protocol, so both precisions share one code path.
+protocol BLASScalar: BinaryFloatingPoint, Sendable {
+    /// C = alpha · op(A) · op(B) + beta · C, row-major; op(X) is X or Xᵀ. op(A) is [m, k], op(B) [k, n], C [m, n].
+    static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+        a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
+    )
+    /// p[k] = e^p[k] for k in 0..<n.
+    static func expInPlace(_ p: UnsafeMutablePointer<Self>, _ n: Int)
+    /// p[k] = 1 / (1 + e^-p[k]).
+    static func sigmoidInPlace(_ p: UnsafeMutablePointer<Self>, _ n: Int)
+    /// p[k] = tanh(p[k]).
+    static func tanhInPlace(_ p: UnsafeMutablePointer<Self>, _ n: Int)
+    /// The tensor's values in this type (float16 and bfloat16 widen exactly to both).
+    static func values(of tensor: Tensor) -> [Self]
+    /// A tensor of this type's dtype.
+    static func tensor(shape: [Int], values: UnsafeBufferPointer<Self>) -> Tensor
+}
+
+extension BLASScalar {
+    /// Converts to Double for loss sums and parameter access.
+    @inline(__always) var double: Double { Double(self) }
+}
+
+@inline(__always)
+private func transpose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
+
+extension Float: BLASScalar {
+    static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(CblasRowMajor, transpose(transA), transpose(transB), blasint(m), blasint(n), blasint(k),
+                    alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+    static func expInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        for k in 0..<n { p[k] = FastMath.exp(p[k]) }
+    }
+    static func sigmoidInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        for k in 0..<n { p[k] = FastMath.sigmoid(p[k]) }
+    }
+    static func tanhInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        for k in 0..<n { p[k] = FastMath.tanh(p[k]) }
+    }
+    static func values(of tensor: Tensor) -> [Float] { tensor.float32Values() }
+    static func tensor(shape: [Int], values: UnsafeBufferPointer<Float>) -> Tensor {
+        Tensor(shape: shape, float32: Array(values))
+    }
+}
+
+extension Double: BLASScalar {
+    static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
+        a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        cblas_dgemm(CblasRowMajor, transpose(transA), transpose(transB), blasint(m), blasint(n), blasint(k),
+                    alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+    // float64 is the reference precision: libm's correctly rounded-ish functions, not approximations.
+    static func expInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
+        for k in 0..<n { p[k] = Foundation.exp(p[k]) }
+    }
+    static func sigmoidInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
+        for k in 0..<n { p[k] = 1 / (1 + Foundation.exp(-p[k])) }
+    }
+    static func tanhInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
+        for k in 0..<n { p[k] = Foundation.tanh(p[k]) }
+    }
+    static func values(of tensor: Tensor) -> [Double] { tensor.float64Values() }
+    static func tensor(shape: [Int], values: UnsafeBufferPointer<Double>) -> Tensor {
+        Tensor(shape: shape, float64: Array(values))
+    }
+}
+
+/// OpenBLAS's thread count (it defaults to one thread per core).
+public enum BLASThreads {
+    public static func set(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
+    public static var current: Int { Int(openblas_get_num_threads()) }
+}

@@ -1,0 +1,174 @@
+/// Exact BPTT for the loss of eq. 8.25 (`Spec/bptt.md` B5–B9): the full cell-state carry, not eq. 8.29 as
+/// printed.
+extension Engine {
+    /// Fills `g` with dL/d(every weight) and returns L = Σ ½ (y − Y)². `head` holds the forward pass's [N, out]
+    /// outputs time-major; `targets` is batch-major like the public API's targets.
+    func runBackward(_ ws: Workspace<T>, _ g: GradientWorkspace<T>, head: UnsafePointer<T>, targets: [T]) -> Double {
+        let arch = weights.architecture
+        let batch = ws.batch, steps = ws.steps
+        let n = ws.headRows
+        let out = arch.outputSize
+        // dL/dy = y − Y, in the time-major row order of the head.
+        let dy = arch.dense.isEmpty ? g.headInput.p : g.dense[arch.dense.count - 1].p
+        var loss = 0.0
+        targets.withUnsafeBufferPointer { y in
+            for r in 0..<n {
+                let (t, b) = arch.returnSequences ? (r / batch, r % batch) : (0, r)
+                let src = arch.returnSequences ? (b * steps + t) * out : b * out
+                for k in 0..<out {
+                    let d = head[r * out + k] - y[src + k]
+                    dy[r * out + k] = d
+                    loss += 0.5 * d.double * d.double
+                }
+            }
+        }
+        backwardHead(ws, g)
+        for k in stride(from: arch.layers.count - 1, through: 0, by: -1) {
+            let layer = arch.layers[k]
+            splitOutputGradient(layer: k, ws, g)
+            let input = k == 0 ? ws.inputs.p : layerOutput(k - 1, ws)
+            for (c, cell) in ws.cells[k].enumerated() {
+                backwardCell(weights.cells[k][c], cell, g.cells[k][c], fromAbove: g.fromAbove[k][c].p,
+                             layer: layer, input: input, batch: batch, g)
+            }
+            // dL/d(input of layer k) = Σ_cells dZ Wcat — the previous layer's output gradient. Not needed for k = 0.
+            if k > 0 {
+                for c in ws.cells[k].indices {
+                    T.gemm(transA: false, transB: false, m: batch * steps, n: layer.inputSize, k: 4 * layer.hiddenSize,
+                           alpha: 1, a: ws.cells[k][c].z.p, lda: 4 * layer.hiddenSize, b: weights.cells[k][c].W.p,
+                           ldb: layer.inputSize, beta: c == 0 ? 0 : 1, c: g.layerOutputs[k - 1].p, ldc: layer.inputSize)
+                }
+            }
+        }
+        return loss
+    }
+
+    /// The last layer's output sequence (or layer k's), as built by the forward pass.
+    private func layerOutput(_ k: Int, _ ws: Workspace<T>) -> UnsafeMutablePointer<T> {
+        ws.layerOutputs[k]?.p ?? ws.cells[k][0].h.p + ws.batch * weights.architecture.layers[k].hiddenSize
+    }
+
+    /// Dense layers from the top: dPre = dy ⊙ g'(·) (softmax: its Jacobian), dV = dPreᵀ·in, dc = Σ dPre,
+    /// d(in) = dPre·V. Leaves dL/d(head input) in `g.headInput`.
+    private func backwardHead(_ ws: Workspace<T>, _ g: GradientWorkspace<T>) {
+        let arch = weights.architecture
+        let n = ws.headRows
+        let lastWidth = arch.layers[arch.layers.count - 1].outputSize
+        for j in stride(from: arch.dense.count - 1, through: 0, by: -1) {
+            let d = arch.dense[j]
+            let dPre = g.dense[j].p
+            ActivationKernels.backprop(d.activation, dy: dPre, y: ws.dense[j].p, out: dPre, rows: n, cols: d.outputSize)
+            let input: UnsafeMutablePointer<T> = j > 0 ? ws.dense[j - 1].p
+                : (ws.lastStep?.p ?? layerOutput(arch.layers.count - 1, ws))
+            let inWidth = j > 0 ? arch.dense[j - 1].outputSize : lastWidth
+            T.gemm(transA: true, transB: false, m: d.outputSize, n: inWidth, k: n, alpha: 1, a: dPre, lda: d.outputSize,
+                   b: input, ldb: inWidth, beta: 0, c: g.denseV[j].p, ldc: inWidth)
+            columnSums(dPre, rows: n, cols: d.outputSize, into: g.denseC[j].p)
+            let dIn = j > 0 ? g.dense[j - 1].p : g.headInput.p
+            T.gemm(transA: false, transB: false, m: n, n: inWidth, k: d.outputSize, alpha: 1, a: dPre, lda: d.outputSize,
+                   b: weights.denseV[j].p, ldb: inWidth, beta: 0, c: dIn, ldc: inWidth)
+        }
+    }
+
+    /// dL/d(layer output) → dL/dh per cell, by input time (undoing the reversal and the merge of M2, M5).
+    private func splitOutputGradient(layer k: Int, _ ws: Workspace<T>, _ g: GradientWorkspace<T>) {
+        let arch = weights.architecture
+        let layer = arch.layers[k]
+        let hidden = layer.hiddenSize, batch = ws.batch, steps = ws.steps
+        let block = batch * hidden, width = layer.outputSize
+        let isLast = k == arch.layers.count - 1
+        let dOut = isLast ? g.headInput.p : g.layerOutputs[k].p
+        let cells = ws.cells[k]
+        // (time of the output block, time of the state in each cell) pairs that received a gradient.
+        var pairs: [(out: Int, state: [Int])] = []
+        if isLast && !arch.returnSequences {
+            for c in g.fromAbove[k] { c.zero() }
+            pairs = [(0, cells.map { $0.reverse ? 0 : steps - 1 })]
+        } else if layer.direction == .backward {
+            pairs = (0..<steps).map { ($0, [steps - 1 - $0]) }
+        } else {
+            pairs = (0..<steps).map { t in (t, cells.map { _ in t }) }
+        }
+        for (t, states) in pairs {
+            let d = dOut + t * batch * width
+            if layer.direction != .bidirectional {
+                (g.fromAbove[k][0].p + states[0] * block).update(from: d, count: block)
+                continue
+            }
+            let df = g.fromAbove[k][0].p + states[0] * block, db = g.fromAbove[k][1].p + states[1] * block
+            let hf = cells[0].h.p + cells[0].slot(states[0]) * block, hb = cells[1].h.p + cells[1].slot(states[1]) * block
+            switch layer.mergeMode ?? .concat {
+            case .concat:
+                for r in 0..<batch {
+                    (df + r * hidden).update(from: d + r * 2 * hidden, count: hidden)
+                    (db + r * hidden).update(from: d + r * 2 * hidden + hidden, count: hidden)
+                }
+            case .sum: df.update(from: d, count: block); db.update(from: d, count: block)
+            case .mul: for e in 0..<block { df[e] = d[e] * hb[e]; db[e] = d[e] * hf[e] }
+            case .ave: for e in 0..<block { df[e] = d[e] / 2; db[e] = d[e] / 2 }
+            }
+        }
+    }
+
+    /// BPTT through one cell (`Spec/bptt.md` B7): walks the steps in reverse order of computation, turning the
+    /// stored gate outputs in `s.z` into dL/d(pre-activations) in place, then forms dW, dU, db with one GEMM each
+    /// over all steps.
+    private func backwardCell(_ w: Weights<T>.Cell, _ s: Workspace<T>.CellState, _ dw: Weights<T>.Cell,
+                              fromAbove: UnsafePointer<T>, layer: LSTMLayerSpec, input: UnsafePointer<T>,
+                              batch: Int, _ g: GradientWorkspace<T>) {
+        let hidden = layer.hiddenSize, steps = s.steps
+        let g4 = 4 * hidden, block = batch * hidden
+        let dh = g.dh.p, rec = g.recurrent.p, carry = g.carry.p, dAct = g.row.p, dPost = g.gates.p
+        carry.update(repeating: 0, count: block)
+        for step in stride(from: steps - 1, through: 0, by: -1) {
+            let t = s.reverse ? steps - 1 - step : step
+            let zt = s.z.p + t * batch * g4
+            // dh(t) = from above + recurrent part dZ(next)·Ucat (none for the last computed step).
+            if step == steps - 1 {
+                dh.update(from: fromAbove + t * block, count: block)
+            } else {
+                for e in 0..<block { dh[e] = fromAbove[t * block + e] + rec[e] }
+            }
+            for b in 0..<batch {
+                let gt = zt + b * g4
+                let f = gt, i = gt + hidden, cc = gt + 2 * hidden, o = gt + 3 * hidden
+                let a = s.actC.p + t * block + b * hidden
+                let cPrev = s.c.p + s.previousSlot(t) * block + b * hidden
+                let dhr = dh + b * hidden, cr = carry + b * hidden
+                // dC(t) = dh ⊙ o ⊙ act'(C(t)) + dC(t+1) ⊙ f(t+1): the carry eq. 8.29 leaves out.
+                for u in 0..<hidden { dAct[u] = dhr[u] * o[u] }
+                ActivationKernels.backprop(layer.cellActivation, dy: dAct, y: a, out: dAct, rows: 1, cols: hidden)
+                for u in 0..<hidden {
+                    let dC = dAct[u] + cr[u]
+                    dPost[u] = dC * cPrev[u]
+                    dPost[hidden + u] = dC * cc[u]
+                    dPost[2 * hidden + u] = dC * i[u]
+                    dPost[3 * hidden + u] = dhr[u] * a[u]
+                    cr[u] = dC * f[u]
+                }
+                ActivationKernels.backprop(layer.gateActivation, dy: dPost, y: gt, out: gt, rows: 1, cols: 2 * hidden)
+                ActivationKernels.backprop(layer.cellActivation, dy: dPost + 2 * hidden, y: cc, out: cc, rows: 1, cols: hidden)
+                ActivationKernels.backprop(layer.gateActivation, dy: dPost + 3 * hidden, y: o, out: o, rows: 1, cols: hidden)
+            }
+            if step > 0 {
+                T.gemm(transA: false, transB: false, m: batch, n: hidden, k: g4, alpha: 1, a: zt, lda: g4,
+                       b: w.U.p, ldb: hidden, beta: 0, c: rec, ldc: hidden)
+            }
+        }
+        let rows = batch * steps
+        // dWcat = dZᵀ X and dUcat = Σ_t dZ(t)ᵀ h(prev of t): the zero slot h(-1) contributes nothing.
+        T.gemm(transA: true, transB: false, m: g4, n: layer.inputSize, k: rows, alpha: 1, a: s.z.p, lda: g4,
+               b: input, ldb: layer.inputSize, beta: 0, c: dw.W.p, ldc: layer.inputSize)
+        T.gemm(transA: true, transB: false, m: g4, n: hidden, k: rows, alpha: 1, a: s.z.p, lda: g4,
+               b: s.h.p + s.previousSlot(0) * block, ldb: hidden, beta: 0, c: dw.U.p, ldc: hidden)
+        columnSums(s.z.p, rows: rows, cols: g4, into: dw.b.p)
+    }
+
+    private func columnSums(_ p: UnsafePointer<T>, rows: Int, cols: Int, into out: UnsafeMutablePointer<T>) {
+        out.update(repeating: 0, count: cols)
+        for r in 0..<rows {
+            let row = p + r * cols
+            for k in 0..<cols { out[k] += row[k] }
+        }
+    }
+}

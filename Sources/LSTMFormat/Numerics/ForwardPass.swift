@@ -1,0 +1,134 @@
+/// The forward pass of eq. 8.24 for every architecture of `Spec/canonical-model.md` (`Spec/bptt.md` B1–B4).
+extension Engine {
+    /// Runs the whole model on `ws.inputs` (already filled, time-major). Leaves every state BPTT needs in `ws`
+    /// and returns the head's output: a pointer to [N, out] rows, N = T·B or B.
+    func runForward(_ ws: Workspace<T>) -> UnsafeMutablePointer<T> {
+        let arch = weights.architecture
+        let rows = ws.batch * ws.steps
+        var input = ws.inputs.p
+        for (k, layer) in arch.layers.enumerated() {
+            for (c, cell) in ws.cells[k].enumerated() {
+                runCell(weights.cells[k][c], cell, layer: layer, input: input, batch: ws.batch)
+            }
+            input = mergeOutputs(layer: k, ws)
+        }
+        var head = input
+        var headWidth = arch.layers[arch.layers.count - 1].outputSize
+        if let last = ws.lastStep {
+            mergeLastStep(into: last.p, ws)
+            head = last.p
+        }
+        let n = arch.returnSequences ? rows : ws.batch
+        for (j, d) in arch.dense.enumerated() {
+            let out = ws.dense[j].p
+            // y = g(h Vᵀ + c) for all N rows in one GEMM; the bias is the initial C with beta = 1.
+            for r in 0..<n { (out + r * d.outputSize).update(from: weights.denseC[j].p, count: d.outputSize) }
+            T.gemm(transA: false, transB: true, m: n, n: d.outputSize, k: headWidth, alpha: 1,
+                   a: head, lda: headWidth, b: weights.denseV[j].p, ldb: headWidth, beta: 1, c: out, ldc: d.outputSize)
+            ActivationKernels.apply(d.activation, out, rows: n, cols: d.outputSize)
+            head = out
+            headWidth = d.outputSize
+        }
+        return head
+    }
+
+    /// One LSTM cell over the whole sequence. `input` is [T·B, I], time-major.
+    private func runCell(_ w: Weights<T>.Cell, _ s: Workspace<T>.CellState, layer: LSTMLayerSpec,
+                         input: UnsafePointer<T>, batch: Int) {
+        let hidden = layer.hiddenSize, steps = s.steps
+        let g4 = 4 * hidden
+        let rows = batch * steps
+        let z = s.z.p
+        // Input projections of every step at once: Z = X Wcatᵀ + bcat.
+        for r in 0..<rows { (z + r * g4).update(from: w.b.p, count: g4) }
+        T.gemm(transA: false, transB: true, m: rows, n: g4, k: layer.inputSize, alpha: 1,
+               a: input, lda: layer.inputSize, b: w.W.p, ldb: layer.inputSize, beta: 1, c: z, ldc: g4)
+        let block = batch * hidden
+        for step in 0..<steps {
+            let t = s.reverse ? steps - 1 - step : step
+            let zt = z + t * batch * g4
+            let hPrev = s.h.p + s.previousSlot(t) * block
+            let cPrev = s.c.p + s.previousSlot(t) * block
+            let hOut = s.h.p + s.slot(t) * block
+            let cOut = s.c.p + s.slot(t) * block
+            let actC = s.actC.p + t * block
+            // h(-1) = 0: the first step has no recurrent term.
+            if step > 0 {
+                T.gemm(transA: false, transB: true, m: batch, n: g4, k: hidden, alpha: 1,
+                       a: hPrev, lda: hidden, b: w.U.p, ldb: hidden, beta: 1, c: zt, ldc: g4)
+            }
+            for b in 0..<batch {
+                let g = zt + b * g4
+                ActivationKernels.apply(layer.gateActivation, g, rows: 1, cols: 2 * hidden)  // f, i
+                ActivationKernels.apply(layer.cellActivation, g + 2 * hidden, rows: 1, cols: hidden)  // C̃
+                ActivationKernels.apply(layer.gateActivation, g + 3 * hidden, rows: 1, cols: hidden)  // o
+                let f = g, i = g + hidden, cc = g + 2 * hidden
+                let cp = cPrev + b * hidden, co = cOut + b * hidden
+                for u in 0..<hidden { co[u] = f[u] * cp[u] + i[u] * cc[u] }
+            }
+            actC.update(from: cOut, count: block)
+            ActivationKernels.apply(layer.cellActivation, actC, rows: 1, cols: block)
+            for b in 0..<batch {
+                let o = zt + b * g4 + 3 * hidden, a = actC + b * hidden, h = hOut + b * hidden
+                for u in 0..<hidden { h[u] = o[u] * a[u] }
+            }
+        }
+    }
+
+    /// Builds layer k's output sequence (M2) and returns a pointer to it, [T·B, out_k] time-major.
+    private func mergeOutputs(layer k: Int, _ ws: Workspace<T>) -> UnsafeMutablePointer<T> {
+        let layer = weights.architecture.layers[k]
+        let cells = ws.cells[k]
+        let hidden = layer.hiddenSize, block = ws.batch * hidden
+        let steps = ws.steps
+        switch layer.direction {
+        case .forward:
+            return cells[0].h.p + block  // slots 1 … T are h(0) … h(T-1)
+        case .backward:
+            // Keras go_backwards: out(t) is the state after reading x(T-1-t), in computation order.
+            let out = ws.layerOutputs[k]!.p
+            for t in 0..<steps { (out + t * block).update(from: cells[0].h.p + cells[0].slot(steps - 1 - t) * block, count: block) }
+            return out
+        case .bidirectional:
+            let out = ws.layerOutputs[k]!.p
+            for t in 0..<steps {
+                merge(layer.mergeMode ?? .concat, forward: cells[0].h.p + cells[0].slot(t) * block,
+                      backward: cells[1].h.p + cells[1].slot(t) * block, into: out + t * ws.batch * layer.outputSize,
+                      rows: ws.batch, hidden: hidden)
+            }
+            return out
+        }
+    }
+
+    /// Many-to-one (M5): every cell's last computed state (forward: h(T-1), backward: the state at t = 0),
+    /// merged for a bidirectional layer.
+    private func mergeLastStep(into out: UnsafeMutablePointer<T>, _ ws: Workspace<T>) {
+        let k = ws.cells.count - 1
+        let layer = weights.architecture.layers[k]
+        let cells = ws.cells[k]
+        let block = ws.batch * layer.hiddenSize
+        let last = { (s: Workspace<T>.CellState) in s.h.p + s.slot(s.reverse ? 0 : ws.steps - 1) * block }
+        if layer.direction == .bidirectional {
+            merge(layer.mergeMode ?? .concat, forward: last(cells[0]), backward: last(cells[1]), into: out,
+                  rows: ws.batch, hidden: layer.hiddenSize)
+        } else {
+            out.update(from: last(cells[0]), count: block)
+        }
+    }
+
+    /// Merges two [rows, H] blocks into [rows, H] (sum, mul, ave) or [rows, 2H] (concat).
+    private func merge(_ mode: MergeMode, forward f: UnsafePointer<T>, backward b: UnsafePointer<T>,
+                       into out: UnsafeMutablePointer<T>, rows: Int, hidden: Int) {
+        let n = rows * hidden
+        switch mode {
+        case .concat:
+            for r in 0..<rows {
+                (out + r * 2 * hidden).update(from: f + r * hidden, count: hidden)
+                (out + r * 2 * hidden + hidden).update(from: b + r * hidden, count: hidden)
+            }
+        case .sum: for k in 0..<n { out[k] = f[k] + b[k] }
+        case .mul: for k in 0..<n { out[k] = f[k] * b[k] }
+        case .ave: for k in 0..<n { out[k] = (f[k] + b[k]) / 2 }
+        }
+    }
+}

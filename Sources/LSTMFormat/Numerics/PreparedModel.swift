@@ -1,0 +1,66 @@
+/// A model loaded once into the verifier's fused layout, for repeated forward passes and gradients — the
+/// gradient checker's loop: perturb one weight with `setParameter`, run `forward`, restore it.
+///
+/// Work buffers are kept between calls with the same batch size and sequence length. Not thread-safe: use one
+/// instance per thread.
+public final class PreparedModel {
+    private enum Storage {
+        case float32(Engine<Float>)
+        case float64(Engine<Double>)
+    }
+
+    public let architecture: ModelArchitecture
+    public let precision: Precision
+    private let storage: Storage
+
+    /// Loads `model`'s tensors (any dtype) converted to `precision`.
+    public init(_ model: LSTMModel, precision: Precision) {
+        architecture = model.architecture
+        self.precision = precision
+        switch precision {
+        case .float32: storage = .float32(Engine(model))
+        case .float64: storage = .float64(Engine(model))
+        }
+    }
+
+    /// See `LSTMNumerics.forward`.
+    public func forward(inputs: Tensor) throws(NumericsError) -> Tensor {
+        switch storage {
+        case .float32(let e): try e.forward(inputs)
+        case .float64(let e): try e.forward(inputs)
+        }
+    }
+
+    /// See `LSTMNumerics.gradients`.
+    public func gradients(inputs: Tensor, targets: Tensor) throws(NumericsError)
+        -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
+        switch storage {
+        case .float32(let e): try e.gradients(inputs, targets: targets)
+        case .float64(let e): try e.gradients(inputs, targets: targets)
+        }
+    }
+
+    /// Element `index` (flat, C order) of canonical tensor `name`, as held in this precision.
+    public func parameter(_ name: String, at index: Int) throws(NumericsError) -> Double {
+        switch storage {
+        case .float32(let e): Double(try e.weights.element(name, index).pointee)
+        case .float64(let e): try e.weights.element(name, index).pointee
+        }
+    }
+
+    /// Sets one element of a canonical tensor (rounded to float32 in `.float32`). O(1).
+    public func setParameter(_ name: String, at index: Int, to value: Double) throws(NumericsError) {
+        switch storage {
+        case .float32(let e): try e.weights.element(name, index).pointee = Float(value)
+        case .float64(let e): try e.weights.element(name, index).pointee = value
+        }
+    }
+
+    /// Replaces a whole canonical tensor (same shape, any dtype).
+    public func replaceTensor(_ name: String, with tensor: Tensor) throws(NumericsError) {
+        switch storage {
+        case .float32(let e): try e.weights.replace(name, with: tensor)
+        case .float64(let e): try e.weights.replace(name, with: tensor)
+        }
+    }
+}

@@ -1,0 +1,91 @@
+/// A model's weights fused for GEMM: per LSTM cell Wcat [4H, I], Ucat [4H, H] and bcat [4H], gate blocks in
+/// canonical order f, i, c, o (so rows g·H ..< (g+1)·H of Wcat are W_g); per dense layer V [out, in] and c.
+///
+/// Every canonical tensor is one contiguous range of one buffer, which makes reading or perturbing a single
+/// weight (the gradient checker's loop) an O(1) update.
+final class Weights<T: BLASScalar> {
+    struct Cell {
+        let W: Buffer<T>
+        let U: Buffer<T>
+        let b: Buffer<T>
+    }
+
+    /// Where a canonical tensor lives: a buffer, the range in it, and the tensor's shape.
+    struct Location {
+        let buffer: Buffer<T>
+        let offset: Int
+        let shape: [Int]
+        var count: Int { shape.reduce(1, *) }
+    }
+
+    let architecture: ModelArchitecture
+    /// cells[k][c] for layer k and its c-th cell in `LSTMLayerSpec.cells` order.
+    let cells: [[Cell]]
+    let denseV: [Buffer<T>]
+    let denseC: [Buffer<T>]
+    let locations: [String: Location]
+
+    init(_ model: LSTMModel) {
+        let arch = model.architecture
+        architecture = arch
+        var cells: [[Cell]] = []
+        var locations: [String: Location] = [:]
+        for (k, layer) in arch.layers.enumerated() {
+            let h = layer.hiddenSize, i = layer.inputSize
+            var layerCells: [Cell] = []
+            for dir in layer.cells {
+                let cell = Cell(W: Buffer(count: 4 * h * i), U: Buffer(count: 4 * h * h), b: Buffer(count: 4 * h))
+                for (g, gate) in Gate.allCases.enumerated() {
+                    let w = TensorName.lstm(k, dir, .W, gate)
+                    let u = TensorName.lstm(k, dir, .U, gate)
+                    let b = TensorName.lstm(k, dir, .b, gate)
+                    locations[w] = Location(buffer: cell.W, offset: g * h * i, shape: [h, i])
+                    locations[u] = Location(buffer: cell.U, offset: g * h * h, shape: [h, h])
+                    locations[b] = Location(buffer: cell.b, offset: g * h, shape: [h])
+                }
+                layerCells.append(cell)
+            }
+            cells.append(layerCells)
+        }
+        var denseV: [Buffer<T>] = [], denseC: [Buffer<T>] = []
+        for (j, d) in arch.dense.enumerated() {
+            let v = Buffer<T>(count: d.outputSize * d.inputSize), c = Buffer<T>(count: d.outputSize)
+            locations[TensorName.denseV(j)] = Location(buffer: v, offset: 0, shape: [d.outputSize, d.inputSize])
+            locations[TensorName.denseC(j)] = Location(buffer: c, offset: 0, shape: [d.outputSize])
+            denseV.append(v)
+            denseC.append(c)
+        }
+        self.cells = cells
+        self.denseV = denseV
+        self.denseC = denseC
+        self.locations = locations
+        for (name, tensor) in model.tensors {
+            // LSTMModel guarantees every expected tensor is present with its canonical shape.
+            if let loc = locations[name] { load(tensor, into: loc) }
+        }
+    }
+
+    private func load(_ tensor: Tensor, into loc: Location) {
+        let values = T.values(of: tensor)
+        values.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { (loc.buffer.p + loc.offset).update(from: base, count: loc.count) }
+        }
+    }
+
+    func location(_ name: String) throws(NumericsError) -> Location {
+        guard let loc = locations[name] else { throw .unknownTensor(name) }
+        return loc
+    }
+
+    func element(_ name: String, _ index: Int) throws(NumericsError) -> UnsafeMutablePointer<T> {
+        let loc = try location(name)
+        guard index >= 0, index < loc.count else { throw .indexOutOfRange(tensor: name, index: index, count: loc.count) }
+        return loc.buffer.p + loc.offset + index
+    }
+
+    func replace(_ name: String, with tensor: Tensor) throws(NumericsError) {
+        let loc = try location(name)
+        guard tensor.shape == loc.shape else { throw .tensorShape(tensor: name, expected: loc.shape, actual: tensor.shape) }
+        load(tensor, into: loc)
+    }
+}

@@ -1,0 +1,120 @@
+/// Every buffer one forward pass (and, on demand, one BPTT) needs for a given batch size and sequence length.
+/// All activations are stored *time-major*: row t·B + b holds step t of sequence b, so one step of the whole
+/// batch is a contiguous [B, width] block that a GEMM reads or writes directly.
+final class Workspace<T: BLASScalar> {
+    /// One cell's stored forward state, indexed by *input* time t (the step x(t) was consumed).
+    final class CellState {
+        /// [T·B, 4H]: pre-activations, then gate outputs f, i, C̃, o; BPTT overwrites them with dL/d(pre-activation).
+        let z: Buffer<T>
+        /// [(T+1)·B, H]: h at `slot(t)`; the one extra slot is h(-1) = 0 and is never written.
+        let h: Buffer<T>
+        /// [(T+1)·B, H]: C, same slots as `h`.
+        let c: Buffer<T>
+        /// [T·B, H]: act(C(t)) at row block t.
+        let actC: Buffer<T>
+        /// Reads x(T-1) … x(0) when true.
+        let reverse: Bool
+        let steps: Int
+
+        init(batch: Int, steps: Int, hidden: Int, reverse: Bool) {
+            z = Buffer(count: steps * batch * 4 * hidden)
+            h = Buffer(count: (steps + 1) * batch * hidden)
+            c = Buffer(count: (steps + 1) * batch * hidden)
+            actC = Buffer(count: steps * batch * hidden)
+            self.reverse = reverse
+            self.steps = steps
+        }
+
+        /// Slot of the state computed at input time t: forward cells keep slot 0 for h(-1), backward cells slot T.
+        @inline(__always) func slot(_ t: Int) -> Int { reverse ? t : t + 1 }
+        /// Slot of the state the step at input time t starts from.
+        @inline(__always) func previousSlot(_ t: Int) -> Int { reverse ? t + 1 : t }
+    }
+
+    let batch: Int
+    let steps: Int
+    /// [T·B, I0]: the inputs, time-major.
+    let inputs: Buffer<T>
+    /// cells[k][c], as in `Weights.cells`.
+    let cells: [[CellState]]
+    /// [T·B, out_k] merged output of layer k; nil for a `forward` layer, whose output is its cell's `h` slots 1…T.
+    let layerOutputs: [Buffer<T>?]
+    /// [B, out] input of the head for many-to-one (each cell's last computed state, merged); nil otherwise.
+    let lastStep: Buffer<T>?
+    /// [N, out_j] output of dense layer j, N = T·B (many-to-many) or B (many-to-one).
+    let dense: [Buffer<T>]
+    /// Rows fed to the head: T·B or B.
+    let headRows: Int
+    /// Lazily allocated on the first gradient call.
+    var gradients: GradientWorkspace<T>?
+
+    init(architecture arch: ModelArchitecture, batch: Int, steps: Int) {
+        self.batch = batch
+        self.steps = steps
+        let rows = batch * steps
+        inputs = Buffer(count: rows * arch.inputSize)
+        cells = arch.layers.map { layer in
+            layer.cells.map { CellState(batch: batch, steps: steps, hidden: layer.hiddenSize, reverse: $0 == .bwd) }
+        }
+        layerOutputs = arch.layers.map { $0.direction == .forward ? nil : Buffer(count: rows * $0.outputSize) }
+        let last = arch.layers[arch.layers.count - 1]
+        lastStep = arch.returnSequences ? nil : Buffer(count: batch * last.outputSize)
+        headRows = arch.returnSequences ? rows : batch
+        dense = arch.dense.map { Buffer(count: (arch.returnSequences ? rows : batch) * $0.outputSize) }
+    }
+
+    /// Checks that every buffer size for this shape is representable, before anything is allocated.
+    static func check(architecture arch: ModelArchitecture, batch: Int, steps: Int, shape: [Int]) throws(NumericsError) {
+        var widest = arch.inputSize
+        for l in arch.layers { widest = Swift.max(widest, 4 * l.hiddenSize, l.outputSize) }
+        for d in arch.dense { widest = Swift.max(widest, d.outputSize, d.inputSize) }
+        let (slots, o1) = (steps + 1).multipliedReportingOverflow(by: batch)
+        let (elements, o2) = slots.multipliedReportingOverflow(by: widest)
+        let (bytes, o3) = elements.multipliedReportingOverflow(by: MemoryLayout<T>.stride)
+        // BLAS takes 32-bit dimensions: T·B rows must fit.
+        guard !o1, !o2, !o3, bytes > 0, slots < Int(Int32.max) else { throw .tooLarge(shape: shape) }
+    }
+}
+
+/// Buffers that only BPTT needs: gradients w.r.t. layer outputs and every weight, and per-step scratch.
+final class GradientWorkspace<T: BLASScalar> {
+    /// [T·B, H] per cell: dL/dh(t) arriving from above (the next layer or the head), by input time.
+    let fromAbove: [[Buffer<T>]]
+    /// [T·B, out_k]: dL/d(output of layer k), for k < last (the last layer's comes from the head).
+    let layerOutputs: [Buffer<T>]
+    /// [N, width]: dL/d(input of the head), or dL/d(output of the last layer) for many-to-one.
+    let headInput: Buffer<T>
+    /// [N, out_j]: dL/d(output of dense j), turned in place into dL/d(pre-activation).
+    let dense: [Buffer<T>]
+    /// Gradients in the fused layout of `Weights`.
+    let cells: [[Weights<T>.Cell]]
+    let denseV: [Buffer<T>]
+    let denseC: [Buffer<T>]
+    /// Per-step scratch: dh for the step [B, H], the recurrent part of dh [B, H], the cell-state carry
+    /// dC(t+1) ⊙ f(t+1) [B, H], and per-row [H] and [4H] temporaries.
+    let dh: Buffer<T>, recurrent: Buffer<T>, carry: Buffer<T>, row: Buffer<T>, gates: Buffer<T>
+
+    init(architecture arch: ModelArchitecture, batch: Int, steps: Int) {
+        let rows = batch * steps
+        fromAbove = arch.layers.map { l in l.cells.map { _ in Buffer(count: rows * l.hiddenSize) } }
+        layerOutputs = arch.layers.map { Buffer(count: rows * $0.outputSize) }
+        let width = arch.layers[arch.layers.count - 1].outputSize
+        let headRows = arch.returnSequences ? rows : batch
+        headInput = Buffer(count: headRows * width)
+        dense = arch.dense.map { Buffer(count: headRows * $0.outputSize) }
+        cells = arch.layers.map { l in
+            l.cells.map { _ in
+                Weights<T>.Cell(W: Buffer(count: 4 * l.hiddenSize * l.inputSize),
+                                U: Buffer(count: 4 * l.hiddenSize * l.hiddenSize), b: Buffer(count: 4 * l.hiddenSize))
+            }
+        }
+        denseV = arch.dense.map { Buffer(count: $0.outputSize * $0.inputSize) }
+        denseC = arch.dense.map { Buffer(count: $0.outputSize) }
+        let maxH = arch.layers.map(\.hiddenSize).max() ?? 1
+        dh = Buffer(count: batch * maxH)
+        recurrent = Buffer(count: batch * maxH)
+        carry = Buffer(count: batch * maxH)
+        row = Buffer(count: maxH)
+        gates = Buffer(count: 4 * maxH)
+    }
+}
