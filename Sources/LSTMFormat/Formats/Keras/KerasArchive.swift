@@ -15,7 +15,7 @@ enum KerasArchive {
     static let writtenKerasVersion = "3.15.1"
 
     static func isArchive(_ url: URL) -> Bool {
-        guard let archive = try? Archive(url: url, accessMode: .read) else { return false }
+        guard let archive = try? Archive(url: url, accessMode: .read, pathEncoding: nil) else { return false }
         return archive[configEntry] != nil && archive[weightsEntry] != nil
     }
 
