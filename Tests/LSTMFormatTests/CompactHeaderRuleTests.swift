@@ -106,6 +106,19 @@ import Testing
         #expect(why.contains("hidden_size"))
     }
 
+    @Test func L6_duplicateKey() {
+        var b = CompactFileBuilder.minimal()
+        b.editHeader = { $0.replacingOccurrences(of: #"{"architecture":"#, with: #"{"tensors":[],"architecture":"#) }
+        #expect(throws: CompactError.duplicateHeaderKey("tensors")) { try CompactFormat.decode(b.data()) }
+        // Escapes name the same key: "\u0074ensors" is "tensors".
+        b.editHeader = { $0.replacingOccurrences(of: #"{"architecture":"#, with: #"{"\u0074ensors":[],"architecture":"#) }
+        #expect(throws: CompactError.duplicateHeaderKey("tensors")) { try CompactFormat.decode(b.data()) }
+        // Nested objects have their own keys; equal keys in sibling objects are fine.
+        b = CompactFileBuilder.minimal()
+        b.architecture = b.architecture.replacingOccurrences(of: #""hidden_size":1,"#, with: #""hidden_size":1,"hidden_size":1,"#)
+        #expect(throws: CompactError.duplicateHeaderKey("hidden_size")) { try CompactFormat.decode(b.data()) }
+    }
+
     @Test func L7_unknownActivation() {
         var b = CompactFileBuilder.minimal()
         b.architecture = b.architecture.replacingOccurrences(of: #""gate_activation":"sigmoid""#, with: #""gate_activation":"swish""#)

@@ -15,6 +15,8 @@ public enum CompactError: Error, CustomStringConvertible, Equatable, Sendable {
     case headerChecksumMismatch(stored: UInt32, computed: UInt32)
     /// L6
     case malformedHeader(String)
+    /// L6: a key repeated within one JSON object.
+    case duplicateHeaderKey(String)
     /// L7: the architecture is not a valid canonical architecture, or names an unknown activation.
     case invalidArchitecture(ModelError)
     /// L7: an unknown direction or merge mode.
@@ -70,6 +72,8 @@ public enum CompactError: Error, CustomStringConvertible, Equatable, Sendable {
             ".lstm header is damaged: CRC-32 is \(Self.hex32(computed)), the file says \(Self.hex32(stored)) (L5)"
         case .malformedHeader(let why):
             ".lstm header is malformed: \(why) (L6)"
+        case .duplicateHeaderKey(let key):
+            ".lstm header repeats the key '\(key)' within one object (L6)"
         case .invalidArchitecture(let e):
             ".lstm architecture is invalid: \(e) (L7)"
         case .unknownValue(let field, let value):
