@@ -94,6 +94,12 @@ import Testing
         guard case .malformedHeader = Self.malformed({ _ in "\u{FF}" }) else { Issue.record("non-UTF-8 accepted"); return }
     }
 
+    /// L20: a crafted header nested 200 000 deep is an error, not a stack overflow.
+    @Test func L6_deeplyNestedHeader() {
+        let e = Self.malformed { _ in #"{"x":"# + String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000) + "}" }
+        guard case .malformedHeader = e else { Issue.record("got \(String(describing: e))"); return }
+    }
+
     @Test func L6_missingKey() {
         let e = Self.malformed { $0.replacingOccurrences(of: #""tensors":"#, with: #""tensorz":"#) }
         guard case .malformedHeader(let why) = e else { Issue.record("got \(String(describing: e))"); return }
