@@ -46,6 +46,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Throughput benchmark of the `.lstm` reader and writer (`swift run -c release lstm-format-bench-compact`).
+        .executableTarget(
+            name: "lstm-format-bench-compact",
+            dependencies: ["LSTMFormat"]
+        ),
         .testTarget(
             name: "LSTMFormatTests",
             dependencies: ["LSTMFormat"]

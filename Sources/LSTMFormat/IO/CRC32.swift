@@ -1,22 +1,26 @@
 import CZlibShim
 import Foundation
 
-/// CRC-32 (ISO-HDLC, the zlib/PNG/zip polynomial 0xEDB88320), computed by zlib.
+/// CRC-32 (ISO-HDLC, as in zlib, PNG, gzip and zip: polynomial 0xEDB88320), computed by zlib's `crc32`.
+/// Used for the `.lstm` header and tensors and shown by `inspect`.
 public enum CRC32 {
-    public static func checksum(_ data: Data, continuing crc: UInt32 = 0) -> UInt32 {
-        data.withUnsafeBytes { raw -> UInt32 in
-            var value = UInt(crc)
-            var base = raw.baseAddress?.assumingMemoryBound(to: Bytef.self)
-            var remaining = raw.count
-            // zlib takes a uInt length: feed large buffers in pieces.
-            while remaining > 0, let p = base {
-                let n = min(remaining, 1 << 30)
-                value = crc32(value, p, uInt(n))
-                base = p + n
-                remaining -= n
-            }
-            return UInt32(truncatingIfNeeded: value)
+    /// zlib takes a 32-bit length; longer buffers are fed in chunks of this size.
+    private static let chunk = 1 << 30
+
+    public static func checksum(_ data: Data) -> UInt32 {
+        data.withUnsafeBytes { checksum($0) }
+    }
+
+    public static func checksum(_ raw: UnsafeRawBufferPointer) -> UInt32 {
+        var crc = crc32(0, nil, 0)
+        guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return UInt32(crc) }
+        var done = 0
+        while done < raw.count {
+            let n = min(chunk, raw.count - done)
+            crc = crc32(crc, base + done, uInt(n))
+            done += n
         }
+        return UInt32(truncatingIfNeeded: crc)
     }
 
     /// Eight lowercase hex digits, as `inspect` shows it.

@@ -5,6 +5,7 @@ import Foundation
 public enum FormatRegistry {
     /// Every supported format, most specific first (detection tries them in this order).
     public static let all: [any ModelFileFormat.Type] = [
+        CompactFormat.self,
         CanonicalHDF5Format.self,
         KerasFormat.self,
         KerasH5Format.self,

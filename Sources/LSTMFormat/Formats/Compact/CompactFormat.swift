@@ -1,0 +1,33 @@
+import Foundation
+
+/// The project's own `.lstm` format (`Spec/lstm-format.md`): a checksummed JSON header and 64-byte-aligned
+/// tensor data that covers the file exactly, readable in place from a memory mapping.
+public enum CompactFormat: ModelFileFormat {
+    public static let name = "lstm"
+    public static let fileSuffixes = [".lstm"]
+
+    public static func matches(_ probe: FileProbe) -> Bool {
+        probe.starts(with: CompactLayout.magic)
+    }
+
+    /// The file's bytes. Deterministic: the same model always gives the same bytes (L22).
+    public static func encode(_ model: LSTMModel) -> Data {
+        CompactWriter.encode(model)
+    }
+
+    /// Validates `data` completely (L1–L18, and L19 when `verifyChecksums`) and returns the model. The tensors'
+    /// bytes are slices of `data`, not copies.
+    public static func decode(_ data: Data, verifyChecksums: Bool = true) throws(CompactError) -> LSTMModel {
+        try CompactReader(data: data).read(verifyChecksums: verifyChecksums)
+    }
+
+    /// Memory-maps the file and decodes it in place (L21).
+    public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
+        let data = try Data(contentsOf: url, options: .alwaysMapped)
+        return try decode(data, verifyChecksums: options.verifyChecksums)
+    }
+
+    public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
+        try CompactWriter.write(model, to: url)
+    }
+}

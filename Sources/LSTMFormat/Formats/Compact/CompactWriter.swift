@@ -1,0 +1,61 @@
+import Foundation
+
+/// Lays out a model as a `.lstm` file (`Spec/lstm-format.md`): the preamble, the canonical header, zero padding
+/// to 64, then every tensor in canonical order at its 64-aligned offset with zero padding between. The result is
+/// a list of byte chunks so that a file can be written without first concatenating the tensors in memory.
+enum CompactWriter {
+    static func chunks(_ model: LSTMModel) -> [Data] {
+        var entries: [(name: String, tensor: Tensor, offset: Int, crc: UInt32)] = []
+        var offset = 0
+        for (name, tensor) in model.orderedTensors {
+            // In-memory tensors are far below 2^63 bytes: the layout cannot overflow here.
+            offset = CompactLayout.aligned(offset) ?? offset
+            entries.append((name, tensor, offset, CRC32.checksum(tensor.bytes)))
+            offset += tensor.bytes.count
+        }
+        let header = CompactHeader.encode(model, entries: entries)
+
+        var head = Data(CompactLayout.magic)
+        append(CompactLayout.version, to: &head)
+        append(CRC32.checksum(Data(header)), to: &head)
+        append(UInt64(header.count), to: &head)
+        head.append(contentsOf: header)
+        head.append(Data(count: padding(after: head.count)))
+
+        var out = [head]
+        for (k, e) in entries.enumerated() {
+            out.append(e.tensor.bytes)
+            if k + 1 < entries.count {
+                let pad = padding(after: e.offset + e.tensor.bytes.count)
+                if pad > 0 { out.append(Data(count: pad)) }
+            }
+        }
+        return out
+    }
+
+    /// The whole file in memory.
+    static func encode(_ model: LSTMModel) -> Data {
+        let parts = chunks(model)
+        var data = Data(capacity: parts.reduce(0) { $0 + $1.count })
+        for p in parts { data.append(p) }
+        return data
+    }
+
+    /// Writes the file to `url` (replacing it), chunk by chunk.
+    static func write(_ model: LSTMModel, to url: URL) throws {
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        for part in chunks(model) { try handle.write(contentsOf: part) }
+    }
+
+    private static func padding(after n: Int) -> Int {
+        (CompactLayout.aligned(n) ?? n) - n
+    }
+
+    private static func append<T: FixedWidthInteger>(_ value: T, to data: inout Data) {
+        withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+    }
+}
