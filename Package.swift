@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "LSTMFormat", targets: ["LSTMFormat"]),
         .executable(name: "lstm-format", targets: ["lstm-format"]),
+        .executable(name: "lstm-format-bench", targets: ["lstm-format-bench"]),
     ],
     dependencies: [
         // Command-line parsing: subcommands, help text, validation.
@@ -45,6 +46,11 @@ let package = Package(
                 "LSTMFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // Benchmark of the verifier (forward, forward + BPTT); `scripts/bench.sh` compares it with PyTorch.
+        .executableTarget(
+            name: "lstm-format-bench",
+            dependencies: ["LSTMFormat"]
         ),
         .testTarget(
             name: "LSTMFormatTests",
