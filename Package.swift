@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "LSTMFormat", targets: ["LSTMFormat"]),
         .executable(name: "lstm-format", targets: ["lstm-format"]),
+        .executable(name: "lstm-format-bench", targets: ["lstm-format-bench"]),
     ],
     dependencies: [
         // Command-line parsing: subcommands, help text, validation.
@@ -49,6 +50,11 @@ let package = Package(
         // Throughput benchmark of the `.lstm` reader and writer (`swift run -c release lstm-format-bench-compact`).
         .executableTarget(
             name: "lstm-format-bench-compact",
+            dependencies: ["LSTMFormat"]
+        ),
+        // Benchmark of the verifier (forward, forward + BPTT); `scripts/bench.sh` compares it with PyTorch.
+        .executableTarget(
+            name: "lstm-format-bench",
             dependencies: ["LSTMFormat"]
         ),
         .testTarget(

@@ -54,8 +54,13 @@ extension Engine {
             let actC = s.actC.p + t * block
             // h(-1) = 0: the first step has no recurrent term.
             if step > 0 {
-                T.gemm(transA: false, transB: true, m: batch, n: g4, k: hidden, alpha: 1,
-                       a: hPrev, lda: hidden, b: w.U.p, ldb: hidden, beta: 1, c: zt, ldc: g4)
+                if let ut = w.UT {
+                    T.gemm(transA: false, transB: false, m: batch, n: g4, k: hidden, alpha: 1,
+                           a: hPrev, lda: hidden, b: ut.p, ldb: g4, beta: 1, c: zt, ldc: g4)
+                } else {
+                    T.gemm(transA: false, transB: true, m: batch, n: g4, k: hidden, alpha: 1,
+                           a: hPrev, lda: hidden, b: w.U.p, ldb: hidden, beta: 1, c: zt, ldc: g4)
+                }
             }
             for b in 0..<batch {
                 let g = zt + b * g4

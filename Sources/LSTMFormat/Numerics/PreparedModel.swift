@@ -43,16 +43,16 @@ public final class PreparedModel {
     /// Element `index` (flat, C order) of canonical tensor `name`, as held in this precision.
     public func parameter(_ name: String, at index: Int) throws(NumericsError) -> Double {
         switch storage {
-        case .float32(let e): Double(try e.weights.element(name, index).pointee)
-        case .float64(let e): try e.weights.element(name, index).pointee
+        case .float32(let e): Double(try e.weights.element(name, index))
+        case .float64(let e): try e.weights.element(name, index)
         }
     }
 
     /// Sets one element of a canonical tensor (rounded to float32 in `.float32`). O(1).
     public func setParameter(_ name: String, at index: Int, to value: Double) throws(NumericsError) {
         switch storage {
-        case .float32(let e): try e.weights.element(name, index).pointee = Float(value)
-        case .float64(let e): try e.weights.element(name, index).pointee = value
+        case .float32(let e): try e.weights.setElement(name, index, to: Float(value))
+        case .float64(let e): try e.weights.setElement(name, index, to: value)
         }
     }
 

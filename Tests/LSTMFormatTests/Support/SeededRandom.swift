@@ -1,5 +1,5 @@
-/// SplitMix64: a small, fast generator with a fixed seed, so random tests reproduce. Print the seed in a failing
-/// test's message.
+/// SplitMix64: a tiny, fast, fully reproducible generator for tests. Always print or name the seed in the test
+/// so a failure reproduces.
 struct SeededRandom: RandomNumberGenerator {
     private(set) var state: UInt64
 
@@ -11,5 +11,15 @@ struct SeededRandom: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+
+    /// Uniform in [-scale, scale).
+    mutating func uniform(_ scale: Double = 1) -> Double {
+        (Double(next() >> 11) / Double(1 << 53) * 2 - 1) * scale
+    }
+
+    /// `count` values uniform in [-scale, scale).
+    mutating func values(_ count: Int, scale: Double = 1) -> [Double] {
+        (0..<count).map { _ in uniform(scale) }
     }
 }
