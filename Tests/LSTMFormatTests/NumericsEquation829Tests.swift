@@ -10,7 +10,7 @@ import Testing
         let arch = RandomModels.architecture(dense: [(2, .linear)])
         let model = RandomModels.make(architecture: arch, dtype: .float64, seed: 42)
         let x = RandomModels.inputs(batch: 2, steps: 5, features: 3, seed: 43)
-        let y = GradientCheck.targets(arch, batch: 2, steps: 5, seed: 44)
+        let y = FiniteDifferences.targets(arch, batch: 2, steps: 5, seed: 44)
         let ref = reference(model)
         let xs = nested(x.float64Values(), 2, 5, 3), ys = nested(y.float64Values(), 2, 5, 2)
 
@@ -19,7 +19,7 @@ import Testing
         var fd: [String: [Double]] = [:]
         for (name, _) in arch.expectedTensors {
             fd[name] = try (0..<model.tensors[name]!.elementCount).map {
-                try GradientCheck.centralDifference(prepared, name, $0, inputs: x, targets: y)
+                try FiniteDifferences.centralDifference(prepared, name, $0, inputs: x, targets: y)
             }
         }
         let exact = ref.gradients(x: xs, y: ys, recurrence: .exact)

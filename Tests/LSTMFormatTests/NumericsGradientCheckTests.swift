@@ -12,13 +12,13 @@ import Testing
         let arch = variant.architecture
         let model = RandomModels.make(architecture: arch, dtype: .float64, seed: 42)
         let x = RandomModels.inputs(batch: 2, steps: 5, features: arch.inputSize, seed: 43)
-        let y = GradientCheck.targets(arch, batch: 2, steps: 5, seed: 44)
+        let y = FiniteDifferences.targets(arch, batch: 2, steps: 5, seed: 44)
         let prepared = PreparedModel(model, precision: .float64)
         let (loss, outputs, grads) = try prepared.gradients(inputs: x, targets: y)
 
         // The loss and outputs the BPTT call returns are the forward pass's.
         #expect(outputs == (try prepared.forward(inputs: x)))
-        let expectedLoss = try GradientCheck.loss(prepared, inputs: x, targets: y)
+        let expectedLoss = try FiniteDifferences.loss(prepared, inputs: x, targets: y)
         #expect(abs(loss - expectedLoss) <= 1e-12 * max(1, expectedLoss))
         #expect(Set(grads.keys) == Set(model.tensors.keys))
 
@@ -29,7 +29,7 @@ import Testing
             #expect(g.shape == shape && g.dtype == .float64, "\(name)")
             let analytic = g.float64Values()
             for e in analytic.indices {
-                let fd = try GradientCheck.centralDifference(prepared, name, e, inputs: x, targets: y)
+                let fd = try FiniteDifferences.centralDifference(prepared, name, e, inputs: x, targets: y)
                 let bound = Self.tolerance.absolute + Self.tolerance.relative * max(abs(fd), abs(analytic[e]))
                 if abs(analytic[e] - fd) > bound { failures.append("\(name)[\(e)]: bptt \(analytic[e]), fd \(fd)") }
                 checked += 1

@@ -13,7 +13,7 @@ import Testing
                                              dense: [(6, .tanh), (4, .linear)])
         let model = RandomModels.make(architecture: arch, dtype: .float32, seed: 21)
         let x = RandomModels.inputs(batch: 3, steps: 20, features: 8, seed: 22)
-        let y = GradientCheck.targets(arch, batch: 3, steps: 20, seed: 23)
+        let y = FiniteDifferences.targets(arch, batch: 3, steps: 20, seed: 23)
         let r64 = try LSTMNumerics.gradients(model, inputs: x, targets: y, precision: .float64)
         let r32 = try LSTMNumerics.gradients(model, inputs: x, targets: y, precision: .float32)
         #expect(r32.outputs.dtype == .float32 && r64.outputs.dtype == .float64)

@@ -54,6 +54,19 @@ public struct LSTMLayerSpec: Codable, Equatable, Sendable {
         self.cellActivation = cellActivation
     }
 
+    enum CodingKeys: String, CodingKey { case inputSize, hiddenSize, direction, mergeMode, gateActivation, cellActivation }
+
+    /// Writes every key, `mergeMode` as null when absent, so JSON reports have a fixed set of keys.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(inputSize, forKey: .inputSize)
+        try c.encode(hiddenSize, forKey: .hiddenSize)
+        try c.encode(direction, forKey: .direction)
+        try c.encode(mergeMode, forKey: .mergeMode)
+        try c.encode(gateActivation, forKey: .gateActivation)
+        try c.encode(cellActivation, forKey: .cellActivation)
+    }
+
     /// The cells this layer has, in canonical order.
     public var cells: [CellDirection] {
         switch direction {

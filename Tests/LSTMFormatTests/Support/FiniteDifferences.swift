@@ -1,7 +1,7 @@
 import LSTMFormat
 
 /// Central finite differences of the loss of eq. 8.25 through a `PreparedModel`, for gradient checks.
-enum GradientCheck {
+enum FiniteDifferences {
     /// L = Σ ½ (y − Y)², computed here from the forward outputs (not from the verifier's own loss).
     static func loss(_ m: PreparedModel, inputs: Tensor, targets: Tensor) throws -> Double {
         let y = try m.forward(inputs: inputs).float64Values()

@@ -1,0 +1,72 @@
+import Foundation
+
+/// `lstm-format compare`: do two models compute the same thing?
+///
+/// Architecture first (it must be equal), then every parameter, then the probe (or given inputs) through both:
+/// outputs, loss and the gradient of every tensor. The default tolerance is exact — bitwise-equal values — when
+/// every tensor has the same dtype in both models, since a lossless conversion must reproduce every bit.
+/// When dtypes differ it is derived from the lower precision (`Tolerance.derived`); parameters then get one
+/// rounding's worth: rtol = u, atol = u·max|x|.
+public enum Comparer {
+    public static func compare(_ a: LSTMModel, _ b: LSTMModel, files: [String], inputs: Tensor?, precision: Precision, tolerance given: Tolerance?) throws -> CheckReport {
+        guard a.architecture == b.architecture else {
+            return CheckReport(command: "compare", files: files, precision: precision.rawValue,
+                               checks: [.fact("architecture", passed: false, detail: architectureDifference(a.architecture, b.architecture))])
+        }
+        var checks: [CheckResult] = [.fact("architecture", passed: true, detail: "equal")]
+        let sameDTypes = a.tensors.allSatisfy { $0.value.dtype == b.tensors[$0.key]!.dtype }
+        let lower = (a.dtypes + b.dtypes).min { $0.significandBits < $1.significandBits } ?? .float32
+
+        func tolerance(scale: Double, oneRounding: Bool) -> Tolerance {
+            if let given { return given }
+            if sameDTypes { return .exact }
+            if oneRounding {
+                let u = lower.unitRoundoff
+                return Tolerance(rtol: u, atol: u * scale, basis: "parameters: one rounding to \(lower.rawValue): rtol = u, atol = u·max|x|, u = \(u)")
+            }
+            return .derived(lowerPrecision: lower, scale: scale)
+        }
+
+        for (name, ta) in a.orderedTensors {
+            let va = ta.float64Values(), vb = b.tensors[name]!.float64Values()
+            let scale = vb.reduce(0) { max($0, abs($1)) }
+            let tol = tolerance(scale: scale, oneRounding: true)
+            let c = ArrayComparison.compare(actual: va, expected: vb, shape: ta.shape, tolerance: tol)
+            checks.append(CheckResult(name: "parameter " + name, subject: name, comparison: c, tolerance: tol))
+        }
+
+        let x = inputs ?? ProbeData.inputs(for: a.architecture)
+        let t = ProbeData.targets(for: a.architecture, inputs: x)
+        let ra = try LSTMNumerics.gradients(a, inputs: x, targets: t, precision: precision)
+        let rb = try LSTMNumerics.gradients(b, inputs: x, targets: t, precision: precision)
+        func add(_ name: String, subject: String, _ va: Tensor, _ vb: Tensor) {
+            let ea = va.float64Values(), eb = vb.float64Values()
+            let tol = tolerance(scale: eb.reduce(0) { max($0, abs($1)) }, oneRounding: false)
+            checks.append(CheckResult(name: name, subject: subject, comparison: ArrayComparison.compare(actual: ea, expected: eb, shape: va.shape, tolerance: tol), tolerance: tol))
+        }
+        add("outputs", subject: "outputs", ra.outputs, rb.outputs)
+        add("loss", subject: "loss", Tensor(shape: [], float64: [ra.loss]), Tensor(shape: [], float64: [rb.loss]))
+        for (name, _) in a.orderedTensors {
+            add("gradient " + name, subject: name, ra.gradients[name]!, rb.gradients[name]!)
+        }
+        return CheckReport(command: "compare", files: files, precision: precision.rawValue, checks: checks)
+    }
+
+    static func architectureDifference(_ a: ModelArchitecture, _ b: ModelArchitecture) -> String {
+        if a.layers.count != b.layers.count { return "\(a.layers.count) LSTM layers vs \(b.layers.count)" }
+        for k in a.layers.indices where a.layers[k] != b.layers[k] {
+            return "lstm.\(k) differs: \(describe(a.layers[k])) vs \(describe(b.layers[k]))"
+        }
+        if a.returnSequences != b.returnSequences { return "return_sequences \(a.returnSequences) vs \(b.returnSequences)" }
+        if a.dense.count != b.dense.count { return "\(a.dense.count) dense layers vs \(b.dense.count)" }
+        for k in a.dense.indices where a.dense[k] != b.dense[k] {
+            let (x, y) = (a.dense[k], b.dense[k])
+            return "dense.\(k) differs: \(x.inputSize)->\(x.outputSize) \(x.activation.rawValue) vs \(y.inputSize)->\(y.outputSize) \(y.activation.rawValue)"
+        }
+        return "architectures differ"
+    }
+
+    static func describe(_ l: LSTMLayerSpec) -> String {
+        "\(l.direction.rawValue)\(l.mergeMode.map { "/" + $0.rawValue } ?? "") \(l.inputSize)->\(l.hiddenSize) \(l.gateActivation.rawValue)/\(l.cellActivation.rawValue)"
+    }
+}

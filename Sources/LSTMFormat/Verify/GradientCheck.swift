@@ -1,0 +1,89 @@
+import Foundation
+
+/// Checks BPTT against central finite differences in float64 on a deterministic probe.
+///
+/// The cost does not grow with the model: the loss gradient is checked along `directions` random unit
+/// directions d (g·d against (L(θ+εd) − L(θ−εd)) / 2ε) and at `coordinates` sampled parameters (half the
+/// largest |g|, half random), two forward passes each. A pass needs
+/// |fd − bptt| ≤ atol + rtol·|fd| with rtol = 1e-5, atol = 1e-8·max(1, |L|) (`Spec/bptt.md`, "Gradient check").
+public enum GradientCheck {
+    public static let rtol = 1e-5
+    public static let step = 1e-5
+
+    /// The function under test: loss, outputs and gradients (tests substitute a faulty one to show the check
+    /// can fail).
+    typealias GradientSource = (LSTMModel, Tensor, Tensor) throws -> (loss: Double, outputs: Tensor, gradients: [String: Tensor])
+
+    public static func run(_ model: LSTMModel, inputs: Tensor? = nil, targets: Tensor? = nil,
+                           directions: Int = 3, coordinates: Int = 8, seed: UInt64 = ProbeData.defaultSeed) throws -> CheckResult {
+        try run(model, inputs: inputs, targets: targets, directions: directions, coordinates: coordinates, seed: seed) {
+            try LSTMNumerics.gradients($0, inputs: $1, targets: $2, precision: .float64)
+        }
+    }
+
+    static func run(_ model: LSTMModel, inputs: Tensor?, targets: Tensor?, directions: Int, coordinates: Int, seed: UInt64,
+                    gradientSource: GradientSource) throws -> CheckResult {
+        let m = model.converted(to: .float64)
+        let x = inputs?.converted(to: .float64) ?? ProbeData.inputs(for: m.architecture, seed: seed)
+        let t = targets?.converted(to: .float64) ?? ProbeData.targets(for: m.architecture, inputs: x, seed: seed &+ 1)
+        let (loss, _, grads) = try gradientSource(m, x, t)
+        let names = m.orderedTensors.map(\.name)
+        let theta = names.map { m.tensors[$0]!.float64Values() }
+        let g = names.map { grads[$0]!.float64Values() }
+        let atol = 1e-8 * max(1, abs(loss))
+        let tolerance = Tolerance(rtol: rtol, atol: atol, basis: "gradient check: central differences in float64, step \(step), rtol \(rtol), atol 1e-8·max(1,|L|)")
+
+        func lossAt(_ params: [[Double]]) throws -> Double {
+            var replaced: [String: Tensor] = [:]
+            for (k, name) in names.enumerated() { replaced[name] = Tensor(shape: m.tensors[name]!.shape, float64: params[k]) }
+            let y = try LSTMNumerics.forward(try m.replacing(replaced), inputs: x, precision: .float64).float64Values()
+            let target = t.float64Values()
+            var l = 0.0
+            for k in 0..<y.count { let d = y[k] - target[k]; l += 0.5 * d * d }
+            return l
+        }
+
+        var rng = SplitMix64(seed: seed &+ 2)
+        var worst = (abs: 0.0, rel: 0.0, ratio: -1.0, location: String?.none, fd: 0.0, an: 0.0)
+        func record(_ fd: Double, _ an: Double, _ location: String) {
+            let diff = abs(fd - an)
+            let ratio = diff / (atol + rtol * abs(fd))
+            worst.abs = max(worst.abs, diff)
+            if fd != 0 { worst.rel = max(worst.rel, diff / abs(fd)) }
+            if ratio > worst.ratio { worst = (worst.abs, worst.rel, ratio, location, fd, an) }
+        }
+
+        for k in 0..<directions {
+            var d = theta.map { $0.map { _ in rng.symmetricUnit() } }
+            let norm = sqrt(d.reduce(0) { $0 + $1.reduce(0) { $0 + $1 * $1 } })
+            d = d.map { $0.map { $0 / norm } }
+            let plus = zip(theta, d).map { zip($0, $1).map { $0 + step * $1 } }
+            let minus = zip(theta, d).map { zip($0, $1).map { $0 - step * $1 } }
+            let fd = (try lossAt(plus) - lossAt(minus)) / (2 * step)
+            let an = zip(g, d).reduce(0) { $0 + zip($1.0, $1.1).reduce(0) { $0 + $1.0 * $1.1 } }
+            record(fd, an, "direction \(k)")
+        }
+
+        var picks: [(Int, Int)] = []
+        let flat = g.enumerated().flatMap { (ti, arr) in arr.indices.map { (ti, $0) } }
+        let largest = flat.sorted { abs(g[$0.0][$0.1]) > abs(g[$1.0][$1.1]) }.prefix(coordinates / 2)
+        picks.append(contentsOf: largest)
+        while picks.count < min(coordinates, flat.count) {
+            let p = flat[Int(rng.next() % UInt64(flat.count))]
+            if !picks.contains(where: { $0 == p }) { picks.append(p) }
+        }
+        for (ti, ei) in picks {
+            var plus = theta, minus = theta
+            plus[ti][ei] += step
+            minus[ti][ei] -= step
+            let fd = (try lossAt(plus) - lossAt(minus)) / (2 * step)
+            let idx = ArrayComparison.unflatten(ei, m.tensors[names[ti]]!.shape)
+            record(fd, g[ti][ei], names[ti] + "[" + idx.map(String.init).joined(separator: ", ") + "]")
+        }
+        let passed = worst.ratio <= 1
+        let detail = "\(directions) directions and \(picks.count) coordinates, loss \(loss)"
+            + (passed ? "" : "; worst: finite difference \(worst.fd) vs BPTT \(worst.an)")
+        return CheckResult(name: "gradient_check", passed: passed, maxAbsError: worst.abs, maxRelError: worst.rel,
+                           location: worst.location, tolerance: tolerance, detail: detail)
+    }
+}

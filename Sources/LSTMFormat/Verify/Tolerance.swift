@@ -1,0 +1,71 @@
+/// An elementwise closeness test: |actual − expected| ≤ atol + rtol·|expected| (numpy's `allclose` rule).
+/// `rtol = 0, atol = 0` demands bitwise-equal values (exact equality of every element).
+public struct Tolerance: Codable, Equatable, Sendable {
+    public var rtol: Double
+    public var atol: Double
+    /// How the tolerance was chosen, for the report ("given", "exact: same dtypes", …).
+    public var basis: String
+
+    public init(rtol: Double, atol: Double, basis: String) {
+        self.rtol = rtol
+        self.atol = atol
+        self.basis = basis
+    }
+
+    public static let exact = Tolerance(rtol: 0, atol: 0, basis: "exact: bitwise-equal values")
+
+    public var isExact: Bool { rtol == 0 && atol == 0 }
+
+    /// The tolerance for two computations that differ only by rounding the parameters to a dtype with unit
+    /// roundoff `u`: each parameter moves by at most u relatively; through an LSTM forward/backward pass that
+    /// is amplified by a modest factor. We allow 64·u relative to each element plus 64·u of the array's
+    /// largest magnitude (so elements near zero are judged against the array's scale).
+    public static func derived(lowerPrecision dtype: DType, scale: Double) -> Tolerance {
+        let u = dtype.unitRoundoff
+        return Tolerance(rtol: 64 * u, atol: 64 * u * scale, basis: "derived from \(dtype.rawValue): rtol = 64u, atol = 64u·max|expected|, u = \(u)")
+    }
+}
+
+/// The largest deviations found when comparing two arrays.
+public struct ArrayComparison: Codable, Equatable, Sendable {
+    public var maxAbsError: Double
+    /// max |a − e| / |e| over elements with e ≠ 0 (0 when every differing element has e = 0).
+    public var maxRelError: Double
+    /// The element that is furthest outside (or closest to the edge of) the tolerance.
+    public var worstIndex: [Int]
+    public var worstActual: Double
+    public var worstExpected: Double
+    public var mismatches: Int
+    public var count: Int
+    public var passed: Bool
+
+    /// Compares in float64. Shapes must be equal (callers check and report shape mismatches themselves).
+    public static func compare(actual: [Double], expected: [Double], shape: [Int], tolerance: Tolerance) -> ArrayComparison {
+        precondition(actual.count == expected.count)
+        var maxAbs = 0.0, maxRel = 0.0, worstRatio = -1.0, worst = 0, mismatches = 0
+        for k in 0..<actual.count {
+            let a = actual[k], e = expected[k]
+            let bitwiseSame = a.bitPattern == e.bitPattern || (a == e)
+            let diff = bitwiseSame ? 0 : (a.isNaN || e.isNaN ? Double.infinity : abs(a - e))
+            maxAbs = max(maxAbs, diff)
+            if e != 0, diff > 0 { maxRel = max(maxRel, diff / abs(e)) }
+            let allowed = tolerance.atol + tolerance.rtol * abs(e)
+            let ok = tolerance.isExact ? bitwiseSame : diff <= allowed
+            if !ok { mismatches += 1 }
+            let ratio = diff == 0 ? 0 : (allowed > 0 ? diff / allowed : .infinity)
+            if ratio > worstRatio { worstRatio = ratio; worst = k }
+        }
+        return ArrayComparison(maxAbsError: maxAbs, maxRelError: maxRel, worstIndex: unflatten(worst, shape),
+                               worstActual: actual.isEmpty ? 0 : actual[worst], worstExpected: expected.isEmpty ? 0 : expected[worst],
+                               mismatches: mismatches, count: actual.count, passed: mismatches == 0)
+    }
+
+    static func unflatten(_ flat: Int, _ shape: [Int]) -> [Int] {
+        var index = [Int](repeating: 0, count: shape.count), rest = flat
+        for d in stride(from: shape.count - 1, through: 0, by: -1) where shape[d] > 0 {
+            index[d] = rest % shape[d]
+            rest /= shape[d]
+        }
+        return index
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import LSTMFormat
+
+struct CompareCommand: ToolCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Check that two model files compute the same thing: architecture, parameters, outputs and gradients.",
+        discussion: """
+            The models may be in any supported formats. Both run the probe (or --inputs) in --precision \
+            (default float64 here). Default tolerance: exact (bitwise) when every tensor has the same dtype in \
+            both models — a lossless conversion must reproduce every bit; otherwise derived from the lower \
+            precision's unit roundoff u (parameters: one rounding, rtol u; outputs and gradients: rtol 64u, atol \
+            64u·max|x|), stated in the report. Exit 0 same numerics, 1 different, 2 on errors.
+            """
+    )
+
+    @Argument(help: "The first model file.")
+    var a: String
+
+    @Argument(help: "The second model file.")
+    var b: String
+
+    @Option(help: "Inputs X (.npy) to run through both models instead of the probe.")
+    var inputs: String?
+
+    @Option(help: "Arithmetic precision: float32 or float64.")
+    var precision: Precision = .float64
+
+    @OptionGroup var check: CheckOptions
+    @OptionGroup var read: ModelReadOptions
+
+    func execute() throws {
+        let (ma, _) = try read.load(a)
+        let (mb, _) = try read.load(b)
+        let x = try inputs.map(readArray)
+        let report: CheckReport
+        do {
+            report = try Comparer.compare(ma, mb, files: [a, b], inputs: x, precision: precision, tolerance: check.tolerance)
+        } catch {
+            throw FileError(path: inputs ?? a, underlying: error)
+        }
+        try check.finish(report)
+    }
+}

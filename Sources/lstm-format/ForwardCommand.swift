@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import LSTMFormat
+
+struct ForwardCommand: ToolCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forward",
+        abstract: "Run the forward pass (eq. 8.24) and write the outputs as .npy.",
+        discussion: """
+            X is (batch, steps, features), float32 or float64 .npy. Y is (batch, steps, out) for many-to-many \
+            models and (batch, out) for many-to-one, float32 (float64 with --precision float64).
+            """
+    )
+
+    @Argument(help: "The model file (any supported format).")
+    var model: String
+
+    @Option(help: "Inputs X, a .npy of shape (batch, steps, features).")
+    var inputs: String
+
+    @Option(help: "Where to write the outputs Y (.npy).")
+    var output: String
+
+    @OptionGroup var numeric: PrecisionOptions
+    @OptionGroup var read: ModelReadOptions
+
+    func execute() throws {
+        let (m, _) = try read.load(model)
+        let x = try readArray(inputs)
+        let y: Tensor
+        do { y = try LSTMNumerics.forward(m, inputs: x, precision: numeric.precision) } catch { throw FileError(path: inputs, underlying: error) }
+        try NumPy.writeNPY(y, to: URL(fileURLWithPath: output))
+    }
+}

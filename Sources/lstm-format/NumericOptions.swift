@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import LSTMFormat
+
+extension Precision: ExpressibleByArgument {}
+
+/// --precision, shared by the numerical commands.
+struct PrecisionOptions: ParsableArguments {
+    @Option(help: "Arithmetic precision: float32 or float64. float16/bfloat16 models compute in float32.")
+    var precision: Precision = .float32
+}
+
+/// --rtol / --atol / --json, shared by verify and compare.
+struct CheckOptions: ParsableArguments {
+    @Option(help: "Relative tolerance (|a − e| ≤ atol + rtol·|e|). Default: see the command's help.")
+    var rtol: Double?
+
+    @Option(help: "Absolute tolerance. Default: see the command's help.")
+    var atol: Double?
+
+    @Flag(help: "Print the report as JSON (stable schema, see README).")
+    var json = false
+
+    func validate() throws {
+        if let rtol, !(rtol >= 0) { throw ValidationError("--rtol must be a non-negative number") }
+        if let atol, !(atol >= 0) { throw ValidationError("--atol must be a non-negative number") }
+    }
+
+    var tolerance: Tolerance? {
+        if rtol == nil && atol == nil { return nil }
+        return Tolerance(rtol: rtol ?? 0, atol: atol ?? 0, basis: "given: rtol \(rtol ?? 0), atol \(atol ?? 0)")
+    }
+
+    /// Prints the report and maps its verdict to the exit code (0 pass, 1 a check failed).
+    func finish(_ report: CheckReport) throws {
+        print(json ? try report.json() : report.renderText())
+        if !report.passed { throw CommandFailure(message: "", code: ExitStatus.checkFailed) }
+    }
+}
+
+extension CheckReport {
+    func json() throws -> String { try ReportJSON.encode(self) }
+}
+
+func readArray(_ path: String) throws -> Tensor {
+    try NumPy.readNPY(URL(fileURLWithPath: path))
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+@testable import LSTMFormat
+
+/// Runs the built `lstm-format` binary as a user would.
+enum CLI {
+    static let binary: URL = {
+        let candidates = [
+            Bundle.main.executableURL?.deletingLastPathComponent().appendingPathComponent("lstm-format"),
+            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("lstm-format"),
+            FixturePaths.repoRoot.appendingPathComponent(".build/debug/lstm-format"),
+        ].compactMap { $0 }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
+    }()
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+}
+
+@Suite(.serialized) struct CLITests {
+    let demo = FixturePaths.fixture("demo/model.h5").path
+
+    @Test func convertRoundTripIsByteIdentical() throws {
+        let dir = try FixturePaths.temporaryFolder()
+        let a = dir.appendingPathComponent("a.lstm").path, h = dir.appendingPathComponent("m.h5").path, b = dir.appendingPathComponent("b.lstm").path
+        #expect(try CLI.run(["convert", demo, a]).status == 0)
+        #expect(try CLI.run(["convert", a, h]).status == 0)
+        #expect(try CLI.run(["convert", h, b]).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: a)) == Data(contentsOf: URL(fileURLWithPath: b)))
+        // The content decides the input format, not the name.
+        let disguised = dir.appendingPathComponent("model.bin").path
+        try FileManager.default.copyItem(atPath: a, toPath: disguised)
+        let r = try CLI.run(["inspect", disguised])
+        #expect(r.status == 0 && r.stdout.contains("format  lstm"))
+    }
+
+    @Test(arguments: ["flip", "truncate"])
+    func damagedCompactFileFailsWithoutOutput(damage: String) throws {
+        let dir = try FixturePaths.temporaryFolder()
+        let good = dir.appendingPathComponent("good.lstm")
+        #expect(try CLI.run(["convert", demo, good.path]).status == 0)
+        var bytes = try Data(contentsOf: good)
+        if damage == "flip" { bytes[bytes.count - 3] ^= 0x10 } else { bytes = bytes.prefix(bytes.count - 100) }
+        let bad = dir.appendingPathComponent("bad.lstm")
+        try bytes.write(to: bad)
+        let out = dir.appendingPathComponent("out.h5")
+        let r = try CLI.run(["convert", bad.path, out.path])
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("lstm-format: \(bad.path): "), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".tmp") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func failedConvertLeavesExistingOutputUntouched() throws {
+        let dir = try FixturePaths.temporaryFolder()
+        let out = dir.appendingPathComponent("keep.lstm")
+        try Data("precious".utf8).write(to: out)
+        let garbage = dir.appendingPathComponent("garbage.h5")
+        try Data(repeating: 7, count: 300).write(to: garbage)
+        let r = try CLI.run(["convert", garbage.path, out.path])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("not a model file"))
+        #expect(try Data(contentsOf: out) == Data("precious".utf8))
+    }
+
+    @Test func inspectJSONHasTheDocumentedKeys() throws {
+        let r = try CLI.run(["inspect", demo, "--json"])
+        #expect(r.status == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(Set(json.keys) == ["file", "format", "architecture", "parameter_count", "tensors", "metadata"])
+        let arch = try #require(json["architecture"] as? [String: Any])
+        #expect(Set(arch.keys) == ["layers", "return_sequences", "dense"])
+        let tensors = try #require(json["tensors"] as? [[String: Any]])
+        #expect(Set(tensors[0].keys) == ["name", "dtype", "shape", "crc32"])
+        #expect(tensors[0]["name"] as? String == "lstm.0.fwd.W_f")
+        let layer = try #require((arch["layers"] as? [[String: Any]])?.first)
+        #expect(Set(layer.keys) == ["input_size", "hidden_size", "direction", "merge_mode", "gate_activation", "cell_activation"])
+        #expect(layer["merge_mode"] is NSNull, "a forward layer has merge_mode null")
+    }
+
+    @Test func usageMistakesExit64() throws {
+        #expect(try CLI.run(["convert", demo, "/tmp/x.out", "--to", "nope"]).status == 64)
+        #expect(try CLI.run(["verify", demo, "--expect", "y.npy"]).status == 64)
+    }
+
+    @Test func verifyExitsOneWhenAnExpectedValueIsWrong() throws {
+        let ref = FixturePaths.fixture("reference/seed_many_to_many")
+        let model = ref.appendingPathComponent("model.h5").path, x = ref.appendingPathComponent("x.npy").path
+        let good = try CLI.run(["verify", model, "--inputs", x, "--expect", ref.appendingPathComponent("y.npy").path, "--precision", "float64"])
+        #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+        #expect(good.stdout.contains("PASS"))
+        let y = try NumPy.readNPY(ref.appendingPathComponent("y.npy"))
+        var v = y.float64Values()
+        v[0] += 0.01
+        let dir = try FixturePaths.temporaryFolder()
+        let wrong = dir.appendingPathComponent("wrong.npy")
+        try NumPy.writeNPY(Tensor(shape: y.shape, float64: v), to: wrong)
+        let bad = try CLI.run(["verify", model, "--inputs", x, "--expect", wrong.path, "--json"])
+        #expect(bad.status == 1)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(bad.stdout.utf8)) as? [String: Any])
+        #expect(json["passed"] as? Bool == false)
+        let checks = try #require(json["checks"] as? [[String: Any]])
+        let outputs = try #require(checks.first { $0["name"] as? String == "outputs" })
+        #expect(outputs["passed"] as? Bool == false)
+        #expect(outputs["location"] as? String == "outputs[0, 0, 0]")
+        #expect(Set(outputs.keys) == ["name", "passed", "max_abs_error", "max_rel_error", "location", "tolerance", "detail"])
+    }
+
+    @Test func compareExitsZeroForAConversionAndOneForAMovedWeight() throws {
+        let dir = try FixturePaths.temporaryFolder()
+        let keras = FixturePaths.fixture("keras/k3_bidi_concat_seq/model.keras").path
+        let lstm = dir.appendingPathComponent("m.lstm").path
+        #expect(try CLI.run(["convert", keras, lstm]).status == 0)
+        let same = try CLI.run(["compare", keras, lstm])
+        #expect(same.status == 0, "\(same.stdout)")
+        #expect(same.stdout.contains("exact: bitwise-equal values"))
+        // Move one weight by 1e-3 through the library and compare again.
+        let m = try FormatRegistry.read(URL(fileURLWithPath: lstm)).model
+        let w = m.tensors["dense.0.V"]!
+        var v = w.float64Values()
+        v[0] += 1e-3
+        let moved = dir.appendingPathComponent("moved.lstm")
+        try FormatRegistry.write(try m.replacing(["dense.0.V": Tensor(shape: w.shape, values: v, dtype: w.dtype)]), to: moved)
+        let diff = try CLI.run(["compare", lstm, moved.path])
+        #expect(diff.status == 1)
+        #expect(diff.stdout.contains("FAIL"))
+    }
+
+    @Test func unsupportedKerasLayerIsRefusedWithNothingWritten() throws {
+        let dir = try FixturePaths.temporaryFolder()
+        let out = dir.appendingPathComponent("gru.lstm")
+        let r = try CLI.run(["convert", FixturePaths.fixture("keras/r_gru/model.keras").path, out.path])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("'gru'") && r.stderr.contains("GRU"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+}
