@@ -22,7 +22,8 @@ public struct CheckResult: Codable, Equatable, Sendable {
 
     /// A check from an elementwise array comparison.
     public init(name: String, subject: String, comparison c: ArrayComparison, tolerance: Tolerance) {
-        let loc = c.maxAbsError == 0 ? nil : subject + "[" + c.worstIndex.map(String.init).joined(separator: ", ") + "]"
+        let loc = c.maxAbsError == 0 ? nil
+            : c.worstIndex.isEmpty ? subject : subject + "[" + c.worstIndex.map(String.init).joined(separator: ", ") + "]"
         let detail = c.passed
             ? (c.maxAbsError == 0 ? "\(c.count) values bitwise equal" : "\(c.count) values within tolerance")
             : "\(c.mismatches) of \(c.count) values outside tolerance; worst \(c.worstActual) vs expected \(c.worstExpected)"
@@ -83,20 +84,67 @@ public struct CheckReport: Codable, Equatable, Sendable {
         checks = try c.decode([CheckResult].self, forKey: .checks)
     }
 
-    /// A short aligned table for people.
+    /// A short aligned table for people: per-tensor checks are folded into one row per kind ("parameters",
+    /// "gradients") showing the worst tensor; every failing check is then listed with its detail.
     public func renderText() -> String {
         var table = TextTable(header: ["check", "result", "max abs err", "max rel err", "where", "tolerance"], rightAligned: [2, 3])
-        for c in checks {
-            let tol = c.tolerance.isExact ? "exact" : "rtol \(short(c.tolerance.rtol)) atol \(short(c.tolerance.atol))"
-            table.add([c.name, c.passed ? "pass" : "FAIL", short(c.maxAbsError), short(c.maxRelError), c.location ?? "-", tol])
+        for row in summaryRows() {
+            let tol = row.tolerance
+            table.add([row.name, row.passed ? "pass" : "FAIL", short(row.maxAbsError), short(row.maxRelError), row.location ?? "-", tol])
         }
         var out = table.render()
         let failed = checks.filter { !$0.passed }
-        for c in failed { out += "\n\(c.name): \(c.detail)" }
+        for c in failed.prefix(10) { out += "\n\(c.name): \(c.detail)" }
+        if failed.count > 10 { out += "\n… and \(failed.count - 10) more failing checks (--json lists them all)" }
         let bases = Set(checks.map(\.tolerance.basis)).sorted()
         out += "\ntolerances: " + bases.joined(separator: "; ")
         out += "\n" + (passed ? "PASS" : "FAIL") + " (\(checks.count - failed.count) of \(checks.count) checks passed)"
         return out
+    }
+
+    struct SummaryRow {
+        var name: String
+        var passed: Bool
+        var maxAbsError: Double
+        var maxRelError: Double
+        var location: String?
+        var tolerance: String
+    }
+
+    /// Checks named "parameter X" or "gradient X" fold into one row per prefix; others stay as they are.
+    func summaryRows() -> [SummaryRow] {
+        var rows: [SummaryRow] = []
+        var groupIndex: [String: Int] = [:]
+        var groupWorst: [String: Double] = [:]
+        for c in checks {
+            let tol = c.tolerance.isExact ? "exact" : "rtol \(short(c.tolerance.rtol)) atol \(short(c.tolerance.atol))"
+            let prefix = ["parameter ", "gradient "].first { c.name.hasPrefix($0) }
+            guard let prefix else {
+                rows.append(SummaryRow(name: c.name, passed: c.passed, maxAbsError: c.maxAbsError, maxRelError: c.maxRelError, location: c.location, tolerance: tol))
+                continue
+            }
+            let group = prefix == "parameter " ? "parameters" : "gradients"
+            let badness = (c.passed ? 0 : 1e300) + c.maxAbsError
+            if let k = groupIndex[group] {
+                rows[k].passed = rows[k].passed && c.passed
+                rows[k].maxRelError = max(rows[k].maxRelError, c.maxRelError)
+                if rows[k].tolerance != tol { rows[k].tolerance = "per tensor" }
+                if badness > groupWorst[group]! {
+                    groupWorst[group] = badness
+                    rows[k].location = c.location
+                }
+                rows[k].maxAbsError = max(rows[k].maxAbsError, c.maxAbsError)
+            } else {
+                groupIndex[group] = rows.count
+                groupWorst[group] = badness
+                rows.append(SummaryRow(name: group, passed: c.passed, maxAbsError: c.maxAbsError, maxRelError: c.maxRelError, location: c.location, tolerance: tol))
+            }
+        }
+        for (group, k) in groupIndex {
+            let n = checks.filter { $0.name.hasPrefix(group == "parameters" ? "parameter " : "gradient ") }.count
+            rows[k].name = "\(group) (\(n) tensors)"
+        }
+        return rows
     }
 
     private func short(_ x: Double) -> String {
