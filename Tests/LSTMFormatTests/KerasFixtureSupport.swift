@@ -48,18 +48,3 @@ struct KerasFixture: Decodable, Sendable, CustomStringConvertible {
         layer.count >= 200 ? "\(layer.first.map(String.init) ?? "")*\(layer.count)" : layer
     }
 }
-
-enum KerasTestMath {
-    /// Largest |a - b| / (|b| + atol/rtol) style check: true when every |a - b| ≤ atol + rtol·|b|.
-    static func close(_ a: [Double], _ b: [Double], rtol: Double, atol: Double) -> (ok: Bool, worst: Double) {
-        guard a.count == b.count else { return (false, .infinity) }
-        var ok = true
-        var worst = 0.0
-        for (x, y) in zip(a, b) {
-            let d = abs(x - y)
-            if !(d <= atol + rtol * abs(y)) { ok = false }
-            worst = max(worst, d / max(abs(y), 1e-30))
-        }
-        return (ok, worst)
-    }
-}

@@ -56,8 +56,10 @@ import Testing
             let model = try FormatRegistry.read(url, options: options).model
             let got = try LSTMNumerics.forward(model, inputs: x, precision: .float32)
             #expect(got.shape == y.shape, "\(fixture.id) \(kind)")
-            let (ok, worst) = KerasTestMath.close(got.float64Values(), y.float64Values(), rtol: 1e-5, atol: 1e-6)
-            #expect(ok, "\(fixture.id) \(kind): max relative error \(worst)")
+            let c = ArrayComparison.compare(actual: got.float64Values(), expected: y.float64Values(), shape: y.shape,
+                                            tolerance: Tolerance(rtol: 1e-5, atol: 1e-6, basis: "K-T3"))
+            #expect(c.passed, "\(fixture.id) \(kind): max abs error \(c.maxAbsError), max relative error \(c.maxRelError) at \(c.worstIndex)")
+            print("keras-fidelity outputs \(fixture.id) \(kind) max_abs=\(c.maxAbsError) max_rel=\(c.maxRelError)")
         }
     }
 
@@ -79,8 +81,10 @@ import Testing
                 guard let wantTensor = expected["grad/\(KerasFixture.npzName(name))/\(i)"] else { continue }  // no bias in Keras
                 let want = wantTensor.float64Values()
                 let scale = want.map(abs).max() ?? 0
-                let (ok, worst) = KerasTestMath.close(got.float64Values(), want, rtol: 1e-4, atol: 1e-4 * scale * 1e-2 + 1e-9)
-                #expect(ok, "\(fixture.id) grad \(name)/\(i): max relative error \(worst)")
+                let c = ArrayComparison.compare(actual: got.float64Values(), expected: want, shape: got.shape,
+                                                tolerance: Tolerance(rtol: 1e-4, atol: 1e-4 * scale * 1e-2 + 1e-9, basis: "K-T4"))
+                #expect(c.passed, "\(fixture.id) grad \(name)/\(i): max abs error \(c.maxAbsError), max relative error \(c.maxRelError)")
+                print("keras-fidelity gradient \(fixture.id) \(name)/\(i) max_abs=\(c.maxAbsError) max_rel=\(c.maxRelError)")
             }
         }
     }
