@@ -1,22 +1,20 @@
-# The two commands of the README's quick start:
-#   make demo   installs what is missing, builds, and runs the main job on a shipped fixture
-#   make test   installs what is missing and runs the whole test suite (CI runs this)
-SHELL := /bin/bash
+# Shortcuts for the README's two quick-start commands (scripts/demo.sh, scripts/test.sh) and the rest.
 .PHONY: demo test build fixtures bench
 
 demo:
 	@scripts/demo.sh
 
 test:
-	@python="$$(scripts/setup.sh | tail -n 1)"; \
-	LSTMFORMAT_PYTHON="$$python" swift test
+	@scripts/test.sh
 
 build:
 	swift build -c release
 
 fixtures:
 	@python="$$(scripts/setup.sh | tail -n 1)"; \
-	"$$python" scripts/make_numpy_fixtures.py && "$$python" scripts/make_demo_fixture.py
+	"$$python" scripts/make_numpy_fixtures.py && "$$python" scripts/make_demo_fixture.py && \
+	"$$python" scripts/make_hdf5_layer_fixture.py && "$$python" scripts/make_reference_numerics.py && \
+	"$$python" scripts/keras_fixtures.py
 
 bench:
 	@scripts/bench.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's first quick-start command (`make demo`): installs what is missing, builds, and runs the main
+# The README's first quick-start command (`scripts/demo.sh`): installs what is missing, builds, and runs the main
 # job on a shipped fixture — a model trained-and-saved by real Keras 3 — converting it to .lstm, to canonical
 # HDF5 and back, inspecting it, and proving with the verifier that every conversion kept the numerics.
 set -euo pipefail
