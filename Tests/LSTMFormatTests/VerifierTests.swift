@@ -142,3 +142,17 @@ import Testing
         #expect(r.checks[0].detail == "3 LSTM layers vs 1")
     }
 }
+
+@Suite struct GradientCheckCoordinateTests {
+    @Test func picksTheLargestGradientsThenDistinctRandomOnes() {
+        let g: [[Double]] = [[0.1, -5, 0.2], [3, 0, 0], [0.5, -4]]
+        var rng = SplitMix64(seed: 9)
+        let picks = GradientCheck.pickCoordinates(g, count: 6, rng: &rng)
+        #expect(picks.count == 6)
+        // The three largest |g|: -5 at (0, 1), -4 at (2, 1), 3 at (1, 0), in that order.
+        #expect(picks.prefix(3).map { [$0.0, $0.1] } == [[0, 1], [2, 1], [1, 0]])
+        #expect(Set(picks.map { $0.0 * 10 + $0.1 }).count == 6, "no coordinate twice")
+        var small = SplitMix64(seed: 9)
+        #expect(GradientCheck.pickCoordinates([[1, 2]], count: 8, rng: &small).count == 2, "never more than the model has")
+    }
+}

@@ -64,14 +64,7 @@ public enum GradientCheck {
             record(fd, an, "direction \(k)")
         }
 
-        var picks: [(Int, Int)] = []
-        let flat = g.enumerated().flatMap { (ti, arr) in arr.indices.map { (ti, $0) } }
-        let largest = flat.sorted { abs(g[$0.0][$0.1]) > abs(g[$1.0][$1.1]) }.prefix(coordinates / 2)
-        picks.append(contentsOf: largest)
-        while picks.count < min(coordinates, flat.count) {
-            let p = flat[Int(rng.next() % UInt64(flat.count))]
-            if !picks.contains(where: { $0 == p }) { picks.append(p) }
-        }
+        let picks = pickCoordinates(g, count: coordinates, rng: &rng)
         for (ti, ei) in picks {
             var plus = theta, minus = theta
             plus[ti][ei] += step
@@ -85,5 +78,29 @@ public enum GradientCheck {
             + (passed ? "" : "; worst: finite difference \(worst.fd) vs BPTT \(worst.an)")
         return CheckResult(name: "gradient_check", passed: passed, maxAbsError: worst.abs, maxRelError: worst.rel,
                            location: worst.location, tolerance: tolerance, detail: detail)
+    }
+
+    /// Half the coordinates with the largest |g| (one pass, no sort of all parameters), the rest drawn
+    /// uniformly over all parameters; no coordinate twice. Memory stays O(count) whatever the model size.
+    static func pickCoordinates(_ g: [[Double]], count: Int, rng: inout SplitMix64) -> [(Int, Int)] {
+        let total = g.reduce(0) { $0 + $1.count }
+        let want = min(count, total)
+        var top: [(magnitude: Double, tensor: Int, element: Int)] = []
+        let topCount = min(count / 2, total)
+        for (ti, arr) in g.enumerated() {
+            for (ei, v) in arr.enumerated() where top.count < topCount || abs(v) > top[top.count - 1].magnitude {
+                if top.count == topCount { top.removeLast() }
+                let k = top.firstIndex { $0.magnitude < abs(v) } ?? top.count
+                top.insert((abs(v), ti, ei), at: k)
+            }
+        }
+        var picks = top.map { ($0.tensor, $0.element) }
+        while picks.count < want {
+            var flat = Int(rng.next() % UInt64(total))
+            var ti = 0
+            while flat >= g[ti].count { flat -= g[ti].count; ti += 1 }
+            if !picks.contains(where: { $0 == (ti, flat) }) { picks.append((ti, flat)) }
+        }
+        return picks
     }
 }
