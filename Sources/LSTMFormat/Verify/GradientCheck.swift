@@ -33,14 +33,17 @@ public enum GradientCheck {
         let atol = 1e-8 * max(1, abs(loss))
         let tolerance = Tolerance(rtol: rtol, atol: atol, basis: "gradient check: central differences in float64, step \(step), rtol \(rtol), atol 1e-8·max(1,|L|)")
 
-        func lossAt(_ params: [[Double]]) throws -> Double {
-            var replaced: [String: Tensor] = [:]
-            for (k, name) in names.enumerated() { replaced[name] = Tensor(shape: m.tensors[name]!.shape, float64: params[k]) }
-            let y = try LSTMNumerics.forward(try m.replacing(replaced), inputs: x, precision: .float64).float64Values()
-            let target = t.float64Values()
+        // One prepared copy of the model: directions replace whole tensors, coordinates change one element.
+        let prepared = PreparedModel(m, precision: .float64)
+        let target = t.float64Values()
+        func currentLoss() throws -> Double {
+            let y = try prepared.forward(inputs: x).float64Values()
             var l = 0.0
             for k in 0..<y.count { let d = y[k] - target[k]; l += 0.5 * d * d }
             return l
+        }
+        func load(_ params: [[Double]]) throws {
+            for (k, name) in names.enumerated() { try prepared.replaceTensor(name, with: Tensor(shape: m.tensors[name]!.shape, float64: params[k])) }
         }
 
         var rng = SplitMix64(seed: seed &+ 2)
@@ -57,19 +60,23 @@ public enum GradientCheck {
             var d = theta.map { $0.map { _ in rng.symmetricUnit() } }
             let norm = sqrt(d.reduce(0) { $0 + $1.reduce(0) { $0 + $1 * $1 } })
             d = d.map { $0.map { $0 / norm } }
-            let plus = zip(theta, d).map { zip($0, $1).map { $0 + step * $1 } }
-            let minus = zip(theta, d).map { zip($0, $1).map { $0 - step * $1 } }
-            let fd = (try lossAt(plus) - lossAt(minus)) / (2 * step)
+            try load(zip(theta, d).map { zip($0, $1).map { $0 + step * $1 } })
+            let lossPlus = try currentLoss()
+            try load(zip(theta, d).map { zip($0, $1).map { $0 - step * $1 } })
+            let fd = (lossPlus - (try currentLoss())) / (2 * step)
             let an = zip(g, d).reduce(0) { $0 + zip($1.0, $1.1).reduce(0) { $0 + $1.0 * $1.1 } }
             record(fd, an, "direction \(k)")
         }
 
         let picks = pickCoordinates(g, count: coordinates, rng: &rng)
+        if directions > 0 { try load(theta) }
         for (ti, ei) in picks {
-            var plus = theta, minus = theta
-            plus[ti][ei] += step
-            minus[ti][ei] -= step
-            let fd = (try lossAt(plus) - lossAt(minus)) / (2 * step)
+            let v = theta[ti][ei]
+            try prepared.setParameter(names[ti], at: ei, to: v + step)
+            let lossPlus = try currentLoss()
+            try prepared.setParameter(names[ti], at: ei, to: v - step)
+            let fd = (lossPlus - (try currentLoss())) / (2 * step)
+            try prepared.setParameter(names[ti], at: ei, to: v)
             let idx = ArrayComparison.unflatten(ei, m.tensors[names[ti]]!.shape)
             record(fd, g[ti][ei], names[ti] + "[" + idx.map(String.init).joined(separator: ", ") + "]")
         }
