@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+@testable import LSTMFormat
+
+/// Regression tests for the findings of scripts/fuzz_cli.py: each builds the damaged input by hand and expects
+/// the specific error (never a crash), naming the file the user has to fix.
+@Suite struct VerifierGoldenDataTests {
+    /// LSTM(3 -> 4) many-to-many, dense 4 -> 2: outputs [batch, steps, 2].
+    let model = RandomModels.make(architecture: RandomModels.architecture(), dtype: .float64, seed: 11)
+    let x = RandomModels.inputs(batch: 2, steps: 3, features: 3, seed: 12)
+    var t: Tensor { RandomModels.inputs(batch: 2, steps: 3, features: 2, seed: 13) }
+
+    func expectedGradients(loss: Tensor) -> [String: Tensor] {
+        var arrays = Dictionary(uniqueKeysWithValues: model.orderedTensors.map { ($0.name, Tensor(shape: $0.tensor.shape, float64: Array(repeating: 0, count: $0.tensor.elementCount))) })
+        arrays["loss"] = loss
+        return arrays
+    }
+
+    @Test func aLossOfSeveralValuesIsAShapeErrorNotACrash() throws {
+        let golden = Verifier.Golden(inputs: x, targets: t, expectedGradients: expectedGradients(loss: Tensor(shape: [3], float64: [1, 2, 3])))
+        #expect(throws: VerifyError.shapeMismatch(what: "loss", in: .expectedGradients, actual: [], expected: [3])) {
+            try Verifier.verify(model, file: "m", golden: golden, precision: .float64, tolerance: nil)
+        }
+    }
+
+    @Test func aLossOfOneValueInAnyShapeIsCompared() throws {
+        let golden = Verifier.Golden(inputs: x, targets: t, expectedGradients: expectedGradients(loss: Tensor(shape: [1, 1], float64: [1e9])))
+        let report = try Verifier.verify(model, file: "m", golden: golden, precision: .float64, tolerance: nil)
+        let loss = try #require(report.checks.first { $0.name == "loss" })
+        #expect(!loss.passed, "a loss of 1e9 cannot match")
+    }
+
+    @Test func aMissingGradientNamesTheTensorAndTheGradientFile() throws {
+        var arrays = expectedGradients(loss: Tensor(shape: [], float64: [0]))
+        arrays["lstm.0.fwd.U_c"] = nil
+        let golden = Verifier.Golden(inputs: x, targets: t, expectedGradients: arrays)
+        let error = #expect(throws: VerifyError.self) { try Verifier.verify(model, file: "m", golden: golden, precision: .float64, tolerance: nil) }
+        #expect(error == .missingGradient("lstm.0.fwd.U_c"))
+        #expect(error?.source == .expectedGradients)
+    }
+
+    @Test func inputsTheNumericsRefuseAreBlamedOnTheInputs() throws {
+        let wrongFeatures = RandomModels.inputs(batch: 2, steps: 3, features: 5, seed: 14)
+        let golden = Verifier.Golden(inputs: wrongFeatures, expectedOutputs: Tensor(shape: [2, 3, 2], float64: Array(repeating: 0, count: 12)))
+        let error = #expect(throws: VerifyError.self) { try Verifier.verify(model, file: "m", golden: golden, precision: .float64, tolerance: nil) }
+        #expect(error?.source == .inputs)
+    }
+}
+
+@Suite(.serialized) struct CLIErrorNamesTheFileTests {
+    let ref = FixturePaths.fixture("reference/seed_many_to_many")
+
+    @Test func verifyWithExpectedOutputsOfTheWrongShapeNamesTheExpectFile() throws {
+        let dir = try FixturePaths.temporaryFolder()
+        let y = dir.appendingPathComponent("y-wrong.npy")
+        try NumPy.writeNPY(Tensor(shape: [2, 6, 3], float64: Array(repeating: 0, count: 36)), to: y)
+        let r = try CLI.run(["verify", ref.appendingPathComponent("model.h5").path, "--inputs", ref.appendingPathComponent("x.npy").path, "--expect", y.path])
+        #expect(r.status == 2)
+        #expect(r.stderr == "lstm-format: \(y.path): outputs: computed shape [2, 6, 2] but the expected array has shape [2, 6, 3]\n")
+    }
+
+    @Test func verifyWithANonScalarLossNamesTheGradientFile() throws {
+        let dir = try FixturePaths.temporaryFolder()
+        let expected = try NumPy.readNPZ(ref.appendingPathComponent("expected.npz"))
+        let npz = dir.appendingPathComponent("g.npz")
+        let arrays = expected.keys.sorted().map { name in
+            (name: name, tensor: name == "loss" ? Tensor(shape: [3], float64: [1, 2, 3]) : expected[name]!)
+        }
+        try NumPy.writeNPZ(arrays, to: npz)
+        let r = try CLI.run(["verify", ref.appendingPathComponent("model.h5").path, "--inputs", ref.appendingPathComponent("x.npy").path,
+                             "--targets", ref.appendingPathComponent("t.npy").path, "--expect-gradients", npz.path])
+        #expect(r.status == 2)
+        #expect(r.stderr == "lstm-format: \(npz.path): loss: computed shape [] but the expected array has shape [3]\n")
+    }
+}
