@@ -17,7 +17,7 @@ struct ModelReadOptions: ParsableArguments {
                 throw CommandFailure(message: "\(path): cannot read the Keras config: \(error.localizedDescription)", code: ExitStatus.failure)
             }
         }
-        return ReadOptions(kerasConfig: config, verifyChecksums: !noVerifyChecksums, warn: { note in
+        return ReadOptions(kerasConfig: config, kerasConfigPath: kerasConfig, verifyChecksums: !noVerifyChecksums, warn: { note in
             FileHandle.standardError.write(Data("lstm-format: note: \(note)\n".utf8))
         })
     }

@@ -73,3 +73,32 @@ import Testing
         #expect(r.stderr == "lstm-format: \(npz.path): loss: computed shape [] but the expected array has shape [3]\n")
     }
 }
+
+@Suite struct KerasConfigErrorNamesTheConfigTests {
+    /// A Keras 3 `.weights.h5` written by our exporter from a small LSTM(3 -> 4), dense 4 -> 2 model.
+    func weightsFile() throws -> URL {
+        let url = try FixturePaths.temporaryFolder().appendingPathComponent("model.weights.h5")
+        try FormatRegistry.write(RandomModels.make(architecture: RandomModels.architecture(returnSequences: false), seed: 21), to: url)
+        return url
+    }
+
+    @Test func aConfigThatIsNotJSONIsBlamedOnTheConfigFile() throws {
+        let weights = try weightsFile()
+        let options = ReadOptions(kerasConfig: Data("{\"class_name\": ".utf8), kerasConfigPath: "/data/config.json")
+        let error = #expect(throws: FileError.self) { try FormatRegistry.read(weights, options: options) }
+        #expect(error?.path == "/data/config.json")
+        #expect(error?.underlying as? KerasError == .invalidConfig("the config is not valid JSON"))
+    }
+
+    @Test func theCLINamesTheConfigFileForANegativeUnitsCount() throws {
+        let weights = try weightsFile()
+        let config = weights.deletingLastPathComponent().appendingPathComponent("config.json")
+        let json = #"{"class_name": "Sequential", "config": {"name": "s", "layers": [{"class_name": "InputLayer", "config": {"name": "in", "batch_shape": [null, 5, 3]}}, {"class_name": "LSTM", "config": {"name": "lstm", "units": -4}}]}}"#
+        try Data(json.utf8).write(to: config)
+        let out = weights.deletingLastPathComponent().appendingPathComponent("out.lstm")
+        let r = try CLI.run(["convert", weights.path, out.path, "--config", config.path])
+        #expect(r.status == 2)
+        #expect(r.stderr == "lstm-format: \(config.path): not a usable Keras model config: layer 'lstm': units missing or not positive\n")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+}

@@ -24,13 +24,16 @@ extension ModelFileFormat {
 public struct ReadOptions: Sendable {
     /// A Keras model config (JSON) for weight-only files that carry no architecture.
     public var kerasConfig: Data?
+    /// Where `kerasConfig` came from; errors in the config name this file instead of the weights file.
+    public var kerasConfigPath: String?
     /// Verify tensor CRC-32s of `.lstm` files (default true).
     public var verifyChecksums: Bool
     /// Called with notes a user should see (e.g. "architecture inferred from shapes").
     public var warn: @Sendable (String) -> Void
 
-    public init(kerasConfig: Data? = nil, verifyChecksums: Bool = true, warn: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(kerasConfig: Data? = nil, kerasConfigPath: String? = nil, verifyChecksums: Bool = true, warn: @escaping @Sendable (String) -> Void = { _ in }) {
         self.kerasConfig = kerasConfig
+        self.kerasConfigPath = kerasConfigPath
         self.verifyChecksums = verifyChecksums
         self.warn = warn
     }

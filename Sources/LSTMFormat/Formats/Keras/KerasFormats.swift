@@ -35,8 +35,8 @@ public enum KerasWeightsFormat: ModelFileFormat {
         let file = try HDF5File.open(url)
         defer { try? file.close() }
         let plan: KerasModelPlan
-        if let config = options.kerasConfig {
-            plan = try KerasConfig.parse(config, generation: .keras3)
+        if let config = try options.kerasConfigPlan(generation: .keras3) {
+            plan = config
         } else {
             plan = try KerasShapeInference.keras3(file)
             options.warn(KerasShapeInference.warning(plan))
