@@ -441,9 +441,12 @@ def with_file(dirs, name):
 
 
 class Case:
-    def __init__(self, work, inputs, args, damaged, desc, outputs=(), expect_output_on_success=True):
+    def __init__(self, work, inputs, args, damaged, desc, outputs=(), expect_output_on_success=True, original=None):
         self.work, self.inputs, self.args, self.damaged, self.desc = work, inputs, args, damaged, desc
         self.outputs, self.expect_output_on_success = list(outputs), expect_output_on_success
+        # For checksummed containers (zip, .lstm): the undamaged seed. A damaged file that converts must still
+        # compute exactly what the seed computes, or the damage went unnoticed ("silent-change").
+        self.original = original
 
 
 def make_case(kind, rng, work, compact_seeds):
@@ -461,7 +464,8 @@ def make_case(kind, rng, work, compact_seeds):
         damaged, how = damage_bytes(rng, data, donors)
         p = os.path.join(ind, "model.keras")
         open(p, "wb").write(damaged)
-        return Case(work, [p], ["convert", p, out_lstm], p, f"{os.path.basename(src)} {how}", [out_lstm])
+        return Case(work, [p], ["convert", p, out_lstm], p, f"{os.path.basename(src)} {how}", [out_lstm],
+                    original=os.path.join(src, "model.keras"))
 
     if kind == "keras_json":
         src = rng.choice(with_file(kdirs, "model.keras"))
@@ -520,7 +524,7 @@ def make_case(kind, rng, work, compact_seeds):
         p = os.path.join(ind, "model.lstm")
         open(p, "wb").write(damaged)
         out_h5 = os.path.join(outd, "out.h5")
-        return Case(work, [p], ["convert", p, out_h5], p, f"{os.path.basename(src)} {how}", [out_h5])
+        return Case(work, [p], ["convert", p, out_h5], p, f"{os.path.basename(src)} {how}", [out_h5], original=src)
 
     if kind == "hdf5_bytes":
         srcs = [os.path.join(FIX, "demo", "model.h5")] + \
@@ -573,6 +577,12 @@ KINDS = ["keras_bytes", "keras_json", "weights_config", "legacy_h5", "canonical_
 
 
 # ---------------------------------------------------------------------------------------------- running
+
+def silently_changed(binary, case, env):
+    """True when a damaged checksummed file converted to a model that differs from its seed's."""
+    r = subprocess.run([binary, "compare", case.original, case.outputs[0]], capture_output=True, env=env, timeout=60)
+    return r.returncode != 0
+
 
 def classify(case, proc_rc, stderr, timed_out):
     """Returns a list of finding classes (empty when the run obeys the rule)."""
@@ -627,6 +637,7 @@ def main():
     ap.add_argument("--seed", type=int, default=20240607)
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("--findings", default=os.path.join(tempfile.gettempdir(), "lstm-fuzz-findings"))
+    ap.add_argument("--index", type=int, help="run only this case index of each kind (to reproduce a finding)")
     ap.add_argument("--backtraces", action="store_true", help="run gdb on every crashing case (slow)")
     opts = ap.parse_args()
     binary = os.path.abspath(opts.binary)
@@ -649,7 +660,7 @@ def main():
     for kind in opts.kinds.split(","):
         counts = collections.Counter()
         codes = collections.Counter()
-        for index in range(opts.cases):
+        for index in ([opts.index] if opts.index is not None else range(opts.cases)):
             rng = random.Random(f"{opts.seed}/{kind}/{index}")
             work = tempfile.mkdtemp(dir=scratch)
             try:
@@ -672,6 +683,8 @@ def main():
                     classes = ["signal-libhdf5"]
             else:
                 bt = ""
+            if not classes and rc == 0 and case.original and silently_changed(binary, case, env):
+                classes = ["silent-change"]
             if not classes:
                 counts["ok"] += 1
                 shutil.rmtree(work)

@@ -102,3 +102,39 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 }
+
+@Suite struct ZipMemberChecksumTests {
+    /// Flips one bit of the first occurrence of `needle` in the file (members are stored, not deflated).
+    func flip(_ needle: [UInt8], in url: URL) throws {
+        var bytes = [UInt8](try Data(contentsOf: url))
+        let at = try #require((0...(bytes.count - needle.count)).first { bytes[$0..<($0 + needle.count)].elementsEqual(needle) })
+        bytes[at + 1] ^= 0x08
+        try Data(bytes).write(to: url)
+    }
+
+    @Test func aDamagedConfigInsideAKerasArchiveIsAnErrorNotAnotherModel() throws {
+        let url = try FixturePaths.temporaryFolder().appendingPathComponent("m.keras")
+        try FormatRegistry.write(RandomModels.make(architecture: RandomModels.architecture(), seed: 31), to: url)
+        try flip(Array(#""activation""#.utf8), in: url)  // "activation" -> "ahtivation": valid JSON, key gone
+        let error = #expect(throws: FileError.self) { try FormatRegistry.read(url) }
+        guard case .checksumMismatch(let member, let recorded, let actual)? = error?.underlying as? ZipMemberError else {
+            Issue.record("expected a CRC-32 mismatch, got \(String(describing: error))")
+            return
+        }
+        #expect(member == "config.json")
+        #expect(recorded != actual)
+    }
+
+    @Test func aDamagedArrayInsideAnNPZIsAnError() throws {
+        let url = try FixturePaths.temporaryFolder().appendingPathComponent("g.npz")
+        try NumPy.writeNPZ([(name: "x", tensor: Tensor(shape: [2], float64: [1.5, -2.25]))], to: url)
+        try flip(withUnsafeBytes(of: (-2.25).bitPattern.littleEndian, Array.init), in: url)
+        let error = #expect(throws: FileError.self) { try NumPy.readNPZ(url) }
+        #expect(error?.path == url.path)
+        guard case .checksumMismatch(let member, _, _)? = error?.underlying as? ZipMemberError else {
+            Issue.record("expected a CRC-32 mismatch, got \(String(describing: error))")
+            return
+        }
+        #expect(member == "x.npy")
+    }
+}

@@ -69,8 +69,6 @@ enum KerasArchive {
         guard e.uncompressedSize <= limit else {
             throw KerasError.invalidConfig("\(name) is \(e.uncompressedSize) bytes, more than the \(limit)-byte limit")
         }
-        var data = Data()
-        _ = try archive.extract(e, skipCRC32: false) { data.append($0) }
-        return data
+        return try ZipMember.read(e, from: archive)
     }
 }
