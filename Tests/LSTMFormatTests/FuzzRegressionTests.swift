@@ -138,3 +138,21 @@ import Testing
         #expect(member == "x.npy")
     }
 }
+
+@Suite struct OutputFolderTests {
+    @Test func writingIntoAMissingFolderSaysSoInOneLine() throws {
+        let folder = try FixturePaths.temporaryFolder().appendingPathComponent("no-such-folder")
+        let out = folder.appendingPathComponent("y.npy")
+        let error = #expect(throws: FileError.self) { try NumPy.writeNPY(Tensor(shape: [1], float64: [1]), to: out) }
+        #expect(error?.path == out.path)
+        #expect(error?.underlying as? IOProblem == .cannotWrite("the folder \(folder.path) does not exist"))
+    }
+
+    @Test func theCLIReportsAMissingOutputFolderWithoutAnNSErrorDump() throws {
+        let folder = try FixturePaths.temporaryFolder().appendingPathComponent("absent")
+        let out = folder.appendingPathComponent("m.lstm").path
+        let r = try CLI.run(["convert", FixturePaths.fixture("demo/model.h5").path, out])
+        #expect(r.status == 2)
+        #expect(r.stderr == "lstm-format: \(out): cannot write: the folder \(folder.path) does not exist\n")
+    }
+}

@@ -95,11 +95,24 @@ public struct FileError: Error, CustomStringConvertible {
 /// A file that cannot be opened or read at all.
 public enum IOProblem: Error, CustomStringConvertible, Equatable {
     case cannotOpen(String)
+    case cannotWrite(String)
 
     public var description: String {
         switch self {
         case .cannotOpen(let why): "cannot open: \(why)"
+        case .cannotWrite(let why): "cannot write: \(why)"
         }
+    }
+
+    /// The operating system's one-line reason for a Foundation file error (not the NSError dump).
+    static func reason(_ error: any Error) -> String {
+        let ns = error as NSError
+        if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(posix.code)))
+        }
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        if ns.domain == NSCocoaErrorDomain, ns.code == CocoaError.fileWriteUnknown.rawValue { return "the system refused to create the file" }
+        return ns.localizedDescription.replacingOccurrences(of: "\n", with: " ")
     }
 }
 
