@@ -156,3 +156,27 @@ import Testing
         #expect(r.stderr == "lstm-format: \(out): cannot write: the folder \(folder.path) does not exist\n")
     }
 }
+
+@Suite struct KerasConfigBooleanOptionTests {
+    func config(lstmOptions: String) -> Data {
+        let head = #"{"class_name": "Sequential", "config": {"name": "s", "layers": [{"class_name": "InputLayer", "config": {"name": "in", "batch_shape": [null, 5, 3]}}, {"class_name": "LSTM", "config": {"name": "lstm", "units": 4, "#
+        return Data((head + lstmOptions + "}}]}}").utf8)
+    }
+
+    @Test(arguments: [(#""go_backwards": "true""#, "go_backwards", "a string"),
+                      (#""return_sequences": [true]"#, "return_sequences", "a list"),
+                      (#""use_bias": {"value": false}"#, "use_bias", "an object"),
+                      (#""stateful": "yes""#, "stateful", "a string")])
+    func aWronglyTypedFlagIsAnErrorNotItsDefault(option: String, key: String, kind: String) throws {
+        #expect(throws: KerasError.invalidConfig("layer 'lstm': \(key) must be true or false, not \(kind)")) {
+            try KerasConfig.parse(config(lstmOptions: option), generation: .keras3)
+        }
+    }
+
+    @Test func aNullFlagTakesTheKerasDefault() throws {
+        let plan = try KerasConfig.parse(config(lstmOptions: #""go_backwards": null, "use_bias": false"#), generation: .keras3)
+        let lstm = plan.layers.compactMap { if case .lstm(let c) = $0.kind { c } else { nil } }
+        #expect(lstm.map(\.goBackwards) == [false])
+        #expect(lstm.map(\.useBias) == [false])
+    }
+}
