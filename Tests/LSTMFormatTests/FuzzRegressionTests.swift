@@ -180,3 +180,25 @@ import Testing
         #expect(lstm.map(\.useBias) == [false])
     }
 }
+
+@Suite struct InputPathTests {
+    @Test(.timeLimit(.minutes(1))) func aDirectoryGivenAsNPZIsRefusedNotScannedForever() throws {
+        let folder = try FixturePaths.temporaryFolder()
+        let error = #expect(throws: FileError.self) { try NumPy.readNPZ(folder) }
+        #expect(error?.path == folder.path)
+        #expect(error?.underlying as? IOProblem == .cannotOpen("is a directory"))
+    }
+
+    @Test func aMissingNPYSaysNoSuchFile() throws {
+        let missing = try FixturePaths.temporaryFolder().appendingPathComponent("x.npy")
+        let error = #expect(throws: FileError.self) { try NumPy.readNPY(missing) }
+        #expect(error?.underlying as? IOProblem == .cannotOpen("No such file or directory"))
+    }
+
+    @Test func theCLINamesAMissingConfigFileInOneLine() throws {
+        let missing = try FixturePaths.temporaryFolder().appendingPathComponent("config.json").path
+        let r = try CLI.run(["inspect", FixturePaths.fixture("keras/k3_lstm_last_dense/model.weights.h5").path, "--config", missing])
+        #expect(r.status == 2)
+        #expect(r.stderr == "lstm-format: \(missing): cannot open: No such file or directory\n")
+    }
+}

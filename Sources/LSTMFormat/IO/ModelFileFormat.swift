@@ -104,6 +104,14 @@ public enum IOProblem: Error, CustomStringConvertible, Equatable {
         }
     }
 
+    /// Throws `cannotOpen` when `url` does not exist or is a directory. ZIPFoundation, given a directory, seeks
+    /// to offsets near Int64.max looking for the end of the central directory and never returns.
+    public static func requireFile(_ url: URL) throws {
+        var st = stat()
+        guard stat(url.path, &st) == 0 else { throw cannotOpen(String(cString: strerror(errno))) }
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw cannotOpen("is a directory") }
+    }
+
     /// The operating system's one-line reason for a Foundation file error (not the NSError dump).
     static func reason(_ error: any Error) -> String {
         let ns = error as NSError

@@ -9,6 +9,7 @@ extension NumPy {
     /// without the `.npy` suffix.
     public static func readNPZ(_ url: URL) throws -> [String: Tensor] {
         do {
+            try IOProblem.requireFile(url)
             let archive: Archive
             do { archive = try Archive(url: url, accessMode: .read) } catch { throw NumPyError.notAnArchive(String(describing: error)) }
             var out: [String: Tensor] = [:]
