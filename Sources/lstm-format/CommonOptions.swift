@@ -13,11 +13,14 @@ struct ModelReadOptions: ParsableArguments {
     func readOptions() throws -> ReadOptions {
         var config: Data?
         if let path = kerasConfig {
-            do { config = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                throw CommandFailure(message: "\(path): cannot read the Keras config: \(error.localizedDescription)", code: ExitStatus.failure)
+            do {
+                try IOProblem.requireFile(URL(fileURLWithPath: path))
+                config = try Data(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                throw FileError(path: path, underlying: error)
             }
         }
-        return ReadOptions(kerasConfig: config, verifyChecksums: !noVerifyChecksums, warn: { note in
+        return ReadOptions(kerasConfig: config, kerasConfigPath: kerasConfig, verifyChecksums: !noVerifyChecksums, warn: { note in
             FileHandle.standardError.write(Data("lstm-format: note: \(note)\n".utf8))
         })
     }

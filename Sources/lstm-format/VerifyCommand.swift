@@ -51,9 +51,22 @@ struct VerifyCommand: ToolCommand {
         let report: CheckReport
         do {
             report = try Verifier.verify(m, file: model, golden: golden, precision: numeric.precision, tolerance: check.tolerance)
+        } catch let error as VerifyError {
+            throw FileError(path: path(of: error.source), underlying: error)
         } catch {
             throw FileError(path: model, underlying: error)
         }
         try check.finish(report)
+    }
+
+    /// The file a golden-data error is about, so the one-line error names the file to fix.
+    func path(of source: VerifyError.Source) -> String {
+        switch source {
+        case .model: model
+        case .inputs: inputs ?? model
+        case .expectedOutputs: expect ?? model
+        case .inputsOrTargets: [inputs, targets].compactMap { $0 }.joined(separator: ", ")
+        case .expectedGradients: expectGradients ?? model
+        }
     }
 }

@@ -57,6 +57,19 @@ final class HDF5File {
         }
     }
 
+    /// Creates `url`, lets `body` fill it and closes it on every path; a close error is thrown only when
+    /// `body` succeeded (the body's error is the one the user needs).
+    static func create(_ url: URL, _ body: (HDF5File) throws -> Void) throws {
+        let file = try create(url)
+        do {
+            try body(file)
+            try file.close()
+        } catch {
+            try? file.close()
+            throw error
+        }
+    }
+
     /// File access properties: closing the file closes every object still open in it.
     private static func accessProperties(_ path: String) throws -> HDF5Handle {
         let fapl = try HDF5Library.handle(H5Pcreate(shim_H5P_FILE_ACCESS()), "H5Pcreate", path, close: H5Pclose)

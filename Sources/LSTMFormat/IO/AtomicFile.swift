@@ -8,6 +8,10 @@ import Foundation
 public enum AtomicFile {
     public static func write(to destination: URL, _ body: (URL) throws -> Void) throws {
         let folder = destination.deletingLastPathComponent()
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw IOProblem.cannotWrite("the folder \(folder.path) does not exist")
+        }
         let temp = folder.appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
         do {
             try body(temp)
@@ -17,12 +21,16 @@ public enum AtomicFile {
             }
         } catch {
             unlink(temp.path)
+            // Foundation's file errors print as an NSError dump; give the one-line reason instead.
+            if (error as NSError).domain == NSCocoaErrorDomain { throw IOProblem.cannotWrite(IOProblem.reason(error)) }
             throw error
         }
     }
 
     /// Writes `data` atomically.
     public static func write(_ data: Data, to destination: URL) throws {
-        try write(to: destination) { try data.write(to: $0) }
+        try write(to: destination) { temp in
+            do { try data.write(to: temp) } catch { throw IOProblem.cannotWrite(IOProblem.reason(error)) }
+        }
     }
 }

@@ -24,13 +24,16 @@ extension ModelFileFormat {
 public struct ReadOptions: Sendable {
     /// A Keras model config (JSON) for weight-only files that carry no architecture.
     public var kerasConfig: Data?
+    /// Where `kerasConfig` came from; errors in the config name this file instead of the weights file.
+    public var kerasConfigPath: String?
     /// Verify tensor CRC-32s of `.lstm` files (default true).
     public var verifyChecksums: Bool
     /// Called with notes a user should see (e.g. "architecture inferred from shapes").
     public var warn: @Sendable (String) -> Void
 
-    public init(kerasConfig: Data? = nil, verifyChecksums: Bool = true, warn: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(kerasConfig: Data? = nil, kerasConfigPath: String? = nil, verifyChecksums: Bool = true, warn: @escaping @Sendable (String) -> Void = { _ in }) {
         self.kerasConfig = kerasConfig
+        self.kerasConfigPath = kerasConfigPath
         self.verifyChecksums = verifyChecksums
         self.warn = warn
     }
@@ -92,11 +95,32 @@ public struct FileError: Error, CustomStringConvertible {
 /// A file that cannot be opened or read at all.
 public enum IOProblem: Error, CustomStringConvertible, Equatable {
     case cannotOpen(String)
+    case cannotWrite(String)
 
     public var description: String {
         switch self {
         case .cannotOpen(let why): "cannot open: \(why)"
+        case .cannotWrite(let why): "cannot write: \(why)"
         }
+    }
+
+    /// Throws `cannotOpen` when `url` does not exist or is a directory. ZIPFoundation, given a directory, seeks
+    /// to offsets near Int64.max looking for the end of the central directory and never returns.
+    public static func requireFile(_ url: URL) throws {
+        var st = stat()
+        guard stat(url.path, &st) == 0 else { throw cannotOpen(String(cString: strerror(errno))) }
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw cannotOpen("is a directory") }
+    }
+
+    /// The operating system's one-line reason for a Foundation file error (not the NSError dump).
+    static func reason(_ error: any Error) -> String {
+        let ns = error as NSError
+        if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(posix.code)))
+        }
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        if ns.domain == NSCocoaErrorDomain, ns.code == CocoaError.fileWriteUnknown.rawValue { return "the system refused to create the file" }
+        return ns.localizedDescription.replacingOccurrences(of: "\n", with: " ")
     }
 }
 

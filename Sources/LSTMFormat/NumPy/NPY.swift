@@ -13,7 +13,14 @@ public enum NumPy {
     /// Reads a `.npy` file into a tensor (float16, float32 or float64).
     public static func readNPY(_ url: URL) throws -> Tensor {
         let data: Data
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch { throw FileError(path: url.path, underlying: NumPyError.unreadable(error.localizedDescription)) }
+        do {
+            try IOProblem.requireFile(url)
+            data = try Data(contentsOf: url, options: .alwaysMapped)
+        } catch let problem as IOProblem {
+            throw FileError(path: url.path, underlying: problem)
+        } catch {
+            throw FileError(path: url.path, underlying: NumPyError.unreadable(IOProblem.reason(error)))
+        }
         do { return try decodeNPY(data) } catch { throw FileError(path: url.path, underlying: error) }
     }
 

@@ -9,14 +9,13 @@ extension NumPy {
     /// without the `.npy` suffix.
     public static func readNPZ(_ url: URL) throws -> [String: Tensor] {
         do {
+            try IOProblem.requireFile(url)
             let archive: Archive
             do { archive = try Archive(url: url, accessMode: .read) } catch { throw NumPyError.notAnArchive(String(describing: error)) }
             var out: [String: Tensor] = [:]
             for entry in archive where entry.type == .file {
                 guard entry.uncompressedSize <= maxEntrySize else { throw NumPyError.entryTooLarge(name: entry.path, size: entry.uncompressedSize) }
-                var data = Data()
-                data.reserveCapacity(Int(entry.uncompressedSize))
-                _ = try archive.extract(entry, skipCRC32: false) { data.append($0) }
+                let data = try ZipMember.read(entry, from: archive)
                 let key = entry.path.hasSuffix(".npy") ? String(entry.path.dropLast(4)) : entry.path
                 guard out[key] == nil else { throw NumPyError.duplicateEntry(key) }
                 do { out[key] = try decodeNPY(data) } catch { throw NumPyArchiveEntryError(entry: entry.path, underlying: error) }

@@ -31,23 +31,31 @@ public enum Verifier {
 
         if let expected = golden.expectedOutputs {
             guard let x = golden.inputs else { throw VerifyError.missing("--expect needs --inputs") }
-            let y = try LSTMNumerics.forward(model, inputs: x, precision: precision)
-            checks.append(try compareArrays("outputs", actual: y, expected: expected, tolerance: tolerance ?? defaultOutputTolerance))
+            let y: Tensor
+            do { y = try LSTMNumerics.forward(model, inputs: x, precision: precision) } catch {
+                throw VerifyError.rejected(.inputs, String(describing: error))
+            }
+            checks.append(try compareArrays("outputs", in: .expectedOutputs, actual: y, expected: expected, tolerance: tolerance ?? defaultOutputTolerance))
         }
         if let expectedGrads = golden.expectedGradients {
             guard let x = golden.inputs, let t = golden.targets else { throw VerifyError.missing("--expect-gradients needs --inputs and --targets") }
-            let (loss, _, grads) = try LSTMNumerics.gradients(model, inputs: x, targets: t, precision: precision)
+            let loss: Double, grads: [String: Tensor]
+            do { (loss, _, grads) = try LSTMNumerics.gradients(model, inputs: x, targets: t, precision: precision) } catch {
+                throw VerifyError.rejected(.inputsOrTargets, String(describing: error))
+            }
             let tol = tolerance ?? defaultGradientTolerance
             if let l = expectedGrads["loss"] {
-                checks.append(try compareArrays("loss", actual: Tensor(shape: l.shape, float64: [loss]), expected: l, tolerance: tol))
+                // The loss is one number: 0-d as `gradients` writes it; any shape holding one value is accepted.
+                guard l.shape.reduce(1, *) == 1 else { throw VerifyError.shapeMismatch(what: "loss", in: .expectedGradients, actual: [], expected: l.shape) }
+                checks.append(try compareArrays("loss", in: .expectedGradients, actual: Tensor(shape: l.shape, float64: [loss]), expected: l, tolerance: tol))
             }
             for (name, _) in model.orderedTensors {
-                guard let e = expectedGrads[name] else { throw VerifyError.missing("the expected gradients have no array '\(name)'") }
-                checks.append(try compareArrays("gradient " + name, subject: name, actual: grads[name]!, expected: e, tolerance: tol))
+                guard let e = expectedGrads[name], let g = grads[name] else { throw VerifyError.missingGradient(name) }
+                checks.append(try compareArrays("gradient " + name, in: .expectedGradients, subject: name, actual: g, expected: e, tolerance: tol))
             }
             let known = Set(model.tensors.keys).union(["loss"])
             if let extra = expectedGrads.keys.sorted().first(where: { !known.contains($0) }) {
-                throw VerifyError.missing("the expected gradients have an array '\(extra)' that is not a tensor of this model")
+                throw VerifyError.unexpectedGradient(extra)
             }
         }
         return CheckReport(command: "verify", files: [file], precision: precision.rawValue, checks: checks)
@@ -63,23 +71,44 @@ public enum Verifier {
         return .fact("finite_parameters", passed: true, detail: "every parameter is finite")
     }
 
-    static func compareArrays(_ name: String, subject: String? = nil, actual: Tensor, expected: Tensor, tolerance: Tolerance) throws -> CheckResult {
+    static func compareArrays(_ name: String, in source: VerifyError.Source, subject: String? = nil, actual: Tensor, expected: Tensor, tolerance: Tolerance) throws -> CheckResult {
         guard actual.shape == expected.shape else {
-            throw VerifyError.shapeMismatch(what: name, actual: actual.shape, expected: expected.shape)
+            throw VerifyError.shapeMismatch(what: name, in: source, actual: actual.shape, expected: expected.shape)
         }
         let c = ArrayComparison.compare(actual: actual.float64Values(), expected: expected.float64Values(), shape: actual.shape, tolerance: tolerance)
         return CheckResult(name: name, subject: subject ?? name, comparison: c, tolerance: tolerance)
     }
 }
 
+/// Golden data that cannot be checked. `source` says which golden array is at fault, so a command can name its file.
 public enum VerifyError: Error, CustomStringConvertible, Equatable {
+    /// The golden array an error is about.
+    public enum Source: Equatable, Sendable {
+        case model, inputs, expectedOutputs, inputsOrTargets, expectedGradients
+    }
+
     case missing(String)
-    case shapeMismatch(what: String, actual: [Int], expected: [Int])
+    case shapeMismatch(what: String, in: Source, actual: [Int], expected: [Int])
+    case missingGradient(String)
+    case unexpectedGradient(String)
+    /// The numerics refused the inputs (or targets): wrong feature count, empty batch, …
+    case rejected(Source, String)
+
+    public var source: Source {
+        switch self {
+        case .missing: .model
+        case .shapeMismatch(_, let source, _, _), .rejected(let source, _): source
+        case .missingGradient, .unexpectedGradient: .expectedGradients
+        }
+    }
 
     public var description: String {
         switch self {
         case .missing(let why): why
-        case .shapeMismatch(let w, let a, let e): "\(w): computed shape \(a) but the expected array has shape \(e)"
+        case .shapeMismatch(let w, _, let a, let e): "\(w): computed shape \(a) but the expected array has shape \(e)"
+        case .missingGradient(let name): "the expected gradients have no array '\(name)'"
+        case .unexpectedGradient(let name): "the expected gradients have an array '\(name)' that is not a tensor of this model"
+        case .rejected(_, let why): why
         }
     }
 }

@@ -8,14 +8,7 @@ enum CanonicalHDF5Writer {
 
     static func write(_ model: LSTMModel, to url: URL, compress: Bool) throws {
         try checkMetadata(model.metadata)
-        let file = try HDF5File.create(url)
-        do {
-            try write(model, into: file, compress: compress)
-            try file.close()
-        } catch {
-            try? file.close()
-            throw error
-        }
+        try HDF5File.create(url) { try write(model, into: $0, compress: compress) }
     }
 
     private static func write(_ model: LSTMModel, into file: HDF5File, compress: Bool) throws {

@@ -44,14 +44,7 @@ enum KerasArchive {
         let metadata = try JSONSerialization.data(withJSONObject: ["keras_version": writtenKerasVersion], options: [.sortedKeys])
         let temp = FileManager.default.temporaryDirectory.appendingPathComponent("lstm-format-\(UUID().uuidString).weights.h5")
         defer { try? FileManager.default.removeItem(at: temp) }
-        let file = try HDF5File.create(temp)
-        do {
-            try KerasWeightsH5.write(file, plan: plan, weights: KerasWeightMapping.kerasWeights(model), compress: options.compress)
-            try file.close()
-        } catch {
-            try? file.close()
-            throw error
-        }
+        try HDF5File.create(temp) { try KerasWeightsH5.write($0, plan: plan, weights: KerasWeightMapping.kerasWeights(model), compress: options.compress) }
         let weights = try Data(contentsOf: temp)
         try? FileManager.default.removeItem(at: url)
         let archive = try Archive(url: url, accessMode: .create)
@@ -69,8 +62,6 @@ enum KerasArchive {
         guard e.uncompressedSize <= limit else {
             throw KerasError.invalidConfig("\(name) is \(e.uncompressedSize) bytes, more than the \(limit)-byte limit")
         }
-        var data = Data()
-        _ = try archive.extract(e, skipCRC32: false) { data.append($0) }
-        return data
+        return try ZipMember.read(e, from: archive)
     }
 }

@@ -112,7 +112,7 @@ enum KerasConfig {
     }
 
     private static func parseLSTM(_ cfg: [String: Any], name: String, className: String, generation: KerasGeneration) throws -> KerasLSTMConfig {
-        for option in ["stateful", "return_state", "time_major"] where cfg[option] as? Bool == true {
+        for option in ["stateful", "return_state", "time_major"] where try flag(cfg, option, layer: name, default: false) {
             throw KerasError.unsupportedOption(layer: name, className: className, option: option, value: "true", reason: "the canonical model starts every sequence from zero state and returns only h")
         }
         guard let units = cfg["units"] as? Int, units > 0 else { throw KerasError.invalidConfig("layer '\(name)': units missing or not positive") }
@@ -121,9 +121,9 @@ enum KerasConfig {
             name: name, units: units,
             activation: cudnn ? .tanh : try activation(cfg["activation"], place: "layer '\(name)' (\(className)) activation", generation: generation),
             recurrentActivation: cudnn ? .sigmoid : try activation(cfg["recurrent_activation"] ?? "sigmoid", place: "layer '\(name)' (\(className)) recurrent_activation", generation: generation),
-            useBias: cudnn ? true : (cfg["use_bias"] as? Bool ?? true),
-            goBackwards: cfg["go_backwards"] as? Bool ?? false,
-            returnSequences: cfg["return_sequences"] as? Bool ?? false,
+            useBias: cudnn ? true : try flag(cfg, "use_bias", layer: name, default: true),
+            goBackwards: try flag(cfg, "go_backwards", layer: name, default: false),
+            returnSequences: try flag(cfg, "return_sequences", layer: name, default: false),
             cudnn: cudnn)
     }
 
@@ -161,7 +161,21 @@ enum KerasConfig {
         guard let units = cfg["units"] as? Int, units > 0 else { throw KerasError.invalidConfig("layer '\(name)': units missing or not positive") }
         return KerasDenseConfig(name: name, units: units,
                                 activation: try activation(cfg["activation"] ?? "linear", place: "layer '\(name)' (Dense) activation", generation: generation),
-                                useBias: cfg["use_bias"] as? Bool ?? true, timeDistributedName: wrapper)
+                                useBias: try flag(cfg, "use_bias", layer: name, default: true), timeDistributedName: wrapper)
+    }
+
+    /// A boolean layer option: `fallback` when absent or null, an error when present with another type — a
+    /// silently defaulted `"go_backwards": "true"` would read a different model.
+    private static func flag(_ cfg: [String: Any], _ key: String, layer: String, default fallback: Bool) throws -> Bool {
+        guard let value = cfg[key], !(value is NSNull) else { return fallback }
+        if let b = value as? Bool { return b }
+        let kind = switch value {
+        case is String: "a string"
+        case is [Any]: "a list"
+        case is [String: Any]: "an object"
+        default: "a number"
+        }
+        throw KerasError.invalidConfig("layer '\(layer)': \(key) must be true or false, not \(kind)")
     }
 
     /// A Keras activation (a name, or a serialized function object) as a canonical activation.
@@ -219,5 +233,19 @@ enum KerasConfig {
     static func lastDimension(_ value: Any?) -> Int? {
         guard let shape = value as? [Any], let last = shape.last as? Int, last > 0 else { return nil }
         return last
+    }
+}
+
+extension ReadOptions {
+    /// The plan of the `--config` given for a weight-only Keras file, nil without one. Its errors name the
+    /// config file (`kerasConfigPath`) when known: the user has to fix that file, not the weights.
+    func kerasConfigPlan(generation: KerasGeneration) throws -> KerasModelPlan? {
+        guard let config = kerasConfig else { return nil }
+        do {
+            return try KerasConfig.parse(config, generation: generation)
+        } catch {
+            guard let path = kerasConfigPath else { throw error }
+            throw FileError(path: path, underlying: error)
+        }
     }
 }

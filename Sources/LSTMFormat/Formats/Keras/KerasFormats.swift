@@ -35,8 +35,8 @@ public enum KerasWeightsFormat: ModelFileFormat {
         let file = try HDF5File.open(url)
         defer { try? file.close() }
         let plan: KerasModelPlan
-        if let config = options.kerasConfig {
-            plan = try KerasConfig.parse(config, generation: .keras3)
+        if let config = try options.kerasConfigPlan(generation: .keras3) {
+            plan = config
         } else {
             plan = try KerasShapeInference.keras3(file)
             options.warn(KerasShapeInference.warning(plan))
@@ -47,14 +47,7 @@ public enum KerasWeightsFormat: ModelFileFormat {
 
     public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
         let plan = try KerasConfigWriter.plan(model, target: .keras3)
-        let file = try HDF5File.create(url)
-        do {
-            try KerasWeightsH5.write(file, plan: plan, weights: KerasWeightMapping.kerasWeights(model), compress: options.compress)
-            try file.close()
-        } catch {
-            try? file.close()
-            throw error
-        }
+        try HDF5File.create(url) { try KerasWeightsH5.write($0, plan: plan, weights: KerasWeightMapping.kerasWeights(model), compress: options.compress) }
     }
 }
 
@@ -78,13 +71,6 @@ public enum KerasH5Format: ModelFileFormat {
     }
 
     public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
-        let file = try HDF5File.create(url)
-        do {
-            try KerasLegacyH5.write(model, to: file, compress: options.compress)
-            try file.close()
-        } catch {
-            try? file.close()
-            throw error
-        }
+        try HDF5File.create(url) { try KerasLegacyH5.write(model, to: $0, compress: options.compress) }
     }
 }

@@ -33,8 +33,8 @@ enum KerasLegacyH5 {
         let plan: KerasModelPlan
         if let config = try string(file, "/", "model_config") {
             plan = try KerasConfig.parse(Data(config.utf8), generation: generation)
-        } else if let config = options.kerasConfig {
-            plan = try KerasConfig.parse(config, generation: generation)
+        } else if let config = try options.kerasConfigPlan(generation: generation) {
+            plan = config
         } else {
             plan = try KerasShapeInference.legacy(layerNames: layerNames, weightNames: weightNamesByLayer, weights: weightsByLayer, generation: generation)
             options.warn(KerasShapeInference.warning(plan))

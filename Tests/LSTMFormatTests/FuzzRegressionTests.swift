@@ -1,0 +1,204 @@
+import Foundation
+import Testing
+@testable import LSTMFormat
+
+/// Regression tests for the findings of scripts/fuzz_cli.py: each builds the damaged input by hand and expects
+/// the specific error (never a crash), naming the file the user has to fix.
+@Suite struct VerifierGoldenDataTests {
+    /// LSTM(3 -> 4) many-to-many, dense 4 -> 2: outputs [batch, steps, 2].
+    let model = RandomModels.make(architecture: RandomModels.architecture(), dtype: .float64, seed: 11)
+    let x = RandomModels.inputs(batch: 2, steps: 3, features: 3, seed: 12)
+    var t: Tensor { RandomModels.inputs(batch: 2, steps: 3, features: 2, seed: 13) }
+
+    func expectedGradients(loss: Tensor) -> [String: Tensor] {
+        var arrays = Dictionary(uniqueKeysWithValues: model.orderedTensors.map { ($0.name, Tensor(shape: $0.tensor.shape, float64: Array(repeating: 0, count: $0.tensor.elementCount))) })
+        arrays["loss"] = loss
+        return arrays
+    }
+
+    @Test func aLossOfSeveralValuesIsAShapeErrorNotACrash() throws {
+        let golden = Verifier.Golden(inputs: x, targets: t, expectedGradients: expectedGradients(loss: Tensor(shape: [3], float64: [1, 2, 3])))
+        #expect(throws: VerifyError.shapeMismatch(what: "loss", in: .expectedGradients, actual: [], expected: [3])) {
+            try Verifier.verify(model, file: "m", golden: golden, precision: .float64, tolerance: nil)
+        }
+    }
+
+    @Test func aLossOfOneValueInAnyShapeIsCompared() throws {
+        let golden = Verifier.Golden(inputs: x, targets: t, expectedGradients: expectedGradients(loss: Tensor(shape: [1, 1], float64: [1e9])))
+        let report = try Verifier.verify(model, file: "m", golden: golden, precision: .float64, tolerance: nil)
+        let loss = try #require(report.checks.first { $0.name == "loss" })
+        #expect(!loss.passed, "a loss of 1e9 cannot match")
+    }
+
+    @Test func aMissingGradientNamesTheTensorAndTheGradientFile() throws {
+        var arrays = expectedGradients(loss: Tensor(shape: [], float64: [0]))
+        arrays["lstm.0.fwd.U_c"] = nil
+        let golden = Verifier.Golden(inputs: x, targets: t, expectedGradients: arrays)
+        let error = #expect(throws: VerifyError.self) { try Verifier.verify(model, file: "m", golden: golden, precision: .float64, tolerance: nil) }
+        #expect(error == .missingGradient("lstm.0.fwd.U_c"))
+        #expect(error?.source == .expectedGradients)
+    }
+
+    @Test func inputsTheNumericsRefuseAreBlamedOnTheInputs() throws {
+        let wrongFeatures = RandomModels.inputs(batch: 2, steps: 3, features: 5, seed: 14)
+        let golden = Verifier.Golden(inputs: wrongFeatures, expectedOutputs: Tensor(shape: [2, 3, 2], float64: Array(repeating: 0, count: 12)))
+        let error = #expect(throws: VerifyError.self) { try Verifier.verify(model, file: "m", golden: golden, precision: .float64, tolerance: nil) }
+        #expect(error?.source == .inputs)
+    }
+}
+
+@Suite(.serialized) struct CLIErrorNamesTheFileTests {
+    let ref = FixturePaths.fixture("reference/seed_many_to_many")
+
+    @Test func verifyWithExpectedOutputsOfTheWrongShapeNamesTheExpectFile() throws {
+        let dir = try FixturePaths.temporaryFolder()
+        let y = dir.appendingPathComponent("y-wrong.npy")
+        try NumPy.writeNPY(Tensor(shape: [2, 6, 3], float64: Array(repeating: 0, count: 36)), to: y)
+        let r = try CLI.run(["verify", ref.appendingPathComponent("model.h5").path, "--inputs", ref.appendingPathComponent("x.npy").path, "--expect", y.path])
+        #expect(r.status == 2)
+        #expect(r.stderr == "lstm-format: \(y.path): outputs: computed shape [2, 6, 2] but the expected array has shape [2, 6, 3]\n")
+    }
+
+    @Test func verifyWithANonScalarLossNamesTheGradientFile() throws {
+        let dir = try FixturePaths.temporaryFolder()
+        let expected = try NumPy.readNPZ(ref.appendingPathComponent("expected.npz"))
+        let npz = dir.appendingPathComponent("g.npz")
+        let arrays = expected.keys.sorted().map { name in
+            (name: name, tensor: name == "loss" ? Tensor(shape: [3], float64: [1, 2, 3]) : expected[name]!)
+        }
+        try NumPy.writeNPZ(arrays, to: npz)
+        let r = try CLI.run(["verify", ref.appendingPathComponent("model.h5").path, "--inputs", ref.appendingPathComponent("x.npy").path,
+                             "--targets", ref.appendingPathComponent("t.npy").path, "--expect-gradients", npz.path])
+        #expect(r.status == 2)
+        #expect(r.stderr == "lstm-format: \(npz.path): loss: computed shape [] but the expected array has shape [3]\n")
+    }
+}
+
+@Suite struct KerasConfigErrorNamesTheConfigTests {
+    /// A Keras 3 `.weights.h5` written by our exporter from a small LSTM(3 -> 4), dense 4 -> 2 model.
+    func weightsFile() throws -> URL {
+        let url = try FixturePaths.temporaryFolder().appendingPathComponent("model.weights.h5")
+        try FormatRegistry.write(RandomModels.make(architecture: RandomModels.architecture(returnSequences: false), seed: 21), to: url)
+        return url
+    }
+
+    @Test func aConfigThatIsNotJSONIsBlamedOnTheConfigFile() throws {
+        let weights = try weightsFile()
+        let options = ReadOptions(kerasConfig: Data("{\"class_name\": ".utf8), kerasConfigPath: "/data/config.json")
+        let error = #expect(throws: FileError.self) { try FormatRegistry.read(weights, options: options) }
+        #expect(error?.path == "/data/config.json")
+        #expect(error?.underlying as? KerasError == .invalidConfig("the config is not valid JSON"))
+    }
+
+    @Test func theCLINamesTheConfigFileForANegativeUnitsCount() throws {
+        let weights = try weightsFile()
+        let config = weights.deletingLastPathComponent().appendingPathComponent("config.json")
+        let json = #"{"class_name": "Sequential", "config": {"name": "s", "layers": [{"class_name": "InputLayer", "config": {"name": "in", "batch_shape": [null, 5, 3]}}, {"class_name": "LSTM", "config": {"name": "lstm", "units": -4}}]}}"#
+        try Data(json.utf8).write(to: config)
+        let out = weights.deletingLastPathComponent().appendingPathComponent("out.lstm")
+        let r = try CLI.run(["convert", weights.path, out.path, "--config", config.path])
+        #expect(r.status == 2)
+        #expect(r.stderr == "lstm-format: \(config.path): not a usable Keras model config: layer 'lstm': units missing or not positive\n")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+}
+
+@Suite struct ZipMemberChecksumTests {
+    /// Flips one bit of the first occurrence of `needle` in the file (members are stored, not deflated).
+    func flip(_ needle: [UInt8], in url: URL) throws {
+        var bytes = [UInt8](try Data(contentsOf: url))
+        let at = try #require((0...(bytes.count - needle.count)).first { bytes[$0..<($0 + needle.count)].elementsEqual(needle) })
+        bytes[at + 1] ^= 0x08
+        try Data(bytes).write(to: url)
+    }
+
+    @Test func aDamagedConfigInsideAKerasArchiveIsAnErrorNotAnotherModel() throws {
+        let url = try FixturePaths.temporaryFolder().appendingPathComponent("m.keras")
+        try FormatRegistry.write(RandomModels.make(architecture: RandomModels.architecture(), seed: 31), to: url)
+        try flip(Array(#""activation""#.utf8), in: url)  // "activation" -> "ahtivation": valid JSON, key gone
+        let error = #expect(throws: FileError.self) { try FormatRegistry.read(url) }
+        guard case .checksumMismatch(let member, let recorded, let actual)? = error?.underlying as? ZipMemberError else {
+            Issue.record("expected a CRC-32 mismatch, got \(String(describing: error))")
+            return
+        }
+        #expect(member == "config.json")
+        #expect(recorded != actual)
+    }
+
+    @Test func aDamagedArrayInsideAnNPZIsAnError() throws {
+        let url = try FixturePaths.temporaryFolder().appendingPathComponent("g.npz")
+        try NumPy.writeNPZ([(name: "x", tensor: Tensor(shape: [2], float64: [1.5, -2.25]))], to: url)
+        try flip(withUnsafeBytes(of: (-2.25).bitPattern.littleEndian, Array.init), in: url)
+        let error = #expect(throws: FileError.self) { try NumPy.readNPZ(url) }
+        #expect(error?.path == url.path)
+        guard case .checksumMismatch(let member, _, _)? = error?.underlying as? ZipMemberError else {
+            Issue.record("expected a CRC-32 mismatch, got \(String(describing: error))")
+            return
+        }
+        #expect(member == "x.npy")
+    }
+}
+
+@Suite struct OutputFolderTests {
+    @Test func writingIntoAMissingFolderSaysSoInOneLine() throws {
+        let folder = try FixturePaths.temporaryFolder().appendingPathComponent("no-such-folder")
+        let out = folder.appendingPathComponent("y.npy")
+        let error = #expect(throws: FileError.self) { try NumPy.writeNPY(Tensor(shape: [1], float64: [1]), to: out) }
+        #expect(error?.path == out.path)
+        #expect(error?.underlying as? IOProblem == .cannotWrite("the folder \(folder.path) does not exist"))
+    }
+
+    @Test func theCLIReportsAMissingOutputFolderWithoutAnNSErrorDump() throws {
+        let folder = try FixturePaths.temporaryFolder().appendingPathComponent("absent")
+        let out = folder.appendingPathComponent("m.lstm").path
+        let r = try CLI.run(["convert", FixturePaths.fixture("demo/model.h5").path, out])
+        #expect(r.status == 2)
+        #expect(r.stderr == "lstm-format: \(out): cannot write: the folder \(folder.path) does not exist\n")
+    }
+}
+
+@Suite struct KerasConfigBooleanOptionTests {
+    func config(lstmOptions: String) -> Data {
+        let head = #"{"class_name": "Sequential", "config": {"name": "s", "layers": [{"class_name": "InputLayer", "config": {"name": "in", "batch_shape": [null, 5, 3]}}, {"class_name": "LSTM", "config": {"name": "lstm", "units": 4, "#
+        return Data((head + lstmOptions + "}}]}}").utf8)
+    }
+
+    @Test(arguments: [(#""go_backwards": "true""#, "go_backwards", "a string"),
+                      (#""return_sequences": [true]"#, "return_sequences", "a list"),
+                      (#""use_bias": {"value": false}"#, "use_bias", "an object"),
+                      (#""stateful": "yes""#, "stateful", "a string")])
+    func aWronglyTypedFlagIsAnErrorNotItsDefault(option: String, key: String, kind: String) throws {
+        #expect(throws: KerasError.invalidConfig("layer 'lstm': \(key) must be true or false, not \(kind)")) {
+            try KerasConfig.parse(config(lstmOptions: option), generation: .keras3)
+        }
+    }
+
+    @Test func aNullFlagTakesTheKerasDefault() throws {
+        let plan = try KerasConfig.parse(config(lstmOptions: #""go_backwards": null, "use_bias": false"#), generation: .keras3)
+        let lstm = plan.layers.compactMap { if case .lstm(let c) = $0.kind { c } else { nil } }
+        #expect(lstm.map(\.goBackwards) == [false])
+        #expect(lstm.map(\.useBias) == [false])
+    }
+}
+
+@Suite struct InputPathTests {
+    @Test(.timeLimit(.minutes(1))) func aDirectoryGivenAsNPZIsRefusedNotScannedForever() throws {
+        let folder = try FixturePaths.temporaryFolder()
+        let error = #expect(throws: FileError.self) { try NumPy.readNPZ(folder) }
+        #expect(error?.path == folder.path)
+        #expect(error?.underlying as? IOProblem == .cannotOpen("is a directory"))
+    }
+
+    @Test func aMissingNPYSaysNoSuchFile() throws {
+        let missing = try FixturePaths.temporaryFolder().appendingPathComponent("x.npy")
+        let error = #expect(throws: FileError.self) { try NumPy.readNPY(missing) }
+        #expect(error?.underlying as? IOProblem == .cannotOpen("No such file or directory"))
+    }
+
+    @Test func theCLINamesAMissingConfigFileInOneLine() throws {
+        let missing = try FixturePaths.temporaryFolder().appendingPathComponent("config.json").path
+        let r = try CLI.run(["inspect", FixturePaths.fixture("keras/k3_lstm_last_dense/model.weights.h5").path, "--config", missing])
+        #expect(r.status == 2)
+        #expect(r.stderr == "lstm-format: \(missing): cannot open: No such file or directory\n")
+    }
+}
