@@ -33,7 +33,7 @@ struct CompareCommand: ToolCommand {
     func execute() throws {
         let (ma, _) = try read.load(a)
         let (mb, _) = try read.load(b)
-        let x = try inputs.map(readArray)
+        let x = try inputs.map { try readFiniteArray($0, role: "inputs") }
         let report: CheckReport
         do {
             report = try Comparer.compare(ma, mb, files: [a, b], inputs: x, precision: precision, tolerance: check.tolerance)

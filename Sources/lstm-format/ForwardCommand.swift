@@ -26,7 +26,7 @@ struct ForwardCommand: ToolCommand {
 
     func execute() throws {
         let (m, _) = try read.load(model)
-        let x = try readArray(inputs)
+        let x = try readFiniteArray(inputs, role: "inputs")
         let y: Tensor
         do { y = try LSTMNumerics.forward(m, inputs: x, precision: numeric.precision) } catch { throw FileError(path: inputs, underlying: error) }
         try NumPy.writeNPY(y, to: URL(fileURLWithPath: output))

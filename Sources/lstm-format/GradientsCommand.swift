@@ -30,7 +30,7 @@ struct GradientsCommand: ToolCommand {
 
     func execute() throws {
         let (m, _) = try read.load(model)
-        let x = try readArray(inputs), t = try readArray(targets)
+        let x = try readFiniteArray(inputs, role: "inputs"), t = try readFiniteArray(targets, role: "targets")
         let result: (loss: Double, outputs: Tensor, gradients: [String: Tensor])
         do {
             result = try LSTMNumerics.gradients(m, inputs: x, targets: t, precision: numeric.precision)

@@ -45,7 +45,13 @@ struct Main {
             }
             exit(failure.code)
         } catch {
-            LSTMFormatCommand.exit(withError: error)
+            // Help and version requests print as ArgumentParser prints them; usage mistakes become one line.
+            let code = LSTMFormatCommand.exitCode(for: error)
+            guard code != .success else { LSTMFormatCommand.exit(withError: error) }
+            let message = LSTMFormatCommand.message(for: error)
+                .split(separator: "\n").first.map(String.init) ?? "usage error"
+            FileHandle.standardError.write(Data("lstm-format: \(message) (see 'lstm-format help')\n".utf8))
+            exit(code.rawValue)
         }
     }
 }

@@ -45,3 +45,13 @@ extension CheckReport {
 func readArray(_ path: String) throws -> Tensor {
     try NumPy.readNPY(URL(fileURLWithPath: path))
 }
+
+/// Inputs and targets must be finite: a NaN would only come back as NaN outputs and a failed check far from
+/// its cause.
+func readFiniteArray(_ path: String, role: String) throws -> Tensor {
+    let t = try readArray(path)
+    if let index = t.firstNonFiniteIndex() {
+        throw CommandFailure(message: "\(path): the \(role) hold a non-finite value at [\(index.map(String.init).joined(separator: ", "))]", code: ExitStatus.failure)
+    }
+    return t
+}

@@ -97,9 +97,29 @@ enum CLI {
         #expect(layer["merge_mode"] is NSNull, "a forward layer has merge_mode null")
     }
 
-    @Test func usageMistakesExit64() throws {
-        #expect(try CLI.run(["convert", demo, "/tmp/x.out", "--to", "nope"]).status == 64)
-        #expect(try CLI.run(["verify", demo, "--expect", "y.npy"]).status == 64)
+    @Test func usageMistakesExit64WithOneLine() throws {
+        let unknown = try CLI.run(["convert", demo, "/tmp/x.out", "--to", "nope"])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.hasPrefix("lstm-format: unknown format 'nope'") && unknown.stderr.split(separator: "\n").count == 1, "\(unknown.stderr)")
+        let missing = try CLI.run(["verify", demo, "--expect", "y.npy"])
+        #expect(missing.status == 64)
+        #expect(missing.stderr == "lstm-format: --expect needs --inputs (see 'lstm-format help')\n")
+        // Help is still the full text, with exit 0.
+        let help = try CLI.run(["convert", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("USAGE: lstm-format convert"))
+    }
+
+    @Test func nonFiniteInputsAreRefused() throws {
+        let dir = try FixturePaths.temporaryFolder()
+        let x = dir.appendingPathComponent("x.npy")
+        var values = [Double](repeating: 0.5, count: 2 * 3 * 3)
+        values[4] = .nan  // [0, 1, 1]
+        try NumPy.writeNPY(Tensor(shape: [2, 3, 3], float64: values), to: x)
+        let out = dir.appendingPathComponent("y.npy")
+        let r = try CLI.run(["forward", demo, "--inputs", x.path, "--output", out.path])
+        #expect(r.status == 2)
+        #expect(r.stderr == "lstm-format: \(x.path): the inputs hold a non-finite value at [0, 1, 1]\n")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 
     @Test func verifyExitsOneWhenAnExpectedValueIsWrong() throws {

@@ -84,6 +84,22 @@ public struct Tensor: Sendable, Equatable {
         }
     }
 
+    /// The C-order index of the first NaN or infinite element, or nil when every element is finite.
+    public func firstNonFiniteIndex() -> [Int]? {
+        guard let flat = float64Values().firstIndex(where: { !$0.isFinite }) else { return nil }
+        return Tensor.index(ofFlat: flat, shape: shape)
+    }
+
+    /// The C-order multi-index of flat element `flat` in `shape`.
+    public static func index(ofFlat flat: Int, shape: [Int]) -> [Int] {
+        var index = [Int](repeating: 0, count: shape.count), rest = flat
+        for d in stride(from: shape.count - 1, through: 0, by: -1) where shape[d] > 0 {
+            index[d] = rest % shape[d]
+            rest /= shape[d]
+        }
+        return index
+    }
+
     /// This tensor in another dtype, every element rounded to nearest-even with one rounding.
     public func converted(to target: DType) -> Tensor {
         if target == dtype { return self }

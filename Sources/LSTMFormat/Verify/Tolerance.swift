@@ -61,11 +61,6 @@ public struct ArrayComparison: Codable, Equatable, Sendable {
     }
 
     static func unflatten(_ flat: Int, _ shape: [Int]) -> [Int] {
-        var index = [Int](repeating: 0, count: shape.count), rest = flat
-        for d in stride(from: shape.count - 1, through: 0, by: -1) where shape[d] > 0 {
-            index[d] = rest % shape[d]
-            rest /= shape[d]
-        }
-        return index
+        Tensor.index(ofFlat: flat, shape: shape)
     }
 }
