@@ -25,8 +25,14 @@ struct ModelReadOptions: ParsableArguments {
         })
     }
 
+    /// Reads any supported model file. HDF5-based files (and `.keras` archives, which hold one) are parsed in
+    /// a child process (`IsolatedRead`), so a libhdf5 crash or hang on a damaged file becomes an error.
     func load(_ path: String) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
-        try FormatRegistry.read(URL(fileURLWithPath: path), options: try readOptions())
+        let url = URL(fileURLWithPath: path)
+        if IsolatedRead.isEnabled, try IsolatedRead.needsIsolation(url) {
+            return try IsolatedRead.load(url, configPath: kerasConfig)
+        }
+        return try FormatRegistry.read(url, options: try readOptions())
     }
 }
 

@@ -19,10 +19,11 @@ enum CLI {
         var stderr: String
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = binary
         p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -172,5 +173,24 @@ enum CLI {
         #expect(r.status == 2)
         #expect(r.stderr.contains("'gru'") && r.stderr.contains("GRU"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
+    /// Fixtures/damaged/ holds two files found by scripts/fuzz_cli.py on which libhdf5 1.10 itself crashes
+    /// (SIGSEGV in its global heap) or never returns. The command reads HDF5 in a child process, so both are a
+    /// one-line error with exit 2.
+    @Test func libhdf5CrashIsAOneLineError() throws {
+        let file = FixturePaths.fixture("damaged/libhdf5-segfault.h5").path
+        let r = try CLI.run(["convert", file, "/tmp/never-written-\(UUID().uuidString).lstm"])
+        #expect(r.status == 2)
+        #expect(r.stderr == "lstm-format: \(file): libhdf5 crashed while reading this file (signal 11): the file is damaged or not valid HDF5\n")
+    }
+
+    @Test func libhdf5HangIsCutOffByTheTimeLimit() throws {
+        let file = FixturePaths.fixture("damaged/libhdf5-hang.h5").path
+        let start = Date()
+        let r = try CLI.run(["inspect", file], environment: ["LSTMFORMAT_READ_TIMEOUT": "2"])
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("lstm-format: \(file): reading did not finish within 2 s"), "\(r.stderr)")
+        #expect(Date().timeIntervalSince(start) < 30)
     }
 }

@@ -31,7 +31,7 @@ public enum FormatRegistry {
         } catch let e as FileError {
             throw e
         } catch {
-            throw FileError(path: url.path, underlying: error)
+            throw FileError(path: url.relativePath, underlying: error)
         }
     }
 
@@ -39,7 +39,7 @@ public enum FormatRegistry {
     public static func format(forOutput url: URL) throws -> any ModelFileFormat.Type {
         let name = url.lastPathComponent.lowercased()
         let candidates = all.flatMap { f in f.fileSuffixes.filter { name.hasSuffix($0) }.map { (f, $0.count) } }
-        guard let best = candidates.max(by: { $0.1 < $1.1 }) else { throw FileError(path: url.path, underlying: FormatError.noFormatForSuffix(url.lastPathComponent)) }
+        guard let best = candidates.max(by: { $0.1 < $1.1 }) else { throw FileError(path: url.relativePath, underlying: FormatError.noFormatForSuffix(url.lastPathComponent)) }
         return best.0
     }
 
@@ -51,7 +51,7 @@ public enum FormatRegistry {
         } catch let e as FileError {
             throw e
         } catch {
-            throw FileError(path: url.path, underlying: error)
+            throw FileError(path: url.relativePath, underlying: error)
         }
     }
 
@@ -63,7 +63,7 @@ public enum FormatRegistry {
         } catch let e as FileError {
             throw e
         } catch {
-            throw FileError(path: url.path, underlying: error)
+            throw FileError(path: url.relativePath, underlying: error)
         }
     }
 }

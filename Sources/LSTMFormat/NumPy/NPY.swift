@@ -17,16 +17,16 @@ public enum NumPy {
             try IOProblem.requireFile(url)
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch let problem as IOProblem {
-            throw FileError(path: url.path, underlying: problem)
+            throw FileError(path: url.relativePath, underlying: problem)
         } catch {
-            throw FileError(path: url.path, underlying: NumPyError.unreadable(IOProblem.reason(error)))
+            throw FileError(path: url.relativePath, underlying: NumPyError.unreadable(IOProblem.reason(error)))
         }
-        do { return try decodeNPY(data) } catch { throw FileError(path: url.path, underlying: error) }
+        do { return try decodeNPY(data) } catch { throw FileError(path: url.relativePath, underlying: error) }
     }
 
     /// Writes a tensor as a version 1.0 `.npy` file, atomically. bfloat16 has no numpy dtype and is refused.
     public static func writeNPY(_ tensor: Tensor, to url: URL) throws {
-        do { try AtomicFile.write(try encodeNPY(tensor), to: url) } catch { throw FileError(path: url.path, underlying: error) }
+        do { try AtomicFile.write(try encodeNPY(tensor), to: url) } catch { throw FileError(path: url.relativePath, underlying: error) }
     }
 
     public static func decodeNPY(_ data: Data) throws -> Tensor {

@@ -24,7 +24,7 @@ extension NumPy {
         } catch let e as FileError {
             throw e
         } catch {
-            throw FileError(path: url.path, underlying: error)
+            throw FileError(path: url.relativePath, underlying: error)
         }
     }
 
@@ -44,7 +44,7 @@ extension NumPy {
                 }
             }
         } catch {
-            throw FileError(path: url.path, underlying: error)
+            throw FileError(path: url.relativePath, underlying: error)
         }
     }
 }
