@@ -16,6 +16,10 @@ protocol BLASScalar: BinaryFloatingPoint, Sendable {
     static func sigmoidInPlace(_ p: UnsafeMutablePointer<Self>, _ n: Int)
     /// p[k] = tanh(p[k]).
     static func tanhInPlace(_ p: UnsafeMutablePointer<Self>, _ n: Int)
+    /// 1 / (1 + e^-x), exactly as `sigmoidInPlace` computes it (for loops that fuse several steps).
+    static func sigmoid(_ x: Self) -> Self
+    /// tanh(x), exactly as `tanhInPlace` computes it.
+    static func tanh(_ x: Self) -> Self
     /// The tensor's values in this type (float16 and bfloat16 widen exactly to both).
     static func values(of tensor: Tensor) -> [Self]
     /// A tensor of this type's dtype.
@@ -39,6 +43,8 @@ extension Float: BLASScalar {
         cblas_sgemm(CblasRowMajor, transpose(transA), transpose(transB), blasint(m), blasint(n), blasint(k),
                     alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
+    @inline(__always) static func sigmoid(_ x: Float) -> Float { FastMath.sigmoid(x) }
+    @inline(__always) static func tanh(_ x: Float) -> Float { FastMath.tanh(x) }
     static func expInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
         for k in 0..<n { p[k] = FastMath.exp(p[k]) }
     }
@@ -64,11 +70,13 @@ extension Double: BLASScalar {
                     alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
     // float64 is the reference precision: libm's correctly rounded-ish functions, not approximations.
+    @inline(__always) static func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+    @inline(__always) static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
     static func expInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
         for k in 0..<n { p[k] = Foundation.exp(p[k]) }
     }
     static func sigmoidInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
-        for k in 0..<n { p[k] = 1 / (1 + Foundation.exp(-p[k])) }
+        for k in 0..<n { p[k] = sigmoid(p[k]) }
     }
     static func tanhInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
         for k in 0..<n { p[k] = Foundation.tanh(p[k]) }

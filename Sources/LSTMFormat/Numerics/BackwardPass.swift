@@ -29,13 +29,13 @@ extension Engine {
             let input = k == 0 ? ws.inputs.p : layerOutput(k - 1, ws)
             for (c, cell) in ws.cells[k].enumerated() {
                 backwardCell(weights.cells[k][c], cell, g.cells[k][c], fromAbove: g.fromAbove[k][c].p,
-                             layer: layer, input: input, batch: batch, g)
+                             layer: layer, input: input, batch: batch, parts: ws.parts, g)
             }
             // dL/d(input of layer k) = Σ_cells dZ Wcat — the previous layer's output gradient. Not needed for k = 0.
             if k > 0 {
                 for c in ws.cells[k].indices {
-                    T.gemm(transA: false, transB: false, m: batch * steps, n: layer.inputSize, k: 4 * layer.hiddenSize,
-                           alpha: 1, a: ws.cells[k][c].z.p, lda: 4 * layer.hiddenSize, b: weights.cells[k][c].W.p,
+                    RowParallel.gemm(parts: ws.parts, transA: false, transB: false, m: batch * steps,
+                           n: layer.inputSize, k: 4 * layer.hiddenSize, a: ws.cells[k][c].z.p, lda: 4 * layer.hiddenSize, b: weights.cells[k][c].W.p,
                            ldb: layer.inputSize, beta: c == 0 ? 0 : 1, c: g.layerOutputs[k - 1].p, ldc: layer.inputSize)
                 }
             }
@@ -61,11 +61,11 @@ extension Engine {
             let input: UnsafeMutablePointer<T> = j > 0 ? ws.dense[j - 1].p
                 : (ws.lastStep?.p ?? layerOutput(arch.layers.count - 1, ws))
             let inWidth = j > 0 ? arch.dense[j - 1].outputSize : lastWidth
-            T.gemm(transA: true, transB: false, m: d.outputSize, n: inWidth, k: n, alpha: 1, a: dPre, lda: d.outputSize,
+            RowParallel.gemm(parts: ws.parts, transA: true, transB: false, m: d.outputSize, n: inWidth, k: n, a: dPre, lda: d.outputSize,
                    b: input, ldb: inWidth, beta: 0, c: g.denseV[j].p, ldc: inWidth)
             columnSums(dPre, rows: n, cols: d.outputSize, into: g.denseC[j].p)
             let dIn = j > 0 ? g.dense[j - 1].p : g.headInput.p
-            T.gemm(transA: false, transB: false, m: n, n: inWidth, k: d.outputSize, alpha: 1, a: dPre, lda: d.outputSize,
+            RowParallel.gemm(parts: ws.parts, transA: false, transB: false, m: n, n: inWidth, k: d.outputSize, a: dPre, lda: d.outputSize,
                    b: weights.denseV[j].p, ldb: inWidth, beta: 0, c: dIn, ldc: inWidth)
         }
     }
@@ -115,26 +115,20 @@ extension Engine {
     /// over all steps.
     private func backwardCell(_ w: Weights<T>.Cell, _ s: Workspace<T>.CellState, _ dw: Weights<T>.Cell,
                               fromAbove: UnsafePointer<T>, layer: LSTMLayerSpec, input: UnsafePointer<T>,
-                              batch: Int, _ g: GradientWorkspace<T>) {
+                              batch: Int, parts: Int, _ g: GradientWorkspace<T>) {
         let hidden = layer.hiddenSize, steps = s.steps
         let g4 = 4 * hidden, block = batch * hidden
-        let dh = g.dh.p, rec = g.recurrent.p, carry = g.carry.p, dAct = g.row.p, dPost = g.gates.p
-        carry.update(repeating: 0, count: block)
-        for step in stride(from: steps - 1, through: 0, by: -1) {
-            let t = s.reverse ? steps - 1 - step : step
-            let zt = s.z.p + t * batch * g4
-            // dh(t) = from above + recurrent part dZ(next)·Ucat (none for the last computed step).
-            if step == steps - 1 {
-                dh.update(from: fromAbove + t * block, count: block)
-            } else {
-                for e in 0..<block { dh[e] = fromAbove[t * block + e] + rec[e] }
-            }
-            for b in 0..<batch {
+        let dh = g.dh.p, rec = g.recurrent.p, carry = g.carry.p
+        let fused = layer.gateActivation == .sigmoid && layer.cellActivation == .tanh
+        // One step for rows `part` with any activations: buffer passes through `ActivationKernels`.
+        func general(_ zt: UnsafeMutablePointer<T>, part: Range<Int>, t: Int) {
+            for b in part {
                 let gt = zt + b * g4
                 let f = gt, i = gt + hidden, cc = gt + 2 * hidden, o = gt + 3 * hidden
                 let a = s.actC.p + t * block + b * hidden
                 let cPrev = s.c.p + s.previousSlot(t) * block + b * hidden
                 let dhr = dh + b * hidden, cr = carry + b * hidden
+                let dAct = g.row.p + b * hidden, dPost = g.gates.p + b * g4
                 // dC(t) = dh ⊙ o ⊙ act'(C(t)) + dC(t+1) ⊙ f(t+1): the carry eq. 8.29 leaves out.
                 for u in 0..<hidden { dAct[u] = dhr[u] * o[u] }
                 ActivationKernels.backprop(layer.cellActivation, dy: dAct, y: a, out: dAct, rows: 1, cols: hidden)
@@ -147,27 +141,83 @@ extension Engine {
                     cr[u] = dC * f[u]
                 }
                 ActivationKernels.backprop(layer.gateActivation, dy: dPost, y: gt, out: gt, rows: 1, cols: 2 * hidden)
-                ActivationKernels.backprop(layer.cellActivation, dy: dPost + 2 * hidden, y: cc, out: cc, rows: 1, cols: hidden)
-                ActivationKernels.backprop(layer.gateActivation, dy: dPost + 3 * hidden, y: o, out: o, rows: 1, cols: hidden)
+                ActivationKernels.backprop(layer.cellActivation, dy: dPost + 2 * hidden, y: cc, out: cc, rows: 1,
+                                           cols: hidden)
+                ActivationKernels.backprop(layer.gateActivation, dy: dPost + 3 * hidden, y: o, out: o, rows: 1,
+                                           cols: hidden)
             }
-            if step > 0 {
-                T.gemm(transA: false, transB: false, m: batch, n: hidden, k: g4, alpha: 1, a: zt, lda: g4,
-                       b: w.U.p, ldb: hidden, beta: 0, c: rec, ldc: hidden)
+        }
+        RowParallel.run(parts: parts, count: batch) { part in
+            let r0 = part.lowerBound, n = part.count
+            (carry + r0 * hidden).update(repeating: 0, count: n * hidden)
+            for step in stride(from: steps - 1, through: 0, by: -1) {
+                let t = s.reverse ? steps - 1 - step : step
+                let zt = s.z.p + t * batch * g4
+                let above = fromAbove + t * block
+                // dh(t) = from above + recurrent part dZ(next)·Ucat (none for the last computed step).
+                let last = step == steps - 1
+                if fused {
+                    for b in part {
+                        Self.sigmoidTanhStep(zt + b * g4, above: above + b * hidden, recurrent: last ? nil : rec + b * hidden,
+                                             actC: s.actC.p + t * block + b * hidden,
+                                             cPrev: s.c.p + s.previousSlot(t) * block + b * hidden,
+                                             carry: carry + b * hidden, hidden: hidden)
+                    }
+                } else {
+                    if last {
+                        (dh + r0 * hidden).update(from: above + r0 * hidden, count: n * hidden)
+                    } else {
+                        for e in r0 * hidden ..< (r0 + n) * hidden { dh[e] = above[e] + rec[e] }
+                    }
+                    general(zt, part: part, t: t)
+                }
+                if step > 0 {
+                    StepGEMM.multiply(m: n, n: hidden, k: g4, a: zt + r0 * g4, lda: g4, b: w.U.p, ldb: hidden, beta: 0,
+                                      c: rec + r0 * hidden, ldc: hidden)
+                }
             }
         }
         let rows = batch * steps
         // dWcat = dZᵀ X and dUcat = Σ_t dZ(t)ᵀ h(prev of t): the zero slot h(-1) contributes nothing.
-        T.gemm(transA: true, transB: false, m: g4, n: layer.inputSize, k: rows, alpha: 1, a: s.z.p, lda: g4,
+        RowParallel.gemm(parts: parts, transA: true, transB: false, m: g4, n: layer.inputSize, k: rows, a: s.z.p, lda: g4,
                b: input, ldb: layer.inputSize, beta: 0, c: dw.W.p, ldc: layer.inputSize)
-        T.gemm(transA: true, transB: false, m: g4, n: hidden, k: rows, alpha: 1, a: s.z.p, lda: g4,
+        RowParallel.gemm(parts: parts, transA: true, transB: false, m: g4, n: hidden, k: rows, a: s.z.p, lda: g4,
                b: s.h.p + s.previousSlot(0) * block, ldb: hidden, beta: 0, c: dw.U.p, ldc: hidden)
-        columnSums(s.z.p, rows: rows, cols: g4, into: dw.b.p)
+        RowParallel.run(parts: parts, count: g4, align: 16) { cols in
+            columnSums(s.z.p + cols.lowerBound, rows: rows, cols: cols.count, stride: g4, into: dw.b.p + cols.lowerBound)
+        }
     }
 
-    private func columnSums(_ p: UnsafePointer<T>, rows: Int, cols: Int, into out: UnsafeMutablePointer<T>) {
+    /// One row of one BPTT step with the default activations (sigmoid gates, tanh cell) in a single pass: the
+    /// same operations in the same order as the general path, so the results are identical. dh = above
+    /// (+ recurrent); `g` holds f, i, C̃, o on entry and their pre-activation gradients on return.
+    @inline(__always)
+    private static func sigmoidTanhStep(_ g: UnsafeMutablePointer<T>, above: UnsafePointer<T>,
+                                        recurrent: UnsafePointer<T>?, actC: UnsafePointer<T>, cPrev: UnsafePointer<T>,
+                                        carry: UnsafeMutablePointer<T>, hidden: Int) {
+        let f = g, i = g + hidden, cc = g + 2 * hidden, o = g + 3 * hidden
+        if let rec = recurrent {
+            for u in 0..<hidden { step(u, above[u] + rec[u]) }
+        } else {
+            for u in 0..<hidden { step(u, above[u]) }
+        }
+        @inline(__always) func step(_ u: Int, _ dh: T) {
+            let a = actC[u], fv = f[u], iv = i[u], cv = cc[u], ov = o[u]
+            // dC(t) = dh ⊙ o ⊙ tanh'(C(t)) + dC(t+1) ⊙ f(t+1): the carry eq. 8.29 leaves out.
+            let dC = dh * ov * (1 - a * a) + carry[u]
+            carry[u] = dC * fv
+            f[u] = dC * cPrev[u] * fv * (1 - fv)
+            i[u] = dC * cv * iv * (1 - iv)
+            cc[u] = dC * iv * (1 - cv * cv)
+            o[u] = dh * a * ov * (1 - ov)
+        }
+    }
+
+    private func columnSums(_ p: UnsafePointer<T>, rows: Int, cols: Int, stride: Int? = nil,
+                            into out: UnsafeMutablePointer<T>) {
         out.update(repeating: 0, count: cols)
         for r in 0..<rows {
-            let row = p + r * cols
+            let row = p + r * (stride ?? cols)
             for k in 0..<cols { out[k] += row[k] }
         }
     }

@@ -63,13 +63,24 @@ final class Engine<T: BLASScalar> {
     }
 
     func forward(_ inputs: Tensor) throws(NumericsError) -> Tensor {
-        let ws = try prepare(inputs)
-        return outputTensor(runForward(ws), ws)
+        try RowParallel.withBLASThreads { threads throws(NumericsError) in
+            let ws = try prepare(inputs)
+            ws.parts = threads
+            return outputTensor(runForward(ws), ws)
+        }
     }
 
     func gradients(_ inputs: Tensor, targets: Tensor) throws(NumericsError)
         -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
+        try RowParallel.withBLASThreads { threads throws(NumericsError) in
+            try gradients(inputs, targets: targets, threads: threads)
+        }
+    }
+
+    private func gradients(_ inputs: Tensor, targets: Tensor, threads: Int) throws(NumericsError)
+        -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
         let ws = try prepare(inputs)
+        ws.parts = threads
         let expected = outputShape(batch: ws.batch, steps: ws.steps)
         guard targets.shape == expected else { throw .targetsShape(expected: expected, actual: targets.shape) }
         let head = runForward(ws)

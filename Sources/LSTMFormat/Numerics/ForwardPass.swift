@@ -8,7 +8,7 @@ extension Engine {
         var input = ws.inputs.p
         for (k, layer) in arch.layers.enumerated() {
             for (c, cell) in ws.cells[k].enumerated() {
-                runCell(weights.cells[k][c], cell, layer: layer, input: input, batch: ws.batch)
+                runCell(weights.cells[k][c], cell, layer: layer, input: input, batch: ws.batch, parts: ws.parts)
             }
             input = mergeOutputs(layer: k, ws)
         }
@@ -23,8 +23,9 @@ extension Engine {
             let out = ws.dense[j].p
             // y = g(h Vᵀ + c) for all N rows in one GEMM; the bias is the initial C with beta = 1.
             for r in 0..<n { (out + r * d.outputSize).update(from: weights.denseC[j].p, count: d.outputSize) }
-            T.gemm(transA: false, transB: true, m: n, n: d.outputSize, k: headWidth, alpha: 1,
-                   a: head, lda: headWidth, b: weights.denseV[j].p, ldb: headWidth, beta: 1, c: out, ldc: d.outputSize)
+            RowParallel.gemm(parts: ws.parts, transA: false, transB: true, m: n, n: d.outputSize, k: headWidth,
+                             a: head, lda: headWidth, b: weights.denseV[j].p, ldb: headWidth, beta: 1, c: out,
+                             ldc: d.outputSize)
             ActivationKernels.apply(d.activation, out, rows: n, cols: d.outputSize)
             head = out
             headWidth = d.outputSize
@@ -34,48 +35,54 @@ extension Engine {
 
     /// One LSTM cell over the whole sequence. `input` is [T·B, I], time-major.
     private func runCell(_ w: Weights<T>.Cell, _ s: Workspace<T>.CellState, layer: LSTMLayerSpec,
-                         input: UnsafePointer<T>, batch: Int) {
+                         input: UnsafePointer<T>, batch: Int, parts: Int) {
         let hidden = layer.hiddenSize, steps = s.steps
         let g4 = 4 * hidden
         let rows = batch * steps
         let z = s.z.p
         // Input projections of every step at once: Z = X Wcatᵀ + bcat.
-        for r in 0..<rows { (z + r * g4).update(from: w.b.p, count: g4) }
-        T.gemm(transA: false, transB: true, m: rows, n: g4, k: layer.inputSize, alpha: 1,
-               a: input, lda: layer.inputSize, b: w.W.p, ldb: layer.inputSize, beta: 1, c: z, ldc: g4)
+        RowParallel.run(parts: parts, count: rows, align: 16) { part in
+            for r in part { (z + r * g4).update(from: w.b.p, count: g4) }
+            T.gemm(transA: false, transB: true, m: part.count, n: g4, k: layer.inputSize, alpha: 1,
+                   a: input + part.lowerBound * layer.inputSize, lda: layer.inputSize, b: w.W.p, ldb: layer.inputSize,
+                   beta: 1, c: z + part.lowerBound * g4, ldc: g4)
+        }
         let block = batch * hidden
-        for step in 0..<steps {
-            let t = s.reverse ? steps - 1 - step : step
-            let zt = z + t * batch * g4
-            let hPrev = s.h.p + s.previousSlot(t) * block
-            let cPrev = s.c.p + s.previousSlot(t) * block
-            let hOut = s.h.p + s.slot(t) * block
-            let cOut = s.c.p + s.slot(t) * block
-            let actC = s.actC.p + t * block
-            // h(-1) = 0: the first step has no recurrent term.
-            if step > 0 {
-                if let ut = w.UT {
-                    T.gemm(transA: false, transB: false, m: batch, n: g4, k: hidden, alpha: 1,
-                           a: hPrev, lda: hidden, b: ut.p, ldb: g4, beta: 1, c: zt, ldc: g4)
-                } else {
-                    T.gemm(transA: false, transB: true, m: batch, n: g4, k: hidden, alpha: 1,
-                           a: hPrev, lda: hidden, b: w.U.p, ldb: hidden, beta: 1, c: zt, ldc: g4)
+        RowParallel.run(parts: parts, count: batch) { rows in
+            let r0 = rows.lowerBound, n = rows.count
+            for step in 0..<steps {
+                let t = s.reverse ? steps - 1 - step : step
+                let zt = z + t * batch * g4 + r0 * g4
+                let hPrev = s.h.p + s.previousSlot(t) * block + r0 * hidden
+                let cPrev = s.c.p + s.previousSlot(t) * block + r0 * hidden
+                let hOut = s.h.p + s.slot(t) * block + r0 * hidden
+                let cOut = s.c.p + s.slot(t) * block + r0 * hidden
+                let actC = s.actC.p + t * block + r0 * hidden
+                // h(-1) = 0: the first step has no recurrent term.
+                if step > 0 {
+                    if let ut = w.UT {
+                        StepGEMM.multiply(m: n, n: g4, k: hidden, a: hPrev, lda: hidden, b: ut.p, ldb: g4, beta: 1,
+                                          c: zt, ldc: g4)
+                    } else {
+                        T.gemm(transA: false, transB: true, m: n, n: g4, k: hidden, alpha: 1,
+                               a: hPrev, lda: hidden, b: w.U.p, ldb: hidden, beta: 1, c: zt, ldc: g4)
+                    }
                 }
-            }
-            for b in 0..<batch {
-                let g = zt + b * g4
-                ActivationKernels.apply(layer.gateActivation, g, rows: 1, cols: 2 * hidden)  // f, i
-                ActivationKernels.apply(layer.cellActivation, g + 2 * hidden, rows: 1, cols: hidden)  // C̃
-                ActivationKernels.apply(layer.gateActivation, g + 3 * hidden, rows: 1, cols: hidden)  // o
-                let f = g, i = g + hidden, cc = g + 2 * hidden
-                let cp = cPrev + b * hidden, co = cOut + b * hidden
-                for u in 0..<hidden { co[u] = f[u] * cp[u] + i[u] * cc[u] }
-            }
-            actC.update(from: cOut, count: block)
-            ActivationKernels.apply(layer.cellActivation, actC, rows: 1, cols: block)
-            for b in 0..<batch {
-                let o = zt + b * g4 + 3 * hidden, a = actC + b * hidden, h = hOut + b * hidden
-                for u in 0..<hidden { h[u] = o[u] * a[u] }
+                for b in 0..<n {
+                    let g = zt + b * g4
+                    ActivationKernels.apply(layer.gateActivation, g, rows: 1, cols: 2 * hidden)  // f, i
+                    ActivationKernels.apply(layer.cellActivation, g + 2 * hidden, rows: 1, cols: hidden)  // C̃
+                    ActivationKernels.apply(layer.gateActivation, g + 3 * hidden, rows: 1, cols: hidden)  // o
+                    let f = g, i = g + hidden, cc = g + 2 * hidden
+                    let cp = cPrev + b * hidden, co = cOut + b * hidden
+                    for u in 0..<hidden { co[u] = f[u] * cp[u] + i[u] * cc[u] }
+                }
+                actC.update(from: cOut, count: n * hidden)
+                ActivationKernels.apply(layer.cellActivation, actC, rows: 1, cols: n * hidden)
+                for b in 0..<n {
+                    let o = zt + b * g4 + 3 * hidden, a = actC + b * hidden, h = hOut + b * hidden
+                    for u in 0..<hidden { h[u] = o[u] * a[u] }
+                }
             }
         }
     }

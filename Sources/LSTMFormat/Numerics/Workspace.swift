@@ -45,6 +45,8 @@ final class Workspace<T: BLASScalar> {
     let dense: [Buffer<T>]
     /// Rows fed to the head: T·B or B.
     let headRows: Int
+    /// Threads the current call may use (`RowParallel`).
+    var parts = 1
     /// Lazily allocated on the first gradient call.
     var gradients: GradientWorkspace<T>?
 
@@ -91,7 +93,7 @@ final class GradientWorkspace<T: BLASScalar> {
     let denseV: [Buffer<T>]
     let denseC: [Buffer<T>]
     /// Per-step scratch: dh for the step [B, H], the recurrent part of dh [B, H], the cell-state carry
-    /// dC(t+1) ⊙ f(t+1) [B, H], and per-row [H] and [4H] temporaries.
+    /// dC(t+1) ⊙ f(t+1) [B, H], and per-row temporaries [B, H] and [B, 4H] (rows run on several threads).
     let dh: Buffer<T>, recurrent: Buffer<T>, carry: Buffer<T>, row: Buffer<T>, gates: Buffer<T>
 
     init(architecture arch: ModelArchitecture, batch: Int, steps: Int) {
@@ -114,7 +116,7 @@ final class GradientWorkspace<T: BLASScalar> {
         dh = Buffer(count: batch * maxH)
         recurrent = Buffer(count: batch * maxH)
         carry = Buffer(count: batch * maxH)
-        row = Buffer(count: maxH)
-        gates = Buffer(count: 4 * maxH)
+        row = Buffer(count: batch * maxH)
+        gates = Buffer(count: batch * 4 * maxH)
     }
 }
