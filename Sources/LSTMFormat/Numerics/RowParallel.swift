@@ -1,5 +1,6 @@
 import CBLAS
 import Dispatch
+import Foundation
 
 /// The verifier's own threading. The sequences of a batch never interact in an LSTM, so each part of the batch
 /// walks all its steps (per-step GEMM and gate math) with no synchronization, and the all-steps GEMMs are split
@@ -9,8 +10,16 @@ import Dispatch
 /// while after each threaded GEMM and take the cores from the parts, and concurrent callers of a multi-threaded
 /// OpenBLAS share one thread pool. The verifier uses as many threads as OpenBLAS was set to (`BLASThreads`).
 enum RowParallel {
+    /// Serializes verifier calls: OpenBLAS's thread count is process-wide, and a call that read it while another
+    /// had set it to 1 would split its work differently — and could round differently, which would break
+    /// `compare`'s bitwise guarantee. One call at a time uses every core anyway.
+    private static let lock = NSLock()
+
     /// Runs `body` with OpenBLAS single-threaded, passing the thread count it had; restores that count after.
+    /// Calls from several threads run one after another.
     static func withBLASThreads<R>(_ body: (Int) throws(NumericsError) -> R) throws(NumericsError) -> R {
+        lock.lock()
+        defer { lock.unlock() }
         let threads = Int(openblas_get_num_threads())
         if threads <= 1 { return try body(1) }
         openblas_set_num_threads(1)
