@@ -24,6 +24,11 @@ public enum FormatRegistry {
         do {
             let probe = try FileProbe(url: url)
             guard let f = all.first(where: { $0.matches(probe) }) else {
+                if probe.starts(with: FileProbe.hdf5Signature) {
+                    // An HDF5 file no adapter claims: say what libhdf5 says, or what the file lacks.
+                    do { try HDF5File.open(url).close() } catch { throw FormatError.unreadableHDF5(String(describing: error)) }
+                    throw FormatError.unrecognizedHDF5
+                }
                 let hex = probe.head.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
                 throw FormatError.unrecognized(head: hex.isEmpty ? "empty file" : hex)
             }

@@ -127,6 +127,8 @@ public enum IOProblem: Error, CustomStringConvertible, Equatable {
 /// Errors of the registry itself.
 public enum FormatError: Error, CustomStringConvertible, Equatable {
     case unrecognized(head: String)
+    case unreadableHDF5(String)
+    case unrecognizedHDF5
     case unknownFormatName(String, known: [String])
     case noFormatForSuffix(String)
     case notWritable(String)
@@ -134,6 +136,8 @@ public enum FormatError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .unrecognized(let head): "not a model file of any supported format (first bytes: \(head))"
+        case .unreadableHDF5(let why): "an HDF5 file that libhdf5 cannot open: \(why)"
+        case .unrecognizedHDF5: "an HDF5 file, but neither a canonical LSTM file (no root attribute lstm_format) nor a Keras file (no model_config, model_weights, layer_names or layers/)"
         case .unknownFormatName(let n, let known): "unknown format '\(n)' (known: \(known.joined(separator: ", ")))"
         case .noFormatForSuffix(let name): "cannot tell the output format from the name '\(name)'; pass --to"
         case .notWritable(let n): "format '\(n)' is read-only"
