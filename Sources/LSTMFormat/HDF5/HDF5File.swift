@@ -74,6 +74,10 @@ final class HDF5File {
     private static func accessProperties(_ path: String) throws -> HDF5Handle {
         let fapl = try HDF5Library.handle(H5Pcreate(shim_H5P_FILE_ACCESS()), "H5Pcreate", path, close: H5Pclose)
         try HDF5Library.check(H5Pset_fclose_degree(fapl.id, H5F_CLOSE_STRONG), "H5Pset_fclose_degree", path)
+        // No flock(2) locks: they exist for SWMR readers, which we never are; writes go to a temporary file that
+        // is renamed into place, so no reader sees a partial file. Locks only add spurious "unable to lock the
+        // file" failures (NFS, or two opens of one inode in a process).
+        try HDF5Library.check(H5Pset_file_locking(fapl.id, false, true), "H5Pset_file_locking", path)
         return fapl
     }
 
