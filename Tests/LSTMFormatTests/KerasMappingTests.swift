@@ -79,3 +79,22 @@ import Testing
         }
     }
 }
+
+/// K-W1: Keras cannot load bfloat16 weights, so every Keras writer refuses them and writes nothing.
+@Suite struct KerasBFloat16RefusalTests {
+    @Test(arguments: ["m.keras", "m.weights.h5", "legacy.h5"])
+    func bfloat16IsRefused(name: String) throws {
+        let model = try FormatRegistry.read(FixturePaths.fixture("keras/k3_lstm_last_dense/model.keras")).model.converted(to: .bfloat16)
+        let dir = try FixturePaths.temporaryFolder()
+        let url = dir.appendingPathComponent(name)
+        let format: any ModelFileFormat.Type = name == "legacy.h5" ? KerasH5Format.self : try FormatRegistry.format(forOutput: url)
+        #expect(throws: (any Error).self) { try FormatRegistry.write(model, to: url, format: format) }
+        do { try FormatRegistry.write(model, to: url, format: format) } catch {
+            #expect(String(describing: error).contains("lstm.0.fwd.W_f is bfloat16: Keras cannot load bfloat16 weights"), "\(error)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "nothing written")
+        // float32 (exact for bfloat16) is accepted.
+        try FormatRegistry.write(model.converted(to: .float32), to: url, format: format)
+        #expect(FileManager.default.fileExists(atPath: url.path))
+    }
+}

@@ -12,6 +12,11 @@ enum KerasConfigWriter {
 
     /// A Sequential plan for `model`, layer names from the `keras.*` metadata when present and unique.
     static func plan(_ model: LSTMModel, target: Target) throws -> KerasModelPlan {
+        // K-W1: Keras reads float16/32/64 weights; bfloat16 has no HDF5 float type Keras converts from.
+        if let (name, _) = model.orderedTensors.first(where: { $0.tensor.dtype == .bfloat16 }) {
+            throw KerasError.notExpressible(target: target == .keras3 ? "Keras 3" : "Keras legacy .h5", place: "\(name) is bfloat16:",
+                                            reason: "Keras cannot load bfloat16 weights; convert with --dtype float32 (exact)")
+        }
         let arch = model.architecture
         let meta = model.metadata
         let generation: KerasGeneration = target == .keras3 ? .keras3 : .keras2
