@@ -121,13 +121,13 @@ import Testing
 
     @Test func detectsOnlyCanonicalFiles() throws {
         #expect(CanonicalHDF5Format.matches(try FileProbe(url: HDF5LayerTests.h5pyFixture)) == false)
-        #expect(CanonicalHDF5Format.matches(try FileProbe(url: HDF5LayerTests.repoRoot.appendingPathComponent("Fixtures/hdf5/h5py-canonical.h5"))))
+        #expect(CanonicalHDF5Format.matches(try FileProbe(url: FixturePaths.fixture("hdf5/h5py-canonical.h5"))))
     }
 
     /// Fixtures/hdf5/h5py-canonical.h5 (scripts/make_hdf5_layer_fixture.py): tensor n of canonical order holds
     /// element i = ((7n + i) mod 16) / 4 - 2.
     @Test func readsAnH5pyWrittenCanonicalFile() throws {
-        let url = HDF5LayerTests.repoRoot.appendingPathComponent("Fixtures/hdf5/h5py-canonical.h5")
+        let url = FixturePaths.fixture("hdf5/h5py-canonical.h5")
         let model = try CanonicalHDF5Format.read(from: url, options: ReadOptions())
         let expected = ModelArchitecture(
             layers: [LSTMLayerSpec(inputSize: 2, hiddenSize: 3, direction: .bidirectional, mergeMode: .sum, gateActivation: .hardSigmoidKeras3),

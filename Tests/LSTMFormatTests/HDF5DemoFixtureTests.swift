@@ -6,7 +6,7 @@ import Testing
 /// describes.
 @Suite struct HDF5DemoFixtureTests {
     @Test func demoModelReads() throws {
-        let url = HDF5LayerTests.repoRoot.appendingPathComponent("Fixtures/demo/model.h5")
+        let url = FixturePaths.fixture("demo/model.h5")
         let (model, format) = try FormatRegistry.read(url)
         #expect(format.name == "hdf5")
         #expect(model.architecture == ModelArchitecture(

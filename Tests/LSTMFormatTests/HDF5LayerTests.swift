@@ -5,8 +5,7 @@ import Testing
 /// The internal libhdf5 layer, against a file made by h5py (`scripts/make_hdf5_layer_fixture.py`) and by
 /// writing and reading back.
 @Suite struct HDF5LayerTests {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let h5pyFixture = repoRoot.appendingPathComponent("Fixtures/hdf5/h5py-layer.h5")
+    static let h5pyFixture = FixturePaths.fixture("hdf5/h5py-layer.h5")
 
     static func temporaryURL(_ name: String) -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("hdf5-layer-\(UUID().uuidString)-\(name)")

@@ -22,8 +22,7 @@ public struct CheckResult: Codable, Equatable, Sendable {
 
     /// A check from an elementwise array comparison.
     public init(name: String, subject: String, comparison c: ArrayComparison, tolerance: Tolerance) {
-        let loc = c.maxAbsError == 0 ? nil
-            : c.worstIndex.isEmpty ? subject : subject + "[" + c.worstIndex.map(String.init).joined(separator: ", ") + "]"
+        let loc = c.maxAbsError == 0 ? nil : Self.location(subject, c.worstIndex)
         let detail = c.passed
             ? (c.maxAbsError == 0 ? "\(c.count) values bitwise equal" : "\(c.count) values within tolerance")
             : "\(c.mismatches) of \(c.count) values outside tolerance; worst \(c.worstActual) vs expected \(c.worstExpected)"
@@ -42,6 +41,11 @@ public struct CheckResult: Codable, Equatable, Sendable {
         try c.encode(location, forKey: .location)
         try c.encode(tolerance, forKey: .tolerance)
         try c.encode(detail, forKey: .detail)
+    }
+
+    /// "name[i, j]" for an element of an array, or just "name" for a 0-d one.
+    static func location(_ subject: String, _ index: [Int]) -> String {
+        index.isEmpty ? subject : subject + "[" + index.map(String.init).joined(separator: ", ") + "]"
     }
 
     /// A pass/fail fact with no numbers (e.g. "architecture").

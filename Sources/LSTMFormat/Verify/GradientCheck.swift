@@ -77,8 +77,7 @@ public enum GradientCheck {
             try prepared.setParameter(names[ti], at: ei, to: v - step)
             let fd = (lossPlus - (try currentLoss())) / (2 * step)
             try prepared.setParameter(names[ti], at: ei, to: v)
-            let idx = ArrayComparison.unflatten(ei, m.tensors[names[ti]]!.shape)
-            record(fd, g[ti][ei], names[ti] + "[" + idx.map(String.init).joined(separator: ", ") + "]")
+            record(fd, g[ti][ei], CheckResult.location(names[ti], Tensor.index(ofFlat: ei, shape: m.tensors[names[ti]]!.shape)))
         }
         let passed = worst.ratio <= 1
         let detail = "\(directions) directions and \(picks.count) coordinates, loss \(loss)"

@@ -55,12 +55,8 @@ public struct ArrayComparison: Codable, Equatable, Sendable {
             let ratio = diff == 0 ? 0 : (allowed > 0 ? diff / allowed : .infinity)
             if ratio > worstRatio { worstRatio = ratio; worst = k }
         }
-        return ArrayComparison(maxAbsError: maxAbs, maxRelError: maxRel, worstIndex: unflatten(worst, shape),
+        return ArrayComparison(maxAbsError: maxAbs, maxRelError: maxRel, worstIndex: Tensor.index(ofFlat: worst, shape: shape),
                                worstActual: actual.isEmpty ? 0 : actual[worst], worstExpected: expected.isEmpty ? 0 : expected[worst],
                                mismatches: mismatches, count: actual.count, passed: mismatches == 0)
-    }
-
-    static func unflatten(_ flat: Int, _ shape: [Int]) -> [Int] {
-        Tensor.index(ofFlat: flat, shape: shape)
     }
 }

@@ -63,9 +63,8 @@ public enum Verifier {
 
     static func finiteParameters(_ model: LSTMModel) -> CheckResult {
         for (name, t) in model.orderedTensors {
-            if let k = t.float64Values().firstIndex(where: { !$0.isFinite }) {
-                let idx = ArrayComparison.unflatten(k, t.shape).map(String.init).joined(separator: ", ")
-                return .fact("finite_parameters", passed: false, detail: "\(name)[\(idx)] is not finite")
+            if let index = t.firstNonFiniteIndex() {
+                return .fact("finite_parameters", passed: false, detail: "\(CheckResult.location(name, index)) is not finite")
             }
         }
         return .fact("finite_parameters", passed: true, detail: "every parameter is finite")
