@@ -15,27 +15,23 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-/// A float32 tensor of pseudo-random values (SplitMix64), filled in place.
-func randomTensor(_ shape: [Int], seed: inout UInt64) -> Tensor {
+/// A float32 tensor of pseudo-random values (the library's SplitMix64), filled in place.
+func randomTensor(_ shape: [Int], rng: inout SplitMix64) -> Tensor {
     let n = shape.reduce(1, *)
     var data = Data(count: n * 4)
     data.withUnsafeMutableBytes { raw in
         let f = raw.bindMemory(to: Float.self)
         for k in 0..<n {
-            seed &+= 0x9E37_79B9_7F4A_7C15
-            var z = seed
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            f[k] = Float(Int32(truncatingIfNeeded: z ^ (z >> 31))) * 0x1p-33
+            f[k] = Float(Int32(truncatingIfNeeded: rng.next())) * 0x1p-33
         }
     }
     return try! Tensor(dtype: .float32, shape: shape, bytes: data)
 }
 
 func randomModel(_ arch: ModelArchitecture) -> LSTMModel {
-    var seed: UInt64 = 42
+    var rng = SplitMix64(seed: 42)
     var tensors: [String: Tensor] = [:]
-    for (name, shape) in arch.expectedTensors { tensors[name] = randomTensor(shape, seed: &seed) }
+    for (name, shape) in arch.expectedTensors { tensors[name] = randomTensor(shape, rng: &rng) }
     return try! LSTMModel(architecture: arch, tensors: tensors, metadata: ["source.format": "benchmark"])
 }
 

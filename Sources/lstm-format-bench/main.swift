@@ -38,17 +38,10 @@ enum BenchError: Error, CustomStringConvertible {
     var description: String { switch self { case .usage(let m): "usage: \(m)" } }
 }
 
-/// Deterministic uniform values in [-scale, scale) (SplitMix64).
+/// Deterministic uniform values in [-scale, scale) (the library's SplitMix64).
 func values(_ n: Int, scale: Double, seed: UInt64) -> [Double] {
-    var s = seed
-    return (0..<n).map { _ in
-        s &+= 0x9E37_79B9_7F4A_7C15
-        var z = s
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return (Double(z >> 11) / Double(1 << 53) * 2 - 1) * scale
-    }
+    var rng = SplitMix64(seed: seed)
+    return (0..<n).map { _ in rng.symmetricUnit() * scale }
 }
 
 func time(_ body: () throws -> Void) rethrows -> Double {
