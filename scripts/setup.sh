@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what LSTMFormat needs and is missing, on Debian/Ubuntu:
 #   - apt: libhdf5-dev, hdf5-tools, libopenblas-dev, zlib1g-dev, pkg-config, python3-venv
-#   - a Python venv with the pinned reference tools (TensorFlow/Keras, h5py, numpy) from
-#     scripts/requirements-keras.txt, kept outside the clone so later clones reuse it:
+#   - a Python venv with the pinned reference tools (TensorFlow/Keras, h5py, numpy; PyTorch, safetensors, onnx,
+#     onnxruntime) from scripts/requirements-keras.txt and scripts/requirements-interop.txt, kept outside the clone
+#     so later clones reuse it:
 #     ${LSTMFORMAT_VENV:-$HOME/.cache/lstm-format/venv}
 # Safe to run again: it installs only what is missing. Prints the venv's python path on its last line.
 set -euo pipefail
@@ -32,15 +33,15 @@ if [ "${LSTMFORMAT_SKIP_PYTHON:-0}" = "1" ]; then
   exit 0
 fi
 venv="${LSTMFORMAT_VENV:-$HOME/.cache/lstm-format/venv}"
-req="$here/requirements-keras.txt"
+reqs=("$here/requirements-keras.txt" "$here/requirements-interop.txt")
 stamp="$venv/.lstmformat-requirements"
 if [ ! -x "$venv/bin/python" ]; then
   say "creating Python venv $venv"
   python3 -m venv "$venv" >&2
 fi
-if ! cmp -s "$req" "$stamp" 2>/dev/null; then
-  say "installing pinned Python packages into $venv (first run: a few minutes)"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" >&2
-  cp "$req" "$stamp"
+if ! cat "${reqs[@]}" | cmp -s - "$stamp" 2>/dev/null; then
+  say "installing pinned Python packages into $venv (first run: several minutes; PyPI's torch wheel is several GB)"
+  "$venv/bin/pip" install -q --disable-pip-version-check $(printf -- '-r %s ' "${reqs[@]}") >&2
+  cat "${reqs[@]}" > "$stamp"
 fi
 echo "$venv/bin/python"
