@@ -7,22 +7,44 @@ struct ModelReadOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: "Keras model config JSON (model.to_json() or a .keras archive's config.json) for weight-only Keras files.")
     var kerasConfig: String?
 
+    @Option(help: "Canonical architecture JSON (the \"architecture\" object of inspect --json, or the whole report) for weights-only files of any format; other files must match it.")
+    var architecture: String?
+
     @Flag(name: .customLong("no-verify-checksums"), help: "Skip the CRC-32 check of .lstm tensor data (faster memory-mapped loads of trusted files).")
     var noVerifyChecksums = false
 
+    /// The same options as arguments, for the child process of `IsolatedRead`.
+    var arguments: [String] {
+        (kerasConfig.map { ["--config", $0] } ?? []) + (architecture.map { ["--architecture", $0] } ?? [])
+            + (noVerifyChecksums ? ["--no-verify-checksums"] : [])
+    }
+
     func readOptions() throws -> ReadOptions {
-        var config: Data?
+        var options = ReadOptions(verifyChecksums: !noVerifyChecksums, warn: { note in
+            FileHandle.standardError.write(Data("lstm-format: note: \(note)\n".utf8))
+        }, describeHint: CLIHints.text)
         if let path = kerasConfig {
+            options.keras = KerasReadOptions(config: try Self.contents(path), configPath: path)
+        }
+        if let path = architecture {
             do {
-                try IOProblem.requireFile(URL(fileURLWithPath: path))
-                config = try Data(contentsOf: URL(fileURLWithPath: path))
+                options.architecture = try ModelArchitecture.fromJSON(try Self.contents(path))
+            } catch let e as FileError {
+                throw e
             } catch {
                 throw FileError(path: path, underlying: error)
             }
         }
-        return ReadOptions(kerasConfig: config, kerasConfigPath: kerasConfig, verifyChecksums: !noVerifyChecksums, warn: { note in
-            FileHandle.standardError.write(Data("lstm-format: note: \(note)\n".utf8))
-        })
+        return options
+    }
+
+    private static func contents(_ path: String) throws -> Data {
+        do {
+            try IOProblem.requireFile(URL(fileURLWithPath: path))
+            return try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw FileError(path: path, underlying: error)
+        }
     }
 
     /// Reads any supported model file. HDF5-based files (and `.keras` archives, which hold one) are parsed in
@@ -30,7 +52,8 @@ struct ModelReadOptions: ParsableArguments {
     func load(_ path: String) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
         let url = URL(fileURLWithPath: path)
         if IsolatedRead.isEnabled, try IsolatedRead.needsIsolation(url) {
-            return try IsolatedRead.load(url, configPath: kerasConfig)
+            _ = try readOptions()  // a bad --config or --architecture is reported here, naming its file
+            return try IsolatedRead.load(url, readArguments: arguments)
         }
         return try FormatRegistry.read(url, options: try readOptions())
     }

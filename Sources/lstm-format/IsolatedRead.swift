@@ -27,7 +27,7 @@ enum IsolatedRead {
         return 60 + Double(size ?? 0) / 10_000_000
     }
 
-    static func load(_ url: URL, configPath: String?) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
+    static func load(_ url: URL, readArguments: [String]) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("lstm-format-read-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
@@ -38,7 +38,7 @@ enum IsolatedRead {
 
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        child.arguments = ["__read", url.relativePath, handoff.path] + (configPath.map { ["--config", $0] } ?? [])
+        child.arguments = ["__read", url.relativePath, handoff.path] + readArguments
         var env = ProcessInfo.processInfo.environment
         env["SWIFT_BACKTRACE"] = "enable=no"  // a libhdf5 crash is reported by the parent, in one line
         child.environment = env

@@ -28,7 +28,7 @@ extension ToolCommand {
         } catch let failure as CommandFailure {
             throw failure
         } catch {
-            throw CommandFailure(message: String(describing: error).replacingOccurrences(of: "\n", with: " "), code: ExitStatus.failure)
+            throw CommandFailure(message: CLIHints.message(error), code: ExitStatus.failure)
         }
     }
 }

@@ -194,3 +194,41 @@ enum CLI {
         #expect(Date().timeIntervalSince(start) < 30)
     }
 }
+
+/// The command line maps library hints to its flags and passes `--architecture` (`Spec/layout.md`, O2, O4).
+@Suite(.serialized) struct CLIHintTests {
+    @Test func architectureFlagCompletesAWeightsOnlyFile() throws {
+        let (full, weights) = try FormatOptionsTests.weightsAndFull()
+        let folder = try FixturePaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let report = try CLI.run(["inspect", full.path, "--json"])
+        #expect(report.status == 0)
+        let arch = folder.appendingPathComponent("arch.json")
+        try Data(report.stdout.utf8).write(to: arch)
+        let out = folder.appendingPathComponent("m.lstm")
+        let r = try CLI.run(["convert", weights.path, out.path, "--architecture", arch.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!r.stderr.contains("note"), "\(r.stderr)")
+        let same = try CLI.run(["compare", full.path, out.path])
+        #expect(same.status == 0, "\(same.stdout)")
+        let bad = folder.appendingPathComponent("bad.json")
+        try Data("{\"layers\": 3}".utf8).write(to: bad)
+        let refused = try CLI.run(["inspect", weights.path, "--architecture", bad.path])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.hasPrefix("lstm-format: \(bad.path): not a canonical architecture"), "\(refused.stderr)")
+    }
+
+    @Test func hintsBecomeFlags() throws {
+        let (_, weights) = try FormatOptionsTests.weightsAndFull()
+        let note = try CLI.run(["inspect", weights.path])
+        #expect(note.stderr.contains("; pass the model's Keras JSON config with --config\n"), "\(note.stderr)")
+        let folder = try FixturePaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let suffix = try CLI.run(["convert", FixturePaths.fixture("demo/model.h5").path, folder.appendingPathComponent("m.out").path])
+        #expect(suffix.status == 2)
+        #expect(suffix.stderr.hasSuffix("cannot tell the output format from the name 'm.out'; pass --to\n"), "\(suffix.stderr)")
+        let bf16 = try CLI.run(["convert", FixturePaths.fixture("demo/model.h5").path, folder.appendingPathComponent("m.keras").path, "--dtype", "bfloat16"])
+        #expect(bf16.status == 2)
+        #expect(bf16.stderr.hasSuffix("Keras cannot load bfloat16 weights; convert with --dtype float32 (exact)\n"), "\(bf16.stderr)")
+    }
+}

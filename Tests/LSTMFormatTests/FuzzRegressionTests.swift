@@ -84,7 +84,7 @@ import Testing
 
     @Test func aConfigThatIsNotJSONIsBlamedOnTheConfigFile() throws {
         let weights = try weightsFile()
-        let options = ReadOptions(kerasConfig: Data("{\"class_name\": ".utf8), kerasConfigPath: "/data/config.json")
+        let options = ReadOptions(formatOptions: FormatOptions(KerasReadOptions(config: Data("{\"class_name\": ".utf8), configPath: "/data/config.json")))
         let error = #expect(throws: FileError.self) { try FormatRegistry.read(weights, options: options) }
         #expect(error?.path == "/data/config.json")
         #expect(error?.underlying as? KerasError == .invalidConfig("the config is not valid JSON"))

@@ -38,7 +38,7 @@ struct KerasFixture: Decodable, Sendable, CustomStringConvertible {
             guard let u = url(kind) else { continue }
             let weightsOnly = kind.hasPrefix("weights")
             if weightsOnly, config == nil { continue }
-            out.append((kind, u, ReadOptions(kerasConfig: weightsOnly ? config : nil)))
+            out.append((kind, u, ReadOptions(formatOptions: FormatOptions(KerasReadOptions(config: weightsOnly ? config : nil)))))
         }
         return out
     }

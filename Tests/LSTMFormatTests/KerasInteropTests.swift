@@ -38,7 +38,7 @@ import Testing
             var options = ReadOptions()
             if format == KerasWeightsFormat.self {
                 let plan = try KerasConfigWriter.plan(model, target: .keras3)
-                options.kerasConfig = try KerasConfigWriter.json(plan, model: model, target: .keras3)
+                options.keras.config = try KerasConfigWriter.json(plan, model: model, target: .keras3)
             }
             let (back, detected) = try FormatRegistry.read(url, options: options)
             #expect(detected.name == format.name, "\(fixture.id) \(file)")

@@ -19,15 +19,17 @@ public enum FormatRegistry {
         return f
     }
 
-    /// The format of an existing file, from its content.
+    /// The format of an existing file, from its content. An HDF5 file is parsed at most once however many
+    /// formats are tried, and never again to explain a failure (`Spec/layout.md`, O3).
     public static func detect(_ url: URL) throws -> any ModelFileFormat.Type {
         do {
             let probe = try FileProbe(url: url)
             guard let f = all.first(where: { $0.matches(probe) }) else {
-                if probe.starts(with: FileProbe.hdf5Signature) {
-                    // An HDF5 file no adapter claims: say what libhdf5 says, or what the file lacks.
-                    do { try HDF5File.open(url).close() } catch { throw FormatError.unreadableHDF5(String(describing: error)) }
-                    throw FormatError.unrecognizedHDF5
+                switch probe.hdf5 {
+                // An HDF5 file no adapter claims: say what libhdf5 said when the probe opened it, or what it lacks.
+                case .failure(let failure): throw FormatError.unreadableHDF5(failure.reason)
+                case .success: throw FormatError.unrecognizedHDF5
+                case nil: break
                 }
                 let hex = probe.head.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
                 throw FormatError.unrecognized(head: hex.isEmpty ? "empty file" : hex)
@@ -52,7 +54,13 @@ public enum FormatRegistry {
     public static func read(_ url: URL, options: ReadOptions = ReadOptions()) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
         let format = try detect(url)
         do {
-            return (try format.read(from: url, options: options), format)
+            let model = try format.read(from: url, options: options)
+            // O2: a weights-only format built the model with the given architecture; any other format stores its
+            // own, which must then be the given one.
+            if let given = options.architecture, given != model.architecture {
+                throw ArchitectureMismatch(given: given, found: model.architecture)
+            }
+            return (model, format)
         } catch let e as FileError {
             throw e
         } catch {

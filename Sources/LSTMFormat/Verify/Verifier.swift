@@ -30,7 +30,7 @@ public enum Verifier {
         checks.append(try GradientCheck.run(model))
 
         if let expected = golden.expectedOutputs {
-            guard let x = golden.inputs else { throw VerifyError.missing("--expect needs --inputs") }
+            guard let x = golden.inputs else { throw VerifyError.missing("expected outputs need inputs") }
             let y: Tensor
             do { y = try LSTMNumerics.forward(model, inputs: x, precision: precision) } catch {
                 throw VerifyError.rejected(.inputs, String(describing: error))
@@ -38,7 +38,7 @@ public enum Verifier {
             checks.append(try compareArrays("outputs", in: .expectedOutputs, actual: y, expected: expected, tolerance: tolerance ?? defaultOutputTolerance))
         }
         if let expectedGrads = golden.expectedGradients {
-            guard let x = golden.inputs, let t = golden.targets else { throw VerifyError.missing("--expect-gradients needs --inputs and --targets") }
+            guard let x = golden.inputs, let t = golden.targets else { throw VerifyError.missing("expected gradients need inputs and targets") }
             let loss: Double, grads: [String: Tensor]
             do { (loss, _, grads) = try LSTMNumerics.gradients(model, inputs: x, targets: t, precision: precision) } catch {
                 throw VerifyError.rejected(.inputsOrTargets, String(describing: error))

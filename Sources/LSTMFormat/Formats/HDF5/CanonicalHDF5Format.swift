@@ -10,9 +10,7 @@ public enum CanonicalHDF5Format: ModelFileFormat {
     /// An HDF5 file whose root attribute `lstm_format` is "canonical-lstm" (H1). Keras `.h5` files are HDF5
     /// too but lack that attribute.
     public static func matches(_ probe: FileProbe) -> Bool {
-        guard probe.starts(with: FileProbe.hdf5Signature), let file = try? HDF5File.open(probe.url) else { return false }
-        defer { try? file.close() }
-        return (try? file.stringAttribute("/", CanonicalHDF5Layout.Root.format)) == CanonicalHDF5Layout.formatName
+        probe.hdf5Marks?.lstmFormat == CanonicalHDF5Layout.formatName
     }
 
     public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {

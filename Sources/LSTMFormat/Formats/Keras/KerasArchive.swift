@@ -14,11 +14,6 @@ enum KerasArchive {
     /// The Keras version written into `metadata.json`: the Keras 3 whose loader the writer is tested with.
     static let writtenKerasVersion = "3.15.1"
 
-    static func isArchive(_ url: URL) -> Bool {
-        guard let archive = try? Archive(url: url, accessMode: .read, pathEncoding: nil) else { return false }
-        return archive[configEntry] != nil && archive[weightsEntry] != nil
-    }
-
     static func read(_ url: URL, options: ReadOptions) throws -> LSTMModel {
         let archive = try Archive(url: url, accessMode: .read)
         let config = try entry(archive, configEntry, limit: jsonLimit)

@@ -236,16 +236,3 @@ enum KerasConfig {
     }
 }
 
-extension ReadOptions {
-    /// The plan of the `--config` given for a weight-only Keras file, nil without one. Its errors name the
-    /// config file (`kerasConfigPath`) when known: the user has to fix that file, not the weights.
-    func kerasConfigPlan(generation: KerasGeneration) throws -> KerasModelPlan? {
-        guard let config = kerasConfig else { return nil }
-        do {
-            return try KerasConfig.parse(config, generation: generation)
-        } catch {
-            guard let path = kerasConfigPath else { throw error }
-            throw FileError(path: path, underlying: error)
-        }
-    }
-}

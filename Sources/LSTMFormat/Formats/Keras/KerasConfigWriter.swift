@@ -14,8 +14,7 @@ enum KerasConfigWriter {
     static func plan(_ model: LSTMModel, target: Target) throws -> KerasModelPlan {
         // K-W1: Keras reads float16/32/64 weights; bfloat16 has no HDF5 float type Keras converts from.
         if let (name, _) = model.orderedTensors.first(where: { $0.tensor.dtype == .bfloat16 }) {
-            throw KerasError.notExpressible(target: target == .keras3 ? "Keras 3" : "Keras legacy .h5", place: "\(name) is bfloat16:",
-                                            reason: "Keras cannot load bfloat16 weights; convert with --dtype float32 (exact)")
+            throw KerasError.bfloat16(target: target == .keras3 ? "Keras 3" : "Keras legacy .h5", tensor: name)
         }
         let arch = model.architecture
         let meta = model.metadata

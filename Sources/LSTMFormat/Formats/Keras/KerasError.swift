@@ -1,5 +1,5 @@
 /// Why a Keras file or model cannot be read or written (`Spec/keras-mapping.md`).
-public enum KerasError: Error, CustomStringConvertible, Equatable, Sendable {
+public enum KerasError: HintedError, Equatable, Sendable {
     /// K-R1: a layer class the canonical model cannot express.
     case unsupportedLayer(name: String, className: String, reason: String)
     /// K-R2: a supported layer class with an option the canonical model cannot express.
@@ -18,8 +18,12 @@ public enum KerasError: Error, CustomStringConvertible, Equatable, Sendable {
     case cannotInferArchitecture(String)
     /// K-W1: the canonical model uses something the target Keras file cannot express.
     case notExpressible(target: String, place: String, reason: String)
+    /// K-W1: Keras cannot load bfloat16 weights.
+    case bfloat16(target: String, tensor: String)
+    /// O2: the architecture given for a weights-only file does not fit its weights.
+    case architectureMismatch(String)
 
-    public var description: String {
+    public var problem: String {
         switch self {
         case .unsupportedLayer(let n, let c, let r):
             "layer '\(n)' (\(c)) is not supported: \(r)"
@@ -36,9 +40,21 @@ public enum KerasError: Error, CustomStringConvertible, Equatable, Sendable {
         case .missingEntry(let what):
             "not a complete Keras file: \(what) is missing"
         case .cannotInferArchitecture(let why):
-            "cannot infer the architecture from the weight shapes (\(why)); pass the model's JSON config with --config"
+            "cannot infer the architecture from the weight shapes (\(why))"
         case .notExpressible(let t, let p, let r):
             "cannot write a \(t) file: \(p) \(r)"
+        case .bfloat16(let t, let n):
+            "cannot write a \(t) file: \(n) is bfloat16: Keras cannot load bfloat16 weights"
+        case .architectureMismatch(let why):
+            "the given architecture does not fit the weights in the file: \(why)"
+        }
+    }
+
+    public var hint: CallerHint? {
+        switch self {
+        case .cannotInferArchitecture: .kerasConfig
+        case .bfloat16: .dtype(.float32)
+        default: nil
         }
     }
 }

@@ -6,7 +6,8 @@ public enum KerasFormat: ModelFileFormat {
     public static let fileSuffixes = [".keras"]
 
     public static func matches(_ probe: FileProbe) -> Bool {
-        probe.starts(with: FileProbe.zipSignature) && KerasArchive.isArchive(probe.url)
+        guard let names = probe.zipEntryNames else { return false }
+        return names.contains(KerasArchive.configEntry) && names.contains(KerasArchive.weightsEntry)
     }
 
     public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
@@ -18,29 +19,21 @@ public enum KerasFormat: ModelFileFormat {
     }
 }
 
-/// Keras 3 `.weights.h5` (`model.save_weights`): weights only, architecture from `ReadOptions.kerasConfig` or
-/// inferred from the shapes.
+/// Keras 3 `.weights.h5` (`model.save_weights`): weights only, architecture from `KerasReadOptions.config`,
+/// `ReadOptions.architecture`, or inferred from the shapes.
 public enum KerasWeightsFormat: ModelFileFormat {
     public static let name = "keras-weights"
     public static let fileSuffixes = [".weights.h5"]
 
     public static func matches(_ probe: FileProbe) -> Bool {
-        guard probe.starts(with: FileProbe.hdf5Signature), let file = try? HDF5File.open(probe.url) else { return false }
-        defer { try? file.close() }
-        let attrs = (try? file.attributeNames("/")) ?? []
-        return file.isGroup("/layers") && !attrs.contains("lstm_format") && !KerasLegacyH5.looksLike(file)
+        guard let marks = probe.hdf5Marks else { return false }
+        return marks.groups.contains("/layers") && !marks.rootAttributes.contains("lstm_format") && !KerasLegacyH5.looksLike(marks)
     }
 
     public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
         let file = try HDF5File.open(url)
         defer { try? file.close() }
-        let plan: KerasModelPlan
-        if let config = try options.kerasConfigPlan(generation: .keras3) {
-            plan = config
-        } else {
-            plan = try KerasShapeInference.keras3(file)
-            options.warn(KerasShapeInference.warning(plan))
-        }
+        let plan = try options.kerasWeightsOnlyPlan(generation: .keras3) { try KerasShapeInference.keras3(file) }
         let weights = try KerasWeightsH5.readWeights(file, plan: plan)
         return try KerasModelBuilder.model(plan, weights: weights, metadata: ["source.format": name, "source.tool": plan.generation.toolName])
     }
@@ -58,10 +51,8 @@ public enum KerasH5Format: ModelFileFormat {
     public static let fileSuffixes: [String] = []
 
     public static func matches(_ probe: FileProbe) -> Bool {
-        guard probe.starts(with: FileProbe.hdf5Signature), let file = try? HDF5File.open(probe.url) else { return false }
-        defer { try? file.close() }
-        let attrs = (try? file.attributeNames("/")) ?? []
-        return !attrs.contains("lstm_format") && KerasLegacyH5.looksLike(file)
+        guard let marks = probe.hdf5Marks else { return false }
+        return !marks.rootAttributes.contains("lstm_format") && KerasLegacyH5.looksLike(marks)
     }
 
     public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {

@@ -7,10 +7,9 @@ import Foundation
 /// Keras into `layer_names0`, `layer_names1`, ….
 enum KerasLegacyH5 {
     /// Root attributes and groups that mark a legacy Keras file.
-    static func looksLike(_ file: HDF5File) -> Bool {
-        if file.isGroup("/model_weights") { return true }
-        let names = (try? file.attributeNames("/")) ?? []
-        return names.contains { $0 == "model_config" || $0 == "layer_names" || $0 == "layer_names0" }
+    static func looksLike(_ marks: HDF5Marks) -> Bool {
+        if marks.groups.contains("/model_weights") { return true }
+        return marks.rootAttributes.contains { $0 == "model_config" || $0 == "layer_names" || $0 == "layer_names0" }
     }
 
     static func read(_ file: HDF5File, options: ReadOptions, formatName: String) throws -> LSTMModel {
@@ -33,11 +32,10 @@ enum KerasLegacyH5 {
         let plan: KerasModelPlan
         if let config = try string(file, "/", "model_config") {
             plan = try KerasConfig.parse(Data(config.utf8), generation: generation)
-        } else if let config = try options.kerasConfigPlan(generation: generation) {
-            plan = config
         } else {
-            plan = try KerasShapeInference.legacy(layerNames: layerNames, weightNames: weightNamesByLayer, weights: weightsByLayer, generation: generation)
-            options.warn(KerasShapeInference.warning(plan))
+            plan = try options.kerasWeightsOnlyPlan(generation: generation) {
+                try KerasShapeInference.legacy(layerNames: layerNames, weightNames: weightNamesByLayer, weights: weightsByLayer, generation: generation)
+            }
         }
         let weights = try plan.weightedLayers.map { layer in
             guard let w = weightsByLayer[layer.name] else {

@@ -80,8 +80,8 @@ enum KerasModelBuilder {
         guard arrays.count == expectedCount else {
             throw KerasError.invalidConfig("layer '\(layerName)': expected \(expectedCount) weight arrays, found \(arrays.count)")
         }
-        var kernel = arrays[0], recurrent = arrays[1]
-        var bias = cfg.useBias ? arrays[2] : nil
+        let kernel = arrays[0], recurrent = arrays[1]
+        let bias = cfg.useBias ? arrays[2] : nil
         guard kernel.shape.count == 2, kernel.shape[1] == 4 * u, kernel.shape[0] > 0, width == nil || kernel.shape[0] == width else {
             throw KerasError.weightShape(layer: layerName, weight: "kernel", expected: [width ?? -1, 4 * u], actual: kernel.shape)
         }
@@ -92,12 +92,8 @@ enum KerasModelBuilder {
         if let b = bias, b.shape != [biasWidth] {
             throw KerasError.weightShape(layer: layerName, weight: "bias", expected: [biasWidth], actual: b.shape)
         }
-        if cfg.cudnn {
-            kernel = KerasCuDNN.kernel(kernel, units: u)
-            recurrent = KerasCuDNN.recurrentKernel(recurrent, units: u)
-            bias = bias.map { KerasCuDNN.bias($0, units: u) }
-        }
-        return (kernel.shape[0], KerasWeightMapping.cellTensors(kernel: kernel, recurrent: recurrent, bias: bias, units: u, layer: k, cell: cell))
+        return (kernel.shape[0], KerasWeightMapping.cellTensors(kernel: kernel, recurrent: recurrent, bias: bias, units: u, layer: k, cell: cell,
+                                                                layout: cfg.cudnn ? .cudnn : .keras))
     }
 
     static func jsonArray(_ names: [String]) -> String {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Architecture of a weights-only file without `--config`, from the weight shapes and Keras defaults
+/// Architecture of a weights-only file without a Keras config, from the weight shapes and Keras defaults
 /// (`Spec/keras-mapping.md`, K-F6): activations tanh / sigmoid, use_bias from the arrays present,
 /// go_backwards false, Bidirectional merge_mode concat, Dense activation linear, return_sequences true on every
 /// LSTM but the last and false on the last (true when a TimeDistributed head follows).
@@ -8,7 +8,7 @@ enum KerasShapeInference {
     static func warning(_ plan: KerasModelPlan) -> String {
         "no model config: architecture inferred from the weight shapes with Keras defaults (tanh/sigmoid, go_backwards=false, "
             + "merge_mode=concat, linear Dense, return_sequences=\(plan.layers.last { KerasConfig.isRecurrent($0) }.map(KerasConfig.returnsSequences) ?? false) "
-            + "on the last LSTM); pass --config with the model's JSON config to use the real one"
+            + "on the last LSTM)"
     }
 
     /// A recurrent or dense layer seen in the file, before ordering.
