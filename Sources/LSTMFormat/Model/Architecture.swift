@@ -43,18 +43,35 @@ public struct LSTMLayerSpec: Codable, Equatable, Sendable {
     public var gateActivation: Activation
     /// The activation of the candidate C̃ and of the cell output tanh(C) in eq. 8.24.
     public var cellActivation: Activation
+    /// In a masked model (M19): true makes the layer's output 0 at a masked step (Keras `zero_output_for_mask`),
+    /// false repeats the carried h there. A bidirectional layer has it exactly when it returns sequences (M21).
+    public var zeroOutputForMask: Bool
 
     public init(inputSize: Int, hiddenSize: Int, direction: Direction = .forward, mergeMode: MergeMode? = nil,
-                gateActivation: Activation = .sigmoid, cellActivation: Activation = .tanh) {
+                gateActivation: Activation = .sigmoid, cellActivation: Activation = .tanh,
+                zeroOutputForMask: Bool = false) {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.direction = direction
         self.mergeMode = mergeMode
         self.gateActivation = gateActivation
         self.cellActivation = cellActivation
+        self.zeroOutputForMask = zeroOutputForMask
     }
 
-    enum CodingKeys: String, CodingKey { case inputSize, hiddenSize, direction, mergeMode, gateActivation, cellActivation }
+    enum CodingKeys: String, CodingKey {
+        case inputSize, hiddenSize, direction, mergeMode, gateActivation, cellActivation, zeroOutputForMask
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(inputSize: try c.decode(Int.self, forKey: .inputSize), hiddenSize: try c.decode(Int.self, forKey: .hiddenSize),
+                  direction: try c.decode(Direction.self, forKey: .direction),
+                  mergeMode: try c.decodeIfPresent(MergeMode.self, forKey: .mergeMode),
+                  gateActivation: try c.decode(Activation.self, forKey: .gateActivation),
+                  cellActivation: try c.decode(Activation.self, forKey: .cellActivation),
+                  zeroOutputForMask: try c.decodeIfPresent(Bool.self, forKey: .zeroOutputForMask) ?? false)
+    }
 
     /// Writes every key, `mergeMode` as null when absent, so JSON reports have a fixed set of keys.
     public func encode(to encoder: Encoder) throws {
@@ -65,6 +82,7 @@ public struct LSTMLayerSpec: Codable, Equatable, Sendable {
         try c.encode(mergeMode, forKey: .mergeMode)
         try c.encode(gateActivation, forKey: .gateActivation)
         try c.encode(cellActivation, forKey: .cellActivation)
+        try c.encode(zeroOutputForMask, forKey: .zeroOutputForMask)
     }
 
     /// The cells this layer has, in canonical order.
@@ -95,6 +113,20 @@ public struct DenseLayerSpec: Codable, Equatable, Sendable {
     }
 }
 
+/// An input embedding (`Spec/canonical-model.md` M17): inputs are integer token ids, x(t) = E[id(t)] with the
+/// table `embedding.E` [vocabularySize, first LSTM layer's input size] (Keras `Embedding(input_dim, output_dim)`).
+public struct EmbeddingSpec: Codable, Equatable, Sendable {
+    /// Number of rows of E; ids MUST lie in 0 ..< vocabularySize (Keras `input_dim`).
+    public var vocabularySize: Int
+    /// Id 0 masks its step (Keras `mask_zero`, M18).
+    public var maskZero: Bool
+
+    public init(vocabularySize: Int, maskZero: Bool = false) {
+        self.vocabularySize = vocabularySize
+        self.maskZero = maskZero
+    }
+}
+
 /// Everything about a model except its weights and metadata.
 public struct ModelArchitecture: Codable, Equatable, Sendable {
     /// The LSTM stack, input side first. Every layer but the last returns its full sequence.
@@ -104,13 +136,46 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
     public var returnSequences: Bool
     /// The dense head, applied in order; may be empty (the output is then the last LSTM layer's h).
     public var dense: [DenseLayerSpec]
+    /// Optional input embedding (M17): inputs are then token ids [batch, steps].
+    public var embedding: EmbeddingSpec?
+    /// Optional Keras `Masking(mask_value)` on float inputs (M18): a step whose every feature equals this value
+    /// (compared in the inputs' dtype) is masked. Not allowed together with an embedding.
+    public var maskValue: Double?
 
-    public init(layers: [LSTMLayerSpec], returnSequences: Bool, dense: [DenseLayerSpec]) {
+    public init(layers: [LSTMLayerSpec], returnSequences: Bool, dense: [DenseLayerSpec],
+                embedding: EmbeddingSpec? = nil, maskValue: Double? = nil) {
         self.layers = layers
         self.returnSequences = returnSequences
         self.dense = dense
+        self.embedding = embedding
+        self.maskValue = maskValue
     }
 
+    enum CodingKeys: String, CodingKey { case layers, returnSequences, dense, embedding, maskValue }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(layers: try c.decode([LSTMLayerSpec].self, forKey: .layers),
+                  returnSequences: try c.decode(Bool.self, forKey: .returnSequences),
+                  dense: try c.decode([DenseLayerSpec].self, forKey: .dense),
+                  embedding: try c.decodeIfPresent(EmbeddingSpec.self, forKey: .embedding),
+                  maskValue: try c.decodeIfPresent(Double.self, forKey: .maskValue))
+    }
+
+    /// Writes every key, `embedding` and `maskValue` as null when absent (fixed key set for JSON reports).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(layers, forKey: .layers)
+        try c.encode(returnSequences, forKey: .returnSequences)
+        try c.encode(dense, forKey: .dense)
+        try c.encode(embedding, forKey: .embedding)
+        try c.encode(maskValue, forKey: .maskValue)
+    }
+
+    /// True when some steps can be masked: an embedding with `maskZero` or a mask value (M18).
+    public var isMasked: Bool { embedding?.maskZero == true || maskValue != nil }
+
+    /// Width of one step of the float sequence the first LSTM layer reads (the embedding's dimension).
     public var inputSize: Int { layers.first?.inputSize ?? 0 }
     public var outputSize: Int { dense.last?.outputSize ?? layers.last?.outputSize ?? 0 }
 
@@ -119,6 +184,7 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
     /// then per dense layer V [out, in] and c [out].
     public var expectedTensors: [(name: String, shape: [Int])] {
         var out: [(String, [Int])] = []
+        if let e = embedding { out.append((TensorName.embedding, [e.vocabularySize, inputSize])) }
         for (k, layer) in layers.enumerated() {
             for cell in layer.cells {
                 for g in Gate.allCases { out.append((TensorName.lstm(k, cell, .W, g), [layer.hiddenSize, layer.inputSize])) }
@@ -150,7 +216,19 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
             }
             guard layer.gateActivation.isElementwise else { throw .invalidActivation(place: "\(name) gate activation", activation: layer.gateActivation) }
             guard layer.cellActivation.isElementwise else { throw .invalidActivation(place: "\(name) cell activation", activation: layer.cellActivation) }
+            let returnsSequences = k < layers.count - 1 || returnSequences
+            if !isMasked, layer.zeroOutputForMask {
+                throw .invalidArchitecture("\(name): zero output for masked steps is set but the model has no mask")
+            }
+            if isMasked, layer.direction == .bidirectional, layer.zeroOutputForMask != returnsSequences {
+                throw .invalidArchitecture("\(name): a bidirectional layer outputs zeros at masked steps exactly when it returns sequences (zero_output_for_mask must be \(returnsSequences))")
+            }
         }
+        if let e = embedding {
+            guard e.vocabularySize > 0 else { throw .invalidArchitecture("embedding: vocabulary size \(e.vocabularySize) must be positive") }
+            guard maskValue == nil else { throw .invalidArchitecture("a model with an embedding cannot also have a mask value") }
+        }
+        if let v = maskValue, !v.isFinite { throw .invalidArchitecture("mask value \(v) must be finite") }
         var width = layers[layers.count - 1].outputSize
         for (k, d) in dense.enumerated() {
             guard d.outputSize > 0 else { throw .invalidArchitecture("dense.\(k): output size \(d.outputSize) must be positive") }
@@ -169,6 +247,8 @@ public enum TensorName {
     public static func lstm(_ layer: Int, _ cell: CellDirection, _ kind: Kind, _ gate: Gate) -> String {
         "lstm.\(layer).\(cell.rawValue).\(kind.rawValue)_\(gate.rawValue)"
     }
+    /// The embedding table E [vocabulary, dim] (M17), first in canonical order.
+    public static let embedding = "embedding.E"
     public static func denseV(_ layer: Int) -> String { "dense.\(layer).V" }
     public static func denseC(_ layer: Int) -> String { "dense.\(layer).c" }
 }
