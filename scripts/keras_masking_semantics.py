@@ -149,6 +149,23 @@ def run(K, tag):
     check(f"{tag} Masking(0)->LSTM(seq)->LSTM(seq)->TimeDistributed(Dense)", y, cands)
     print(f"{tag}   mask of row 2 (feature 0 of step 0 equals the value): {fmask[2].astype(int).tolist()}")
 
+    # 4b. go_backwards(seq) -> LSTM: Keras passes the mask on unchanged (not reversed with the outputs)?
+    m = K.Sequential([L.Input((6, F)), L.Masking(0.0), L.LSTM(H, return_sequences=True, go_backwards=True),
+                      L.LSTM(H, return_sequences=True)])
+    m.layers[1].set_weights([k1, r1, b1]); m.layers[2].set_weights([k2, r2, b2])
+    y = m.predict(xf, verbose=0)
+    s1, _ = lstm_np(xf.astype(float), fmask, k1, r1, b1, True, "carry")  # computation order
+    check(f"{tag} Masking->LSTM(go_backwards, seq)->LSTM(seq)", y,
+          {"same mask, by step": lstm_np(s1, fmask, k2, r2, b2, False, "carry")[0],
+           "reversed mask": lstm_np(s1, fmask[:, ::-1], k2, r2, b2, False, "carry")[0]})
+
+    # 4c. Explicit zero_output_for_mask with many-to-one and a masked last step.
+    m = K.Sequential([L.Input((6, F)), L.Masking(0.0), L.LSTM(H, zero_output_for_mask=True)])
+    m.layers[1].set_weights([k1, r1, b1])
+    y = m.predict(xf, verbose=0)
+    check(f"{tag} LSTM(many-to-one, zero_output_for_mask=True)", y,
+          {rule: lstm_np(xf.astype(float), fmask, k1, r1, b1, False, rule)[1] for rule in ("carry", "zero")})
+
     # 5. Masking with a non-zero mask_value, many-to-one, last steps masked.
     xv = padded_floats(F, value=-1.5)
     vmask = np.any(xv != -1.5, axis=-1)

@@ -100,6 +100,34 @@ extension HDF5File {
         }
     }
 
+    /// A floating-point attribute (any float type, converted to 64-bit); nil if absent. Scalar or one element.
+    func doubleAttribute(_ path: String, _ name: String) throws -> Double? {
+        try HDF5Library.serialized {
+            guard let attribute = try openAttribute(path, name) else { return nil }
+            let type = try HDF5Library.handle(H5Aget_type(attribute.id), "H5Aget_type", path, attribute: name, close: H5Tclose)
+            guard H5Tget_class(type.id) == H5T_FLOAT else {
+                throw HDF5Error(call: "read float attribute", path: path, attribute: name,
+                                detail: "the attribute holds \(HDF5File.describe(type.id)), not a float")
+            }
+            let count = try elementCount(attribute.id, path, name)
+            guard count == 1 else {
+                throw HDF5Error(call: "read float attribute", path: path, attribute: name, detail: "expected one number, found \(count)")
+            }
+            var value: Double = 0
+            try HDF5Library.check(H5Aread(attribute.id, shim_H5T_NATIVE_DOUBLE(), &value), "H5Aread", path, attribute: name)
+            return value
+        }
+    }
+
+    /// Writes a scalar IEEE 64-bit little-endian float.
+    func setDoubleAttribute(_ path: String, _ name: String, _ value: Double) throws {
+        try HDF5Library.serialized {
+            let attribute = try createAttribute(path, name, type: shim_H5T_IEEE_F64LE(), count: nil)
+            var v = value
+            try HDF5Library.check(H5Awrite(attribute.id, shim_H5T_NATIVE_DOUBLE(), &v), "H5Awrite", path, attribute: name)
+        }
+    }
+
     /// Writes a scalar variable-length UTF-8 string, as h5py writes a Python `str`. Replaces an existing one.
     func setStringAttribute(_ path: String, _ name: String, _ value: String) throws {
         try HDF5Library.serialized {

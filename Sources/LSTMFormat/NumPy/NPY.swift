@@ -29,7 +29,8 @@ public enum NumPy {
         do { try AtomicFile.write(try encodeNPY(tensor), to: url) } catch { throw FileError(path: url.relativePath, underlying: error) }
     }
 
-    public static func decodeNPY(_ data: Data) throws -> Tensor {
+    /// The parsed header dict and the offset of the data.
+    private static func header(_ data: Data) throws -> (NPYHeader, Int) {
         let bytes = [UInt8](data.prefix(12))
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw NumPyError.badMagic }
         let major = bytes[6]
@@ -53,7 +54,12 @@ public enum NumPy {
         guard let header = String(data: data[(base + headerStart)..<(base + dataStart)], encoding: .ascii) else {
             throw NumPyError.badHeader("header is not ASCII")
         }
-        let dict = try NPYHeader.parse(header)
+        return (try NPYHeader.parse(header), dataStart)
+    }
+
+    public static func decodeNPY(_ data: Data) throws -> Tensor {
+        let (dict, dataStart) = try header(data)
+        let base = data.startIndex
         let dtype: DType
         switch dict.descr {
         case "<f4": dtype = .float32
@@ -69,6 +75,49 @@ public enum NumPy {
             throw NumPyError.dataLengthMismatch(shape: dict.shape, dtype: dict.descr, expected: byteCount, actual: data.count - dataStart)
         }
         return try Tensor(dtype: dtype, shape: dict.shape, bytes: data[(base + dataStart)...])
+    }
+
+    /// Reads a `.npy` file as model inputs (`Spec/canonical-model.md` M17): float16/32/64 arrays as features,
+    /// signed or unsigned 8/16/32/64-bit integer arrays as token ids. An integer array must be [batch, steps].
+    public static func readModelInput(_ url: URL) throws -> ModelInput {
+        let data: Data
+        do {
+            try IOProblem.requireFile(url)
+            data = try Data(contentsOf: url, options: .alwaysMapped)
+        } catch let problem as IOProblem {
+            throw FileError(path: url.relativePath, underlying: problem)
+        } catch {
+            throw FileError(path: url.relativePath, underlying: NumPyError.unreadable(IOProblem.reason(error)))
+        }
+        do { return try decodeModelInput(data) } catch { throw FileError(path: url.relativePath, underlying: error) }
+    }
+
+    /// See `readModelInput`.
+    public static func decodeModelInput(_ data: Data) throws -> ModelInput {
+        let (dict, dataStart) = try header(data)
+        let kinds: [String: (size: Int, signed: Bool)] = [
+            "|i1": (1, true), "<i2": (2, true), "<i4": (4, true), "<i8": (8, true),
+            "|u1": (1, false), "<u2": (2, false), "<u4": (4, false), "<u8": (8, false),
+        ]
+        guard let kind = kinds[dict.descr] else { return .features(try decodeNPY(data)) }
+        guard !dict.fortranOrder else { throw NumPyError.fortranOrder }
+        guard let count = Tensor.elementCount(dict.shape) else { throw NumPyError.badHeader("shape \(dict.shape) overflows") }
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: kind.size)
+        guard !overflow, data.count - dataStart == byteCount else {
+            throw NumPyError.dataLengthMismatch(shape: dict.shape, dtype: dict.descr, expected: overflow ? -1 : byteCount, actual: data.count - dataStart)
+        }
+        var ids = [Int64](repeating: 0, count: count)
+        data.withUnsafeBytes { raw in
+            let p = raw.baseAddress! + dataStart
+            for k in 0..<count {
+                var u: UInt64 = 0
+                for j in 0..<kind.size { u |= UInt64(p.load(fromByteOffset: k * kind.size + j, as: UInt8.self)) << (8 * j) }
+                if kind.signed, kind.size < 8, u & (1 << (8 * kind.size - 1)) != 0 { u |= ~0 << (8 * kind.size) }
+                // An unsigned 64-bit id above Int64.max is out of every vocabulary: clamp so the range check names it.
+                ids[k] = !kind.signed && kind.size == 8 && u > UInt64(Int64.max) ? Int64.max : Int64(bitPattern: u)
+            }
+        }
+        return .tokens(try TokenIDs(shape: dict.shape, ids: ids))
     }
 
     public static func encodeNPY(_ tensor: Tensor) throws -> Data {

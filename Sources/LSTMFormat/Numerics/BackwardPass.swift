@@ -29,14 +29,26 @@ extension Engine {
             let input = k == 0 ? ws.inputs.p : layerOutput(k - 1, ws)
             for (c, cell) in ws.cells[k].enumerated() {
                 backwardCell(weights.cells[k][c], cell, g.cells[k][c], fromAbove: g.fromAbove[k][c].p,
-                             layer: layer, input: input, batch: batch, parts: ws.parts, g)
+                             layer: layer, input: input, batch: batch, parts: ws.parts, mask: ws.mask, g)
             }
-            // dL/d(input of layer k) = Σ_cells dZ Wcat — the previous layer's output gradient. Not needed for k = 0.
-            if k > 0 {
+            // dL/d(input of layer k) = Σ_cells dZ Wcat — the previous layer's output gradient. For k = 0 only
+            // needed for the embedding.
+            if let dInput = k > 0 ? g.layerOutputs[k - 1].p : g.inputGradient?.p {
                 for c in ws.cells[k].indices {
                     RowParallel.gemm(parts: ws.parts, transA: false, transB: false, m: batch * steps,
                            n: layer.inputSize, k: 4 * layer.hiddenSize, a: ws.cells[k][c].z.p, lda: 4 * layer.hiddenSize, b: weights.cells[k][c].W.p,
-                           ldb: layer.inputSize, beta: c == 0 ? 0 : 1, c: g.layerOutputs[k - 1].p, ldc: layer.inputSize)
+                           ldb: layer.inputSize, beta: c == 0 ? 0 : 1, c: dInput, ldc: layer.inputSize)
+                }
+            }
+        }
+        if let dX = g.inputGradient, let dE = g.embedding {
+            // B21: dE[v] = Σ over (b, t) with id(b, t) = v of dL/dx(b, t); rows of unused ids stay 0.
+            dE.zero()
+            let width = arch.inputSize
+            for b in 0..<batch {
+                for t in 0..<steps {
+                    let row = dE.p + Int(ws.tokenIDs[b * steps + t]) * width, src = dX.p + (t * batch + b) * width
+                    for e in 0..<width { row[e] += src[e] }
                 }
             }
         }
@@ -89,6 +101,18 @@ extension Engine {
         } else {
             pairs = (0..<steps).map { t in (t, cells.map { _ in t }) }
         }
+        defer {
+            // M19/M21: an output that is 0 at a masked step passes no gradient back to the state.
+            if layer.zeroOutputForMask {
+                for (_, states) in pairs {
+                    for (c, t) in states.enumerated() {
+                        for b in 0..<batch where ws.isMasked(t, b) {
+                            (g.fromAbove[k][c].p + t * block + b * hidden).update(repeating: 0, count: hidden)
+                        }
+                    }
+                }
+            }
+        }
         for (t, states) in pairs {
             let d = dOut + t * batch * width
             if layer.direction != .bidirectional {
@@ -115,7 +139,7 @@ extension Engine {
     /// over all steps.
     private func backwardCell(_ w: Weights<T>.Cell, _ s: Workspace<T>.CellState, _ dw: Weights<T>.Cell,
                               fromAbove: UnsafePointer<T>, layer: LSTMLayerSpec, input: UnsafePointer<T>,
-                              batch: Int, parts: Int, _ g: GradientWorkspace<T>) {
+                              batch: Int, parts: Int, mask: UnsafePointer<UInt8>?, _ g: GradientWorkspace<T>) {
         let hidden = layer.hiddenSize, steps = s.steps
         let g4 = 4 * hidden, block = batch * hidden
         let dh = g.dh.p, rec = g.recurrent.p, carry = g.carry.p
@@ -156,8 +180,21 @@ extension Engine {
                 let above = fromAbove + t * block
                 // dh(t) = from above + recurrent part dZ(next)·Ucat (none for the last computed step).
                 let last = step == steps - 1
+                // M19: a masked step is h(t) = h(t-1), C(t) = C(t-1). Its whole dh goes on to h(t-1) (kept in
+                // `g.row` until the recurrent product is formed), the carry dC passes unchanged, and its gate
+                // gradients are 0.
+                var skipped = false
+                if let mask {
+                    for b in part where mask[t * batch + b] == 0 {
+                        skipped = true
+                        let keep = g.row.p + b * hidden, a = above + b * hidden, r = rec + b * hidden
+                        if last { keep.update(from: a, count: hidden) } else { for u in 0..<hidden { keep[u] = a[u] + r[u] } }
+                        (zt + b * g4).update(repeating: 0, count: g4)
+                    }
+                }
+                @inline(__always) func computed(_ b: Int) -> Bool { mask.map { $0[t * batch + b] != 0 } ?? true }
                 if fused {
-                    for b in part {
+                    for b in part where !skipped || computed(b) {
                         Self.sigmoidTanhStep(zt + b * g4, above: above + b * hidden, recurrent: last ? nil : rec + b * hidden,
                                              actC: s.actC.p + t * block + b * hidden,
                                              cPrev: s.c.p + s.previousSlot(t) * block + b * hidden,
@@ -169,11 +206,18 @@ extension Engine {
                     } else {
                         for e in r0 * hidden ..< (r0 + n) * hidden { dh[e] = above[e] + rec[e] }
                     }
-                    general(zt, part: part, t: t)
+                    if skipped {
+                        for b in part where computed(b) { general(zt, part: b..<(b + 1), t: t) }
+                    } else {
+                        general(zt, part: part, t: t)
+                    }
                 }
                 if step > 0 {
                     StepGEMM.multiply(m: n, n: hidden, k: g4, a: zt + r0 * g4, lda: g4, b: w.U.p, ldb: hidden, beta: 0,
                                       c: rec + r0 * hidden, ldc: hidden)
+                    if skipped {
+                        for b in part where !computed(b) { (rec + b * hidden).update(from: g.row.p + b * hidden, count: hidden) }
+                    }
                 }
             }
         }

@@ -15,7 +15,47 @@ final class Engine<T: BLASScalar> {
         architecture.returnSequences ? [batch, steps, architecture.outputSize] : [batch, architecture.outputSize]
     }
 
-    /// Validates `inputs`, copies them time-major into the (reused) workspace and returns it.
+    /// The reused workspace for (batch, steps).
+    private func workspace(batch: Int, steps: Int) -> Workspace<T> {
+        if let c = cached, c.batch == batch, c.steps == steps { return c }
+        let ws = Workspace<T>(architecture: architecture, batch: batch, steps: steps)
+        cached = ws
+        return ws
+    }
+
+    /// Validates `input`, fills the workspace's time-major inputs (looking token ids up in E, M17) and its mask
+    /// (M18), and returns it.
+    func prepare(_ input: ModelInput) throws(NumericsError) -> Workspace<T> {
+        switch input {
+        case .features(let x):
+            guard architecture.embedding == nil else { throw .expectedTokenIDs }
+            return try prepare(x)
+        case .tokens(let ids):
+            guard let embedding = architecture.embedding, let table = weights.embedding else { throw .expectedFeatures }
+            return try prepare(ids, vocabulary: embedding.vocabularySize, maskZero: embedding.maskZero, table: table.p)
+        }
+    }
+
+    private func prepare(_ tokens: TokenIDs, vocabulary: Int, maskZero: Bool, table: UnsafePointer<T>) throws(NumericsError) -> Workspace<T> {
+        let batch = tokens.shape[0], steps = tokens.shape[1], width = architecture.inputSize
+        guard batch >= 1, steps >= 1 else { throw .emptyInput(shape: tokens.shape) }
+        for (k, id) in tokens.ids.enumerated() where id < 0 || id >= Int64(vocabulary) {
+            throw .tokenOutOfRange(row: k / steps, step: k % steps, id: id, vocabulary: vocabulary)
+        }
+        try Workspace<T>.check(architecture: architecture, batch: batch, steps: steps, shape: tokens.shape)
+        let ws = workspace(batch: batch, steps: steps)
+        for b in 0..<batch {
+            for t in 0..<steps {
+                let id = Int(tokens.ids[b * steps + t])
+                (ws.inputs.p + (t * batch + b) * width).update(from: table + id * width, count: width)
+                if maskZero { ws.mask![t * batch + b] = id == 0 ? 0 : 1 }
+            }
+        }
+        ws.tokenIDs = tokens.ids
+        return ws
+    }
+
+    /// Validates float `inputs`, copies them time-major into the (reused) workspace and returns it.
     func prepare(_ inputs: Tensor) throws(NumericsError) -> Workspace<T> {
         let shape = inputs.shape
         guard shape.count == 3 else { throw .inputRank(actual: shape) }
@@ -25,19 +65,24 @@ final class Engine<T: BLASScalar> {
         guard shape[0] >= 1, shape[1] >= 1 else { throw .emptyInput(shape: shape) }
         let batch = shape[0], steps = shape[1], features = shape[2]
         try Workspace<T>.check(architecture: architecture, batch: batch, steps: steps, shape: shape)
-        let ws: Workspace<T>
-        if let c = cached, c.batch == batch, c.steps == steps {
-            ws = c
-        } else {
-            ws = Workspace(architecture: architecture, batch: batch, steps: steps)
-            cached = ws
-        }
+        let ws = workspace(batch: batch, steps: steps)
         let values = T.values(of: inputs)
         values.withUnsafeBufferPointer { src in
             guard let src = src.baseAddress else { return }
             for b in 0..<batch {
                 for t in 0..<steps {
                     (ws.inputs.p + (t * batch + b) * features).update(from: src + (b * steps + t) * features, count: features)
+                }
+            }
+        }
+        if let v = architecture.maskValue, let mask = ws.mask {
+            // M18: masked when every feature equals v, compared in the inputs' dtype (v rounded to it once).
+            let exact = inputs.float64Values()
+            let value = Tensor(shape: [1], values: [v], dtype: inputs.dtype).float64Values()[0]
+            for b in 0..<batch {
+                for t in 0..<steps {
+                    let row = (b * steps + t) * features
+                    mask[t * batch + b] = (0..<features).allSatisfy { exact[row + $0] == value } ? 0 : 1
                 }
             }
         }
@@ -62,7 +107,7 @@ final class Engine<T: BLASScalar> {
         return values.withUnsafeBufferPointer { T.tensor(shape: shape, values: $0) }
     }
 
-    func forward(_ inputs: Tensor) throws(NumericsError) -> Tensor {
+    func forward(_ inputs: ModelInput) throws(NumericsError) -> Tensor {
         try RowParallel.withBLASThreads { threads throws(NumericsError) in
             let ws = try prepare(inputs)
             ws.parts = threads
@@ -70,14 +115,14 @@ final class Engine<T: BLASScalar> {
         }
     }
 
-    func gradients(_ inputs: Tensor, targets: Tensor) throws(NumericsError)
+    func gradients(_ inputs: ModelInput, targets: Tensor) throws(NumericsError)
         -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
         try RowParallel.withBLASThreads { threads throws(NumericsError) in
             try gradients(inputs, targets: targets, threads: threads)
         }
     }
 
-    private func gradients(_ inputs: Tensor, targets: Tensor, threads: Int) throws(NumericsError)
+    private func gradients(_ inputs: ModelInput, targets: Tensor, threads: Int) throws(NumericsError)
         -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
         let ws = try prepare(inputs)
         ws.parts = threads
@@ -106,6 +151,7 @@ final class Engine<T: BLASScalar> {
                 match[ObjectIdentifier(cell.b)] = g.cells[k][c].b
             }
         }
+        if let e = weights.embedding, let ge = g.embedding { match[ObjectIdentifier(e)] = ge }
         for j in weights.denseV.indices {
             match[ObjectIdentifier(weights.denseV[j])] = g.denseV[j]
             match[ObjectIdentifier(weights.denseC[j])] = g.denseC[j]

@@ -8,7 +8,8 @@ extension Engine {
         var input = ws.inputs.p
         for (k, layer) in arch.layers.enumerated() {
             for (c, cell) in ws.cells[k].enumerated() {
-                runCell(weights.cells[k][c], cell, layer: layer, input: input, batch: ws.batch, parts: ws.parts)
+                runCell(weights.cells[k][c], cell, layer: layer, input: input, batch: ws.batch, parts: ws.parts,
+                        mask: ws.mask)
             }
             input = mergeOutputs(layer: k, ws)
         }
@@ -33,9 +34,10 @@ extension Engine {
         return head
     }
 
-    /// One LSTM cell over the whole sequence. `input` is [T·B, I], time-major.
+    /// One LSTM cell over the whole sequence. `input` is [T·B, I], time-major. At a step `mask` marks 0 the
+    /// state is carried over unchanged (M19).
     private func runCell(_ w: Weights<T>.Cell, _ s: Workspace<T>.CellState, layer: LSTMLayerSpec,
-                         input: UnsafePointer<T>, batch: Int, parts: Int) {
+                         input: UnsafePointer<T>, batch: Int, parts: Int, mask: UnsafePointer<UInt8>?) {
         let hidden = layer.hiddenSize, steps = s.steps
         let g4 = 4 * hidden
         let rows = batch * steps
@@ -83,6 +85,13 @@ extension Engine {
                     let o = zt + b * g4 + 3 * hidden, a = actC + b * hidden, h = hOut + b * hidden
                     for u in 0..<hidden { h[u] = o[u] * a[u] }
                 }
+                if let mask {
+                    // M19: a masked step keeps h(t-1) and C(t-1).
+                    for b in 0..<n where mask[t * batch + r0 + b] == 0 {
+                        (hOut + b * hidden).update(from: hPrev + b * hidden, count: hidden)
+                        (cOut + b * hidden).update(from: cPrev + b * hidden, count: hidden)
+                    }
+                }
             }
         }
     }
@@ -93,13 +102,23 @@ extension Engine {
         let cells = ws.cells[k]
         let hidden = layer.hiddenSize, block = ws.batch * hidden
         let steps = ws.steps
+        let zero = layer.zeroOutputForMask
         switch layer.direction {
         case .forward:
-            return cells[0].h.p + block  // slots 1 … T are h(0) … h(T-1)
+            guard zero else { return cells[0].h.p + block }  // slots 1 … T are h(0) … h(T-1)
+            let out = ws.layerOutputs[k]!.p
+            for t in 0..<steps {
+                (out + t * block).update(from: cells[0].h.p + cells[0].slot(t) * block, count: block)
+                zeroMasked(out + t * block, time: t, ws, hidden: hidden)
+            }
+            return out
         case .backward:
             // Keras go_backwards: out(t) is the state after reading x(T-1-t), in computation order.
             let out = ws.layerOutputs[k]!.p
-            for t in 0..<steps { (out + t * block).update(from: cells[0].h.p + cells[0].slot(steps - 1 - t) * block, count: block) }
+            for t in 0..<steps {
+                (out + t * block).update(from: cells[0].h.p + cells[0].slot(steps - 1 - t) * block, count: block)
+                if zero { zeroMasked(out + t * block, time: steps - 1 - t, ws, hidden: hidden) }
+            }
             return out
         case .bidirectional:
             let out = ws.layerOutputs[k]!.p
@@ -107,6 +126,8 @@ extension Engine {
                 merge(layer.mergeMode ?? .concat, forward: cells[0].h.p + cells[0].slot(t) * block,
                       backward: cells[1].h.p + cells[1].slot(t) * block, into: out + t * ws.batch * layer.outputSize,
                       rows: ws.batch, hidden: hidden)
+                // Both cells output 0 at a masked step (M19, M20); every merge mode then gives 0.
+                if zero { zeroMasked(out + t * ws.batch * layer.outputSize, time: t, ws, hidden: layer.outputSize) }
             }
             return out
         }
@@ -121,11 +142,21 @@ extension Engine {
         let block = ws.batch * layer.hiddenSize
         let last = { (s: Workspace<T>.CellState) in s.h.p + s.slot(s.reverse ? 0 : ws.steps - 1) * block }
         if layer.direction == .bidirectional {
+            // M21: a masked model's bidirectional many-to-one layer never zeroes its outputs.
             merge(layer.mergeMode ?? .concat, forward: last(cells[0]), backward: last(cells[1]), into: out,
                   rows: ws.batch, hidden: layer.hiddenSize)
         } else {
             out.update(from: last(cells[0]), count: block)
+            // M21: the last computed step's output, 0 when it is masked and the layer zeroes masked outputs.
+            if layer.zeroOutputForMask {
+                zeroMasked(out, time: cells[0].reverse ? 0 : ws.steps - 1, ws, hidden: layer.hiddenSize)
+            }
         }
+    }
+
+    /// Sets to 0 the rows of a [B, width] block whose step at input time `time` is masked.
+    private func zeroMasked(_ p: UnsafeMutablePointer<T>, time: Int, _ ws: Workspace<T>, hidden width: Int) {
+        for b in 0..<ws.batch where ws.isMasked(time, b) { (p + b * width).update(repeating: 0, count: width) }
     }
 
     /// Merges two [rows, H] blocks into [rows, H] (sum, mul, ave) or [rows, 2H] (concat).

@@ -14,11 +14,25 @@ public enum LSTMNumerics {
         try PreparedModel(model, precision: precision).forward(inputs: inputs)
     }
 
+    /// The same for float features or, for a model with an embedding, token ids [batch, steps]
+    /// (`Spec/canonical-model.md` M17–M22: masked steps carry the state over). Throws `NumericsError`
+    /// (`.expectedTokenIDs`, `.expectedFeatures`, `.tokenOutOfRange` naming the row and step, …).
+    public static func forward(_ model: LSTMModel, input: ModelInput, precision: Precision) throws -> Tensor {
+        try PreparedModel(model, precision: precision).forward(input)
+    }
+
     /// Loss eq. 8.25, L = Σ over batch, steps and outputs of ½ (y − Y)² (many-to-one: the last step only), its
     /// exact gradient with respect to every canonical tensor (keyed by canonical name, shaped like the tensor,
     /// dtype per precision), and the outputs of the forward pass.
     public static func gradients(_ model: LSTMModel, inputs: Tensor, targets: Tensor, precision: Precision) throws
         -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
         try PreparedModel(model, precision: precision).gradients(inputs: inputs, targets: targets)
+    }
+
+    /// The same for float features or token ids; with an embedding the gradient of `embedding.E` is the sum of
+    /// the input gradients over the steps where each id occurs (rows of unused ids are 0, `Spec/bptt.md` B21).
+    public static func gradients(_ model: LSTMModel, input: ModelInput, targets: Tensor, precision: Precision) throws
+        -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
+        try PreparedModel(model, precision: precision).gradients(input, targets: targets)
     }
 }

@@ -32,6 +32,14 @@ public enum NumericsError: Error, CustomStringConvertible, Equatable, Sendable {
     case indexOutOfRange(tensor: String, index: Int, count: Int)
     /// A replacement tensor does not have the canonical shape.
     case tensorShape(tensor: String, expected: [Int], actual: [Int])
+    /// Token ids must be [batch, steps] (M17).
+    case tokenShape(actual: [Int])
+    /// A token id outside 0 ..< vocabulary, at batch row `row`, step `step` (M17).
+    case tokenOutOfRange(row: Int, step: Int, id: Int64, vocabulary: Int)
+    /// The model has an embedding and was given float features (M17).
+    case expectedTokenIDs
+    /// The model has no embedding and was given token ids (M17).
+    case expectedFeatures
 
     public var description: String {
         switch self {
@@ -51,6 +59,14 @@ public enum NumericsError: Error, CustomStringConvertible, Equatable, Sendable {
             "element \(i) is outside tensor \(n), which has \(c) elements"
         case .tensorShape(let n, let e, let a):
             "tensor \(n) has shape \(a), expected \(e)"
+        case .tokenShape(let s):
+            "token ids have shape \(s); expected [batch, steps]"
+        case .tokenOutOfRange(let r, let t, let id, let v):
+            "token id \(id) at batch row \(r), step \(t) is outside the vocabulary 0 ..< \(v)"
+        case .expectedTokenIDs:
+            "the model has an embedding: its inputs must be integer token ids [batch, steps], not floats"
+        case .expectedFeatures:
+            "the model has no embedding: its inputs must be float features [batch, steps, features], not integer ids"
         }
     }
 }

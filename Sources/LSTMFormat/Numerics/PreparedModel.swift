@@ -25,6 +25,11 @@ public final class PreparedModel {
 
     /// See `LSTMNumerics.forward`.
     public func forward(inputs: Tensor) throws(NumericsError) -> Tensor {
+        try forward(.features(inputs))
+    }
+
+    /// See `LSTMNumerics.forward`: float features or token ids (M17).
+    public func forward(_ inputs: ModelInput) throws(NumericsError) -> Tensor {
         switch storage {
         case .float32(let e): try e.forward(inputs)
         case .float64(let e): try e.forward(inputs)
@@ -33,6 +38,12 @@ public final class PreparedModel {
 
     /// See `LSTMNumerics.gradients`.
     public func gradients(inputs: Tensor, targets: Tensor) throws(NumericsError)
+        -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
+        try gradients(.features(inputs), targets: targets)
+    }
+
+    /// See `LSTMNumerics.gradients`: float features or token ids (M17).
+    public func gradients(_ inputs: ModelInput, targets: Tensor) throws(NumericsError)
         -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
         switch storage {
         case .float32(let e): try e.gradients(inputs, targets: targets)

@@ -26,6 +26,8 @@ final class Weights<T: BLASScalar> {
     let cells: [[Cell]]
     let denseV: [Buffer<T>]
     let denseC: [Buffer<T>]
+    /// The embedding table E [V, I0] (M17), nil without an embedding.
+    let embedding: Buffer<T>?
     let locations: [String: Location]
 
     init(_ model: LSTMModel) {
@@ -33,6 +35,13 @@ final class Weights<T: BLASScalar> {
         architecture = arch
         var cells: [[Cell]] = []
         var locations: [String: Location] = [:]
+        if let e = arch.embedding {
+            let table = Buffer<T>(count: e.vocabularySize * arch.inputSize)
+            locations[TensorName.embedding] = Location(buffer: table, offset: 0, shape: [e.vocabularySize, arch.inputSize])
+            embedding = table
+        } else {
+            embedding = nil
+        }
         for (k, layer) in arch.layers.enumerated() {
             let h = layer.hiddenSize, i = layer.inputSize
             var layerCells: [Cell] = []

@@ -45,6 +45,11 @@ final class Workspace<T: BLASScalar> {
     let dense: [Buffer<T>]
     /// Rows fed to the head: T·B or B.
     let headRows: Int
+    /// [T·B] time-major: 1 where step t of sequence b is computed, 0 where it is masked (M18); nil for a model
+    /// without a mask.
+    let mask: UnsafeMutablePointer<UInt8>?
+    /// The token ids of the current inputs, batch-major (models with an embedding), for dE.
+    var tokenIDs: [Int64] = []
     /// Threads the current call may use (`RowParallel`).
     var parts = 1
     /// Lazily allocated on the first gradient call.
@@ -58,12 +63,26 @@ final class Workspace<T: BLASScalar> {
         cells = arch.layers.map { layer in
             layer.cells.map { CellState(batch: batch, steps: steps, hidden: layer.hiddenSize, reverse: $0 == .bwd) }
         }
-        layerOutputs = arch.layers.map { $0.direction == .forward ? nil : Buffer(count: rows * $0.outputSize) }
+        // A forward layer's output is its h slots, unless masked steps output zeros (M19).
+        layerOutputs = arch.layers.map {
+            $0.direction == .forward && !$0.zeroOutputForMask ? nil : Buffer(count: rows * $0.outputSize)
+        }
+        if arch.isMasked {
+            mask = .allocate(capacity: Swift.max(rows, 1))
+            mask!.initialize(repeating: 1, count: Swift.max(rows, 1))
+        } else {
+            mask = nil
+        }
         let last = arch.layers[arch.layers.count - 1]
         lastStep = arch.returnSequences ? nil : Buffer(count: batch * last.outputSize)
         headRows = arch.returnSequences ? rows : batch
         dense = arch.dense.map { Buffer(count: (arch.returnSequences ? rows : batch) * $0.outputSize) }
     }
+
+    deinit { mask?.deallocate() }
+
+    /// True when step t of sequence b is masked (M18).
+    @inline(__always) func isMasked(_ t: Int, _ b: Int) -> Bool { mask.map { $0[t * batch + b] == 0 } ?? false }
 
     /// Checks that every buffer size for this shape is representable, before anything is allocated.
     static func check(architecture arch: ModelArchitecture, batch: Int, steps: Int, shape: [Int]) throws(NumericsError) {
@@ -92,6 +111,9 @@ final class GradientWorkspace<T: BLASScalar> {
     let cells: [[Weights<T>.Cell]]
     let denseV: [Buffer<T>]
     let denseC: [Buffer<T>]
+    /// [T·B, I0] dL/d(inputs of layer 0) and dE [V, I0], for a model with an embedding (nil otherwise).
+    let inputGradient: Buffer<T>?
+    let embedding: Buffer<T>?
     /// Per-step scratch: dh for the step [B, H], the recurrent part of dh [B, H], the cell-state carry
     /// dC(t+1) ⊙ f(t+1) [B, H], and per-row temporaries [B, H] and [B, 4H] (rows run on several threads).
     let dh: Buffer<T>, recurrent: Buffer<T>, carry: Buffer<T>, row: Buffer<T>, gates: Buffer<T>
@@ -112,6 +134,8 @@ final class GradientWorkspace<T: BLASScalar> {
         }
         denseV = arch.dense.map { Buffer(count: $0.outputSize * $0.inputSize) }
         denseC = arch.dense.map { Buffer(count: $0.outputSize) }
+        inputGradient = arch.embedding == nil ? nil : Buffer(count: rows * arch.inputSize)
+        embedding = arch.embedding.map { Buffer(count: $0.vocabularySize * arch.inputSize) }
         let maxH = arch.layers.map(\.hiddenSize).max() ?? 1
         dh = Buffer(count: batch * maxH)
         recurrent = Buffer(count: batch * maxH)

@@ -9,6 +9,11 @@ import Foundation
 /// rounding's worth: rtol = u, atol = u·max|x|.
 public enum Comparer {
     public static func compare(_ a: LSTMModel, _ b: LSTMModel, files: [String], inputs: Tensor?, precision: Precision, tolerance given: Tolerance?) throws -> CheckReport {
+        try compare(a, b, files: files, input: inputs.map(ModelInput.features), precision: precision, tolerance: given)
+    }
+
+    /// The same with float features or token ids; without `input`, `ProbeData.input` (padded for a masked model).
+    public static func compare(_ a: LSTMModel, _ b: LSTMModel, files: [String], input: ModelInput?, precision: Precision, tolerance given: Tolerance?) throws -> CheckReport {
         guard a.architecture == b.architecture else {
             return CheckReport(command: "compare", files: files, precision: precision.rawValue,
                                checks: [.fact("architecture", passed: false, detail: architectureDifference(a.architecture, b.architecture))])
@@ -35,10 +40,10 @@ public enum Comparer {
             checks.append(CheckResult(name: "parameter " + name, subject: name, comparison: c, tolerance: tol))
         }
 
-        let x = inputs ?? ProbeData.inputs(for: a.architecture)
-        let t = ProbeData.targets(for: a.architecture, inputs: x)
-        let ra = try LSTMNumerics.gradients(a, inputs: x, targets: t, precision: precision)
-        let rb = try LSTMNumerics.gradients(b, inputs: x, targets: t, precision: precision)
+        let x = input ?? ProbeData.input(for: a.architecture)
+        let t = ProbeData.targets(for: a.architecture, batch: x.shape[0], steps: x.shape[1])
+        let ra = try LSTMNumerics.gradients(a, input: x, targets: t, precision: precision)
+        let rb = try LSTMNumerics.gradients(b, input: x, targets: t, precision: precision)
         func add(_ name: String, subject: String, _ va: Tensor, _ vb: Tensor) {
             let ea = va.float64Values(), eb = vb.float64Values()
             let tol = tolerance(scale: eb.reduce(0) { max($0, abs($1)) }, oneRounding: false)
@@ -58,6 +63,8 @@ public enum Comparer {
             return "lstm.\(k) differs: \(describe(a.layers[k])) vs \(describe(b.layers[k]))"
         }
         if a.returnSequences != b.returnSequences { return "return_sequences \(a.returnSequences) vs \(b.returnSequences)" }
+        if a.embedding != b.embedding { return "embedding \(String(describing: a.embedding)) vs \(String(describing: b.embedding))" }
+        if a.maskValue != b.maskValue { return "mask value \(String(describing: a.maskValue)) vs \(String(describing: b.maskValue))" }
         if a.dense.count != b.dense.count { return "\(a.dense.count) dense layers vs \(b.dense.count)" }
         for k in a.dense.indices where a.dense[k] != b.dense[k] {
             let (x, y) = (a.dense[k], b.dense[k])
@@ -68,5 +75,6 @@ public enum Comparer {
 
     static func describe(_ l: LSTMLayerSpec) -> String {
         "\(l.direction.rawValue)\(l.mergeMode.map { "/" + $0.rawValue } ?? "") \(l.inputSize)->\(l.hiddenSize) \(l.gateActivation.rawValue)/\(l.cellActivation.rawValue)"
+            + (l.zeroOutputForMask ? " zero_output_for_mask" : "")
     }
 }

@@ -12,20 +12,24 @@ public enum GradientCheck {
 
     /// The function under test: loss, outputs and gradients (tests substitute a faulty one to show the check
     /// can fail).
-    typealias GradientSource = (LSTMModel, Tensor, Tensor) throws -> (loss: Double, outputs: Tensor, gradients: [String: Tensor])
+    typealias GradientSource = (LSTMModel, ModelInput, Tensor) throws -> (loss: Double, outputs: Tensor, gradients: [String: Tensor])
 
-    public static func run(_ model: LSTMModel, inputs: Tensor? = nil, targets: Tensor? = nil,
+    /// Without `inputs`, the probe of `ProbeData.input` (token ids with padding for an embedding model, padded
+    /// rows for a masked one, B16).
+    public static func run(_ model: LSTMModel, inputs: ModelInput? = nil, targets: Tensor? = nil,
                            directions: Int = 3, coordinates: Int = 8, seed: UInt64 = ProbeData.defaultSeed) throws -> CheckResult {
         try run(model, inputs: inputs, targets: targets, directions: directions, coordinates: coordinates, seed: seed) {
-            try LSTMNumerics.gradients($0, inputs: $1, targets: $2, precision: .float64)
+            try LSTMNumerics.gradients($0, input: $1, targets: $2, precision: .float64)
         }
     }
 
-    static func run(_ model: LSTMModel, inputs: Tensor?, targets: Tensor?, directions: Int, coordinates: Int, seed: UInt64,
+    static func run(_ model: LSTMModel, inputs: ModelInput?, targets: Tensor?, directions: Int, coordinates: Int, seed: UInt64,
                     gradientSource: GradientSource) throws -> CheckResult {
         let m = model.converted(to: .float64)
-        let x = inputs?.converted(to: .float64) ?? ProbeData.inputs(for: m.architecture, seed: seed)
-        let t = targets?.converted(to: .float64) ?? ProbeData.targets(for: m.architecture, inputs: x, seed: seed &+ 1)
+        var x = inputs ?? ProbeData.input(for: m.architecture, seed: seed)
+        if case .features(let f) = x { x = .features(f.converted(to: .float64)) }
+        let t = targets?.converted(to: .float64)
+            ?? ProbeData.targets(for: m.architecture, batch: x.shape[0], steps: x.shape[1], seed: seed &+ 1)
         let (loss, _, grads) = try gradientSource(m, x, t)
         let names = m.orderedTensors.map(\.name)
         let theta = names.map { m.tensors[$0]!.float64Values() }
@@ -37,7 +41,7 @@ public enum GradientCheck {
         let prepared = PreparedModel(m, precision: .float64)
         let target = t.float64Values()
         func currentLoss() throws -> Double {
-            let y = try prepared.forward(inputs: x).float64Values()
+            let y = try prepared.forward(x).float64Values()
             var l = 0.0
             for k in 0..<y.count { let d = y[k] - target[k]; l += 0.5 * d * d }
             return l

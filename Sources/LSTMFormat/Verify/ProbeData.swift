@@ -31,6 +31,44 @@ public enum ProbeData {
         return Tensor(shape: [batch, steps, architecture.inputSize], float64: (0..<n).map { _ in rng.symmetricUnit() })
     }
 
+    /// The probe for any model (B16): float inputs as `inputs`, or token ids for a model with an embedding. Both
+    /// are padded when the model is masked — row 0 at its first step (leading), row 1 at a middle and at its last
+    /// step (trailing) — with id 0 or the mask value, so a conversion that breaks masking changes the outputs.
+    /// Other ids are uniform in 1 ..< vocabulary (0 when the vocabulary has one id).
+    public static func input(for architecture: ModelArchitecture, seed: UInt64 = defaultSeed, batch: Int = batch, steps: Int = steps) -> ModelInput {
+        let padded = paddedSteps(batch: batch, steps: steps)
+        if let e = architecture.embedding {
+            var rng = SplitMix64(seed: seed)
+            var ids = [Int64](repeating: 0, count: batch * steps)
+            for k in ids.indices where !padded.contains(k) {
+                ids[k] = e.vocabularySize > 1 ? Int64(1 + rng.next() % UInt64(e.vocabularySize - 1)) : 0
+            }
+            return .tokens(try! TokenIDs(shape: [batch, steps], ids: ids))
+        }
+        let x = inputs(for: architecture, seed: seed, batch: batch, steps: steps)
+        guard let v = architecture.maskValue else { return .features(x) }
+        var values = x.float64Values()
+        let width = architecture.inputSize
+        for k in padded { for e in 0..<width { values[k * width + e] = v } }
+        return .features(Tensor(shape: x.shape, float64: values))
+    }
+
+    /// Flat (b · steps + t) positions the probe pads: (0, 0), (1, steps / 2), (1, steps − 1).
+    static func paddedSteps(batch: Int, steps: Int) -> Set<Int> {
+        var s: Set<Int> = [0]
+        if batch > 1 { s.formUnion([steps + steps / 2, 2 * steps - 1]) }
+        return s
+    }
+
+    /// Targets shaped like the model's output for inputs of `batch` rows and `steps` steps, float64.
+    public static func targets(for architecture: ModelArchitecture, batch: Int, steps: Int, seed: UInt64 = defaultSeed &+ 1) -> Tensor {
+        var rng = SplitMix64(seed: seed)
+        let out = architecture.outputSize
+        let shape = architecture.returnSequences ? [batch, steps, out] : [batch, out]
+        let n = Tensor.elementCount(shape) ?? 0
+        return Tensor(shape: shape, float64: (0..<n).map { _ in rng.symmetricUnit() })
+    }
+
     /// Targets shaped like the model's output for `inputs` ([batch, steps, out] or [batch, out]), float64.
     public static func targets(for architecture: ModelArchitecture, inputs: Tensor, seed: UInt64 = defaultSeed &+ 1) -> Tensor {
         var rng = SplitMix64(seed: seed)

@@ -5,13 +5,18 @@ import Foundation
 public enum Verifier {
     /// Golden data for a model: inputs, expected outputs, targets and expected gradients (+ optional `loss`).
     public struct Golden {
-        public var inputs: Tensor?
+        /// Float features, or token ids for a model with an embedding (M17).
+        public var inputs: ModelInput?
         public var expectedOutputs: Tensor?
         public var targets: Tensor?
         public var expectedGradients: [String: Tensor]?
 
         public init(inputs: Tensor? = nil, expectedOutputs: Tensor? = nil, targets: Tensor? = nil, expectedGradients: [String: Tensor]? = nil) {
-            self.inputs = inputs
+            self.init(input: inputs.map(ModelInput.features), expectedOutputs: expectedOutputs, targets: targets, expectedGradients: expectedGradients)
+        }
+
+        public init(input: ModelInput?, expectedOutputs: Tensor? = nil, targets: Tensor? = nil, expectedGradients: [String: Tensor]? = nil) {
+            self.inputs = input
             self.expectedOutputs = expectedOutputs
             self.targets = targets
             self.expectedGradients = expectedGradients
@@ -32,7 +37,7 @@ public enum Verifier {
         if let expected = golden.expectedOutputs {
             guard let x = golden.inputs else { throw VerifyError.missing("expected outputs need inputs") }
             let y: Tensor
-            do { y = try LSTMNumerics.forward(model, inputs: x, precision: precision) } catch {
+            do { y = try LSTMNumerics.forward(model, input: x, precision: precision) } catch {
                 throw VerifyError.rejected(.inputs, String(describing: error))
             }
             checks.append(try compareArrays("outputs", in: .expectedOutputs, actual: y, expected: expected, tolerance: tolerance ?? defaultOutputTolerance))
@@ -40,7 +45,7 @@ public enum Verifier {
         if let expectedGrads = golden.expectedGradients {
             guard let x = golden.inputs, let t = golden.targets else { throw VerifyError.missing("expected gradients need inputs and targets") }
             let loss: Double, grads: [String: Tensor]
-            do { (loss, _, grads) = try LSTMNumerics.gradients(model, inputs: x, targets: t, precision: precision) } catch {
+            do { (loss, _, grads) = try LSTMNumerics.gradients(model, input: x, targets: t, precision: precision) } catch {
                 throw VerifyError.rejected(.inputsOrTargets, String(describing: error))
             }
             let tol = tolerance ?? defaultGradientTolerance

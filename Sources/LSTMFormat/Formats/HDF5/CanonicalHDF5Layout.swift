@@ -9,9 +9,12 @@ enum CanonicalHDF5Layout {
         static let returnSequences = "return_sequences"
         static let lstmCount = "num_lstm_layers"
         static let denseCount = "num_dense_layers"
+        /// H11: present exactly when the model has a mask value (float64).
+        static let maskValue = "mask_value"
         static let attributes: Set<String> = [format, version, returnSequences, lstmCount, denseCount]
-        /// Groups the root holds (H3): `/dense` may be absent without dense layers, `/metadata` when empty.
-        static let groups: Set<String> = ["lstm", "dense", "metadata"]
+        /// Groups the root holds (H3): `/dense` may be absent without dense layers, `/metadata` when empty;
+        /// `/embedding` exactly when the model has an embedding (H11).
+        static let groups: Set<String> = ["lstm", "dense", "metadata", "embedding"]
     }
 
     enum Layer {
@@ -21,7 +24,10 @@ enum CanonicalHDF5Layout {
         static let mergeMode = "merge_mode"
         static let gateActivation = "gate_activation"
         static let cellActivation = "cell_activation"
-        static let attributes: Set<String> = [inputSize, hiddenSize, direction, mergeMode, gateActivation, cellActivation]
+        /// H11: present (= 1) exactly when the layer has `zero_output_for_mask`.
+        static let zeroOutputForMask = "zero_output_for_mask"
+        static let attributes: Set<String> = [inputSize, hiddenSize, direction, mergeMode, gateActivation, cellActivation,
+                                              zeroOutputForMask]
     }
 
     enum Dense {
@@ -29,6 +35,15 @@ enum CanonicalHDF5Layout {
         static let outputSize = "output_size"
         static let activation = "activation"
         static let attributes: Set<String> = [inputSize, outputSize, activation]
+    }
+
+    /// H11: `/embedding` with attributes `vocabulary_size`, `mask_zero` (0 | 1) and the dataset `E` [V, I].
+    enum Embedding {
+        static let group = "/embedding"
+        static let vocabularySize = "vocabulary_size"
+        static let maskZero = "mask_zero"
+        static let table = "/embedding/E"
+        static let attributes: Set<String> = [vocabularySize, maskZero]
     }
 
     static let lstmGroup = "/lstm"

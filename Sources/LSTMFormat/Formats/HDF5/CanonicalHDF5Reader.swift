@@ -17,7 +17,8 @@ enum CanonicalHDF5Reader {
         guard format == L.formatName else { throw CanonicalHDF5Error.notCanonical(found: format) }
         let version = try int(file, "/", L.Root.version)
         guard version == L.version else { throw CanonicalHDF5Error.unsupportedVersion(version) }
-        try onlyAttributes(file, "/", L.Root.attributes)
+        try onlyAttributes(file, "/", L.Root.attributes.union([L.Root.maskValue]))
+        let maskValue = try file.doubleAttribute("/", L.Root.maskValue)
         let returnSequences = try int(file, "/", L.Root.returnSequences)
         guard returnSequences == 0 || returnSequences == 1 else {
             throw CanonicalHDF5Error.invalidAttribute(path: "/", name: L.Root.returnSequences, value: "\(returnSequences)", expected: "0 or 1")
@@ -28,6 +29,7 @@ enum CanonicalHDF5Reader {
         var expectedRoot: Set<String> = ["lstm"]
         if file.exists(L.denseGroup) || denseCount > 0 { expectedRoot.insert("dense") }
         if file.exists(L.metadataGroup) { expectedRoot.insert("metadata") }
+        if file.exists(L.Embedding.group) { expectedRoot.insert("embedding") }
         try onlyChildren(file, "/", expectedRoot, kind: "group")
         try onlyIndexedChildren(file, L.lstmGroup, count: lstmCount)
         if expectedRoot.contains("dense") { try onlyIndexedChildren(file, L.denseGroup, count: denseCount) }
@@ -44,6 +46,19 @@ enum CanonicalHDF5Reader {
                 }
             }
             layers.append(layer)
+        }
+        var embedding: EmbeddingSpec?
+        if expectedRoot.contains("embedding"), let width = layers.first?.inputSize {
+            let g = L.Embedding.group
+            try onlyAttributes(file, g, L.Embedding.attributes)
+            try onlyChildren(file, g, ["E"], kind: "dataset")
+            let maskZero = try int(file, g, L.Embedding.maskZero)
+            guard maskZero == 0 || maskZero == 1 else {
+                throw CanonicalHDF5Error.invalidAttribute(path: g, name: L.Embedding.maskZero, value: "\(maskZero)", expected: "0 or 1")
+            }
+            let vocabulary = try count(file, g, L.Embedding.vocabularySize, minimum: 1)
+            tensors[TensorName.embedding] = try dataset(file, L.Embedding.table, shape: [vocabulary, width])
+            embedding = EmbeddingSpec(vocabularySize: vocabulary, maskZero: maskZero == 1)
         }
         var dense: [DenseLayerSpec] = []
         for j in 0..<denseCount {
@@ -62,7 +77,8 @@ enum CanonicalHDF5Reader {
             }
         }
 
-        let architecture = ModelArchitecture(layers: layers, returnSequences: returnSequences == 1, dense: dense)
+        let architecture = ModelArchitecture(layers: layers, returnSequences: returnSequences == 1, dense: dense,
+                                             embedding: embedding, maskValue: maskValue)
         do {
             try architecture.validate()
         } catch {
@@ -89,9 +105,14 @@ enum CanonicalHDF5Reader {
             throw CanonicalHDF5Error.invalidAttribute(path: path, name: attribute, value: "'\(activation.rawValue)'",
                                                       expected: "an elementwise activation")
         }
+        let zero = try file.intAttribute(path, L.Layer.zeroOutputForMask)
+        guard zero == nil || zero == 1 else {
+            throw CanonicalHDF5Error.invalidAttribute(path: path, name: L.Layer.zeroOutputForMask, value: "\(zero!)", expected: "1 (or absent)")
+        }
         let spec = LSTMLayerSpec(inputSize: try count(file, path, L.Layer.inputSize, minimum: 1),
                                  hiddenSize: try count(file, path, L.Layer.hiddenSize, minimum: 1),
-                                 direction: direction, mergeMode: merge, gateActivation: gate, cellActivation: cell)
+                                 direction: direction, mergeMode: merge, gateActivation: gate, cellActivation: cell,
+                                 zeroOutputForMask: zero == 1)
         try onlyChildren(file, path, Set(spec.cells.map(\.rawValue)), kind: "group")
         return spec
     }

@@ -18,6 +18,13 @@ enum CanonicalHDF5Writer {
         try file.setIntAttribute("/", L.Root.returnSequences, a.returnSequences ? 1 : 0)
         try file.setIntAttribute("/", L.Root.lstmCount, a.layers.count)
         try file.setIntAttribute("/", L.Root.denseCount, a.dense.count)
+        if let v = a.maskValue { try file.setDoubleAttribute("/", L.Root.maskValue, v) }
+        if let e = a.embedding {
+            try file.createGroup(L.Embedding.group)
+            try file.setIntAttribute(L.Embedding.group, L.Embedding.vocabularySize, e.vocabularySize)
+            try file.setIntAttribute(L.Embedding.group, L.Embedding.maskZero, e.maskZero ? 1 : 0)
+            try file.writeTensor(L.Embedding.table, tensor(model, TensorName.embedding), compress: compress)
+        }
 
         try file.createGroup(L.lstmGroup)
         for (k, layer) in a.layers.enumerated() {
@@ -29,6 +36,7 @@ enum CanonicalHDF5Writer {
             if let merge = layer.mergeMode { try file.setStringAttribute(path, L.Layer.mergeMode, merge.rawValue) }
             try file.setStringAttribute(path, L.Layer.gateActivation, layer.gateActivation.rawValue)
             try file.setStringAttribute(path, L.Layer.cellActivation, layer.cellActivation.rawValue)
+            if layer.zeroOutputForMask { try file.setIntAttribute(path, L.Layer.zeroOutputForMask, 1) }
             for cell in layer.cells {
                 try file.createGroup(L.cell(k, cell))
                 for (kind, gate) in L.cellDatasets {
