@@ -51,8 +51,8 @@ import Testing
 
     @Test func L2_unknownVersion() {
         var b = CompactFileBuilder.minimal()
-        b.version = 2
-        #expect(throws: CompactError.unsupportedVersion(found: 2, supported: 1)) { try Self.decode(b.bytes()) }
+        b.version = 3
+        #expect(throws: CompactError.unsupportedVersion(found: 3, supported: 2)) { try Self.decode(b.bytes()) }
     }
 
     @Test func L3_headerTooLarge() {

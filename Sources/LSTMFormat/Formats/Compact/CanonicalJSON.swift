@@ -8,6 +8,8 @@ enum CanonicalJSON {
     case int(Int)
     case uint(UInt64)
     case bool(Bool)
+    /// A finite number, written as Swift's shortest round-trip decimal (e.g. `0.5`, `-1.5`, `1e-05`).
+    case double(Double)
 
     var bytes: [UInt8] {
         var out: [UInt8] = []
@@ -42,6 +44,8 @@ enum CanonicalJSON {
             out.append(contentsOf: String(n).utf8)
         case .bool(let b):
             out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .double(let v):
+            out.append(contentsOf: v.description.utf8)
         }
     }
 

@@ -7,6 +7,8 @@ public enum CompactError: Error, CustomStringConvertible, Equatable, Sendable {
     case badMagic(found: [UInt8])
     /// L2
     case unsupportedVersion(found: UInt32, supported: UInt32)
+    /// L24: a masked model in a version-1 file.
+    case maskNeedsVersion2
     /// L3
     case headerTooLarge(length: UInt64, limit: Int)
     /// L4
@@ -62,6 +64,8 @@ public enum CompactError: Error, CustomStringConvertible, Equatable, Sendable {
             "truncated .lstm file: \(size) bytes, shorter than the 24-byte preamble (L1)"
         case .badMagic(let found):
             "not an .lstm file: magic is \(Self.hex(found)), expected 89 4c 53 54 4d 0d 0a 1a (L1)"
+        case .maskNeedsVersion2:
+            "the header declares masking but the file is format version 1; a masked model is version 2 (L24)"
         case .unsupportedVersion(let found, let supported):
             ".lstm format version \(found) is not supported (this reader reads version \(supported)); use a newer lstm-format (L2)"
         case .headerTooLarge(let length, let limit):

@@ -10,6 +10,12 @@ struct CompactHeader: Decodable {
         var merge_mode: String?
         var gate_activation: String
         var cell_activation: String
+        var zero_output_for_mask: Bool?
+    }
+
+    struct Embedding: Decodable {
+        var vocabulary_size: Int
+        var mask_zero: Bool
     }
 
     struct Dense: Decodable {
@@ -22,6 +28,8 @@ struct CompactHeader: Decodable {
         var layers: [Layer]
         var return_sequences: Bool
         var dense: [Dense]
+        var embedding: Embedding?
+        var mask_value: Double?
     }
 
     struct Entry: Decodable {
@@ -76,14 +84,17 @@ struct CompactHeader: Decodable {
             layers.append(LSTMLayerSpec(
                 inputSize: l.input_size, hiddenSize: l.hidden_size, direction: direction, mergeMode: merge,
                 gateActivation: try Self.activation(l.gate_activation, place: "\(place) gate activation"),
-                cellActivation: try Self.activation(l.cell_activation, place: "\(place) cell activation")))
+                cellActivation: try Self.activation(l.cell_activation, place: "\(place) cell activation"),
+                zeroOutputForMask: l.zero_output_for_mask ?? false))
         }
         var dense: [DenseLayerSpec] = []
         for (k, d) in architecture.dense.enumerated() {
             dense.append(DenseLayerSpec(inputSize: d.input_size, outputSize: d.output_size,
                                         activation: try Self.activation(d.activation, place: "dense.\(k) activation")))
         }
-        let arch = ModelArchitecture(layers: layers, returnSequences: architecture.return_sequences, dense: dense)
+        let arch = ModelArchitecture(layers: layers, returnSequences: architecture.return_sequences, dense: dense,
+                                     embedding: architecture.embedding.map { EmbeddingSpec(vocabularySize: $0.vocabulary_size, maskZero: $0.mask_zero) },
+                                     maskValue: architecture.mask_value)
         do { try arch.validate() } catch { throw .invalidArchitecture(error) }
         return arch
     }
@@ -123,6 +134,7 @@ extension CompactHeader {
                 "cell_activation": .string(l.cellActivation.rawValue),
             ]
             if let mode = l.mergeMode { m["merge_mode"] = .string(mode.rawValue) }
+            if l.zeroOutputForMask { m["zero_output_for_mask"] = .bool(true) }
             return .object(m)
         }
         let dense: [CanonicalJSON] = a.dense.map { d in
@@ -138,8 +150,13 @@ extension CompactHeader {
                 "offset": .int(e.offset), "length": .int(e.tensor.bytes.count), "crc32": .uint(UInt64(e.crc)),
             ])
         }
+        var architecture: [String: CanonicalJSON] = ["layers": .array(layers), "return_sequences": .bool(a.returnSequences), "dense": .array(dense)]
+        if let e = a.embedding {
+            architecture["embedding"] = .object(["vocabulary_size": .int(e.vocabularySize), "mask_zero": .bool(e.maskZero)])
+        }
+        if let v = a.maskValue { architecture["mask_value"] = .double(v) }
         return CanonicalJSON.object([
-            "architecture": .object(["layers": .array(layers), "return_sequences": .bool(a.returnSequences), "dense": .array(dense)]),
+            "architecture": .object(architecture),
             "metadata": .array(metadata),
             "tensors": .array(tensors),
         ]).bytes

@@ -27,7 +27,9 @@ struct CompactReader {
         guard bytes(0..<8) == CompactLayout.magic else { throw .badMagic(found: bytes(0..<8)) }
         // L2
         let version = UInt32(truncatingIfNeeded: littleEndian(8, 4))
-        guard version == CompactLayout.version else { throw .unsupportedVersion(found: version, supported: CompactLayout.version) }
+        guard version == CompactLayout.version || version == CompactLayout.maskedVersion else {
+            throw .unsupportedVersion(found: version, supported: CompactLayout.maskedVersion)
+        }
         // L3: the length is compared as u64 before it is converted or used.
         let storedCRC = UInt32(truncatingIfNeeded: littleEndian(12, 4))
         let headerLength = littleEndian(16, 8)
@@ -44,6 +46,8 @@ struct CompactReader {
         // L6–L8
         let header = try CompactHeader.decode(headerBytes)
         let architecture = try header.modelArchitecture()
+        // L24: a mask in a version-1 file would be ignored by readers of version 1.
+        if version == CompactLayout.version, architecture.isMasked { throw .maskNeedsVersion2 }
         let metadata = try header.metadataMap()
         // L9–L16
         guard let dataStart = CompactLayout.aligned(headerEnd) else { throw .truncatedHeader(headerEnd: UInt64(headerEnd), fileSize: size) }

@@ -16,7 +16,7 @@ enum CompactWriter {
         let header = CompactHeader.encode(model, entries: entries)
 
         var head = Data(CompactLayout.magic)
-        append(CompactLayout.version, to: &head)
+        append(model.architecture.isMasked ? CompactLayout.maskedVersion : CompactLayout.version, to: &head)
         append(CRC32.checksum(Data(header)), to: &head)
         append(UInt64(header.count), to: &head)
         head.append(contentsOf: header)
