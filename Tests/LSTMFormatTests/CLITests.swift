@@ -89,12 +89,14 @@ enum CLI {
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect(Set(json.keys) == ["file", "format", "architecture", "parameter_count", "tensors", "metadata"])
         let arch = try #require(json["architecture"] as? [String: Any])
-        #expect(Set(arch.keys) == ["layers", "return_sequences", "dense"])
+        #expect(Set(arch.keys) == ["layers", "return_sequences", "dense", "embedding", "mask_value"])
+        #expect(arch["embedding"] is NSNull && arch["mask_value"] is NSNull, "no embedding, no mask: null")
         let tensors = try #require(json["tensors"] as? [[String: Any]])
         #expect(Set(tensors[0].keys) == ["name", "dtype", "shape", "crc32"])
         #expect(tensors[0]["name"] as? String == "lstm.0.fwd.W_f")
         let layer = try #require((arch["layers"] as? [[String: Any]])?.first)
-        #expect(Set(layer.keys) == ["input_size", "hidden_size", "direction", "merge_mode", "gate_activation", "cell_activation"])
+        #expect(Set(layer.keys) == ["input_size", "hidden_size", "direction", "merge_mode", "gate_activation", "cell_activation",
+                                    "zero_output_for_mask"])
         #expect(layer["merge_mode"] is NSNull, "a forward layer has merge_mode null")
     }
 
