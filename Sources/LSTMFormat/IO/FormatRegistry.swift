@@ -10,6 +10,7 @@ public enum FormatRegistry {
         KerasFormat.self,
         KerasH5Format.self,
         KerasWeightsFormat.self,
+        SafetensorsFormat.self,
     ]
 
     public static func format(named name: String) throws -> any ModelFileFormat.Type {

@@ -1,0 +1,29 @@
+import Foundation
+
+/// safetensors files holding a PyTorch state dict (`Spec/pytorch-mapping.md`, P-S and P-M rules): read any
+/// nn.LSTM / nn.Linear state dict, write one in nn.LSTM naming with the canonical architecture in `__metadata__`.
+public enum SafetensorsFormat: ModelFileFormat {
+    public static let name = "safetensors"
+    public static let fileSuffixes = [".safetensors"]
+
+    /// An 8-byte header length followed by a JSON object: `{` right after the length, which lies within the cap.
+    public static func matches(_ probe: FileProbe) -> Bool {
+        guard probe.head.count >= 9 else { return false }
+        var n: UInt64 = 0
+        for k in 0..<8 { n |= UInt64(probe.head[probe.head.startIndex + k]) << (8 * UInt64(k)) }
+        return n >= 2 && n <= SafetensorsFile.headerLimit && probe.head[probe.head.startIndex + 8] == UInt8(ascii: "{")
+    }
+
+    public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
+        let data = try Data(contentsOf: url, options: .alwaysMapped)
+        let file = try SafetensorsFile.decode(data)
+        return try PyTorchStateDict.model(file.tensors, orderKnown: false, stored: file.metadata, options: options, format: name)
+    }
+
+    public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
+        let (entries, metadata) = try PyTorchStateDict.stateDict(model)
+        var meta = metadata
+        meta["format"] = "pt"  // what safetensors.torch.save_file writes; transformers checks it
+        try SafetensorsFile(tensors: entries, metadata: meta).encode().write(to: url)
+    }
+}
