@@ -131,6 +131,9 @@ enum PyTorchStateDict {
             throw PyTorchError.architectureMismatch("the state dict has \(inferred.layers.count) LSTM layers and \(inferred.dense.count) Linear layers, "
                 + "the architecture \(given.layers.count) and \(given.dense.count)")
         }
+        if given.embedding != nil || given.maskValue != nil {
+            throw PyTorchError.architectureMismatch("it has an embedding or masking, which a state dict of nn.LSTM and nn.Linear modules does not")
+        }
         for (k, (g, f)) in zip(given.layers, inferred.layers).enumerated() {
             guard g.inputSize == f.inputSize, g.hiddenSize == f.hiddenSize, g.direction == f.direction, g.mergeMode == f.mergeMode else {
                 throw PyTorchError.architectureMismatch("lstm.\(k) is \(g.direction.rawValue) \(g.inputSize)->\(g.hiddenSize)\(g.mergeMode.map { " merge \($0.rawValue)" } ?? ""), "

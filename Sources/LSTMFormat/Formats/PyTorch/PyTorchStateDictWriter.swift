@@ -10,6 +10,12 @@ extension PyTorchStateDict {
     ///   other than sigmoid or a cell activation other than tanh (P-W2).
     static func stateDict(_ model: LSTMModel) throws -> (entries: [(name: String, tensor: Tensor)], metadata: [String: String]) {
         let arch = model.architecture
+        if arch.embedding != nil {
+            throw PyTorchError.notExpressible(place: "the model starts with an embedding;", reason: "only nn.LSTM and nn.Linear modules are written")
+        }
+        if arch.maskValue != nil {
+            throw PyTorchError.notExpressible(place: "the model masks its input;", reason: "nn.LSTM has no masking (PyTorch packs sequences instead)")
+        }
         for (k, l) in arch.layers.enumerated() {
             if l.direction == .backward {
                 throw PyTorchError.notExpressible(place: "lstm.\(k) is backward-only (go_backwards);", reason: "nn.LSTM has no backward-only layer")
