@@ -33,10 +33,10 @@ struct CompareCommand: ToolCommand {
     func execute() throws {
         let (ma, _) = try read.load(a)
         let (mb, _) = try read.load(b)
-        let x = try inputs.map { try readFiniteArray($0, role: "inputs") }
+        let x = try inputs.map(readModelInput)
         let report: CheckReport
         do {
-            report = try Comparer.compare(ma, mb, files: [a, b], inputs: x, precision: precision, tolerance: check.tolerance)
+            report = try Comparer.compare(ma, mb, files: [a, b], input: x, precision: precision, tolerance: check.tolerance)
         } catch {
             throw FileError(path: inputs ?? a, underlying: error)
         }

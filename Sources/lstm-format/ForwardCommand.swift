@@ -7,7 +7,8 @@ struct ForwardCommand: ToolCommand {
         commandName: "forward",
         abstract: "Run the forward pass (eq. 8.24) and write the outputs as .npy.",
         discussion: """
-            X is (batch, steps, features), float32 or float64 .npy. Y is (batch, steps, out) for many-to-many \
+            X is (batch, steps, features), float32 or float64 .npy — or, for a model with an embedding, integer \
+            token ids (batch, steps), int32 or int64; masked steps follow Keras (Spec/canonical-model.md M17–M22). Y is (batch, steps, out) for many-to-many \
             models and (batch, out) for many-to-one, float32 (float64 with --precision float64).
             """
     )
@@ -15,7 +16,7 @@ struct ForwardCommand: ToolCommand {
     @Argument(help: "The model file (any supported format).")
     var model: String
 
-    @Option(help: "Inputs X, a .npy of shape (batch, steps, features).")
+    @Option(help: "Inputs X, a .npy of shape (batch, steps, features), or integer token ids (batch, steps).")
     var inputs: String
 
     @Option(help: "Where to write the outputs Y (.npy).")
@@ -26,9 +27,9 @@ struct ForwardCommand: ToolCommand {
 
     func execute() throws {
         let (m, _) = try read.load(model)
-        let x = try readFiniteArray(inputs, role: "inputs")
+        let x = try readModelInput(inputs)
         let y: Tensor
-        do { y = try LSTMNumerics.forward(m, inputs: x, precision: numeric.precision) } catch { throw FileError(path: inputs, underlying: error) }
+        do { y = try LSTMNumerics.forward(m, input: x, precision: numeric.precision) } catch { throw FileError(path: inputs, underlying: error) }
         try NumPy.writeNPY(y, to: URL(fileURLWithPath: output))
     }
 }

@@ -8,7 +8,7 @@ struct GradientsCommand: ToolCommand {
         abstract: "Compute the loss (eq. 8.25) and its exact BPTT gradients; write them as .npz.",
         discussion: """
             The .npz (numpy savez layout) holds one array per canonical tensor name (lstm.0.fwd.W_f, …, \
-            dense.0.c), shaped like the tensor, plus `loss` (0-d). L = Σ ½ (y − Y)² over batch, steps and \
+            dense.0.c; embedding.E for a model with an embedding), shaped like the tensor, plus `loss` (0-d). L = Σ ½ (y − Y)² over batch, steps and \
             outputs (many-to-one: the last step only).
             """
     )
@@ -16,7 +16,7 @@ struct GradientsCommand: ToolCommand {
     @Argument(help: "The model file (any supported format).")
     var model: String
 
-    @Option(help: "Inputs X, a .npy of shape (batch, steps, features).")
+    @Option(help: "Inputs X, a .npy of shape (batch, steps, features), or integer token ids (batch, steps).")
     var inputs: String
 
     @Option(help: "Targets Y, a .npy shaped like the model's outputs.")
@@ -30,10 +30,10 @@ struct GradientsCommand: ToolCommand {
 
     func execute() throws {
         let (m, _) = try read.load(model)
-        let x = try readFiniteArray(inputs, role: "inputs"), t = try readFiniteArray(targets, role: "targets")
+        let x = try readModelInput(inputs), t = try readFiniteArray(targets, role: "targets")
         let result: (loss: Double, outputs: Tensor, gradients: [String: Tensor])
         do {
-            result = try LSTMNumerics.gradients(m, inputs: x, targets: t, precision: numeric.precision)
+            result = try LSTMNumerics.gradients(m, input: x, targets: t, precision: numeric.precision)
         } catch {
             throw FileError(path: "\(inputs), \(targets)", underlying: error)
         }

@@ -55,3 +55,14 @@ func readFiniteArray(_ path: String, role: String) throws -> Tensor {
     }
     return t
 }
+
+/// Model inputs from a .npy: float arrays (finite, as `readFiniteArray`) or, for a model with an embedding,
+/// integer token ids [batch, steps] (int8 … int64, uint8 … uint64; M17). Which kind the model takes is checked
+/// by the numerics, with a one-line error naming this file.
+func readModelInput(_ path: String) throws -> ModelInput {
+    let input = try NumPy.readModelInput(URL(fileURLWithPath: path))
+    if case .features(let t) = input, let index = t.firstNonFiniteIndex() {
+        throw CommandFailure(message: "\(path): the inputs hold a non-finite value at [\(index.map(String.init).joined(separator: ", "))]", code: ExitStatus.failure)
+    }
+    return input
+}

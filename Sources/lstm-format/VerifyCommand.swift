@@ -44,7 +44,7 @@ struct VerifyCommand: ToolCommand {
     func execute() throws {
         let (m, _) = try read.load(model)
         let golden = Verifier.Golden(
-            inputs: try inputs.map { try readFiniteArray($0, role: "inputs") },
+            input: try inputs.map(readModelInput),
             expectedOutputs: try expect.map(readArray),
             targets: try targets.map { try readFiniteArray($0, role: "targets") },
             expectedGradients: try expectGradients.map { try NumPy.readNPZ(URL(fileURLWithPath: $0)) })

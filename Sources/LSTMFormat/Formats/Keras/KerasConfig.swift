@@ -39,6 +39,7 @@ enum KerasConfig {
         guard ["Sequential", "Functional", "Model"].contains(modelClass) else {
             throw KerasError.unsupportedLayer(name: name, className: modelClass, reason: "the model must be Sequential or Functional")
         }
+        if modelClass != "Sequential" { entries = try droppingMaskNodes(entries) }
         // Every layer is checked before the graph, so an unsupported layer is named even where it branches.
         var parsed = try entries.map { try parseLayer($0, generation: generation) }
         if modelClass != "Sequential" {
@@ -76,6 +77,16 @@ enum KerasConfig {
             return (KerasLayerPlan(name: name, className: className, kind: .lstm(lstm)), declaredInput)
         case "Bidirectional":
             return (try parseBidirectional(cfg, name: name, generation: generation), declaredInput)
+        case "Embedding":
+            return (KerasLayerPlan(name: name, className: className, kind: .embedding(try parseEmbedding(cfg, name: name))), nil)
+        case "Masking":
+            let value: Double
+            switch cfg["mask_value"] {
+            case nil, is NSNull: value = 0
+            case let n as NSNumber where n.doubleValue.isFinite: value = n.doubleValue
+            default: throw KerasError.invalidConfig("layer '\(name)': mask_value must be a finite number")
+            }
+            return (KerasLayerPlan(name: name, className: className, kind: .masking(value)), declaredInput)
         case "Dense":
             let dense = try parseDense(cfg, name: name, wrapper: nil, generation: generation)
             return (KerasLayerPlan(name: name, className: className, kind: .dense(dense)), declaredInput)
@@ -98,8 +109,6 @@ enum KerasConfig {
             "only LSTM recurrent layers map to the canonical LSTM model"
         case "Conv1D", "Conv2D", "SeparableConv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D":
             "convolution and pooling layers have no counterpart in the canonical model"
-        case "Masking", "Embedding":
-            "masking and embedding change what the LSTM reads; the canonical model takes the input features as they are"
         case "Attention", "AdditiveAttention", "MultiHeadAttention":
             "attention has no counterpart in the canonical model"
         case "Add", "Concatenate", "Multiply", "Average", "Subtract", "Maximum", "Minimum", "Dot":
@@ -124,7 +133,23 @@ enum KerasConfig {
             useBias: cudnn ? true : try flag(cfg, "use_bias", layer: name, default: true),
             goBackwards: try flag(cfg, "go_backwards", layer: name, default: false),
             returnSequences: try flag(cfg, "return_sequences", layer: name, default: false),
-            cudnn: cudnn)
+            cudnn: cudnn,
+            zeroOutputForMask: try flag(cfg, "zero_output_for_mask", layer: name, default: false))
+    }
+
+    /// Keras `Embedding(input_dim, output_dim, mask_zero)`. LoRA and quantized embeddings hold other weights and
+    /// are refused.
+    private static func parseEmbedding(_ cfg: [String: Any], name: String) throws -> KerasEmbeddingConfig {
+        guard let inputDim = cfg["input_dim"] as? Int, inputDim > 0, let outputDim = cfg["output_dim"] as? Int, outputDim > 0 else {
+            throw KerasError.invalidConfig("layer '\(name)': Embedding input_dim and output_dim must be positive integers")
+        }
+        for option in ["lora_rank", "quantization_config"] {
+            if let v = cfg[option], !(v is NSNull) {
+                throw KerasError.unsupportedOption(layer: name, className: "Embedding", option: option, value: "\(v)", reason: "the canonical embedding is one plain table")
+            }
+        }
+        return KerasEmbeddingConfig(name: name, inputDim: inputDim, outputDim: outputDim,
+                                    maskZero: try flag(cfg, "mask_zero", layer: name, default: false))
     }
 
     private static func parseBidirectional(_ cfg: [String: Any], name: String, generation: KerasGeneration) throws -> KerasLayerPlan {
@@ -202,8 +227,16 @@ enum KerasConfig {
     private static func checkOrder(_ layers: [KerasLayerPlan]) throws {
         var lastRecurrent: Int?
         var firstDense: Int?
+        var input: KerasLayerPlan?
         for (k, layer) in layers.enumerated() {
             switch layer.kind {
+            case .embedding, .masking:
+                // M17/M18: one Embedding or Masking, before every other layer with weights or a mask.
+                if let first = input ?? layers[..<k].first(where: { $0.kind != .passThrough }) {
+                    throw KerasError.unsupportedLayer(name: layer.name, className: layer.className,
+                        reason: "an Embedding or Masking layer must come first, before '\(first.name)'")
+                }
+                input = layer
             case .lstm, .bidirectional:
                 if let d = firstDense {
                     throw KerasError.unsupportedLayer(name: layer.name, className: layer.className, reason: "a recurrent layer after the Dense layer '\(layers[d].name)' is not supported")

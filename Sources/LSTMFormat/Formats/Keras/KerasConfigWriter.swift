@@ -39,13 +39,22 @@ enum KerasConfigWriter {
             }
         }
         var layers = [KerasLayerPlan(name: name(meta["keras.input_name"], default: "input_layer"), className: "InputLayer", kind: .passThrough)]
+        if let e = arch.embedding {
+            let n = name(meta["keras.embedding.name"], default: "embedding")
+            layers.append(KerasLayerPlan(name: n, className: "Embedding", kind: .embedding(
+                KerasEmbeddingConfig(name: n, inputDim: e.vocabularySize, outputDim: arch.inputSize, maskZero: e.maskZero))))
+        }
+        if let v = arch.maskValue {
+            layers.append(KerasLayerPlan(name: name(meta["keras.masking.name"], default: "masking"), className: "Masking", kind: .masking(v)))
+        }
         for (k, spec) in arch.layers.enumerated() {
             let last = k == arch.layers.count - 1
             let gate = try activation(spec.gateActivation, "lstm.\(k) gate activation")
             let cellAct = try activation(spec.cellActivation, "lstm.\(k) cell activation")
             func lstm(_ n: String, backwards: Bool) -> KerasLSTMConfig {
                 KerasLSTMConfig(name: n, units: spec.hiddenSize, activation: cellAct, recurrentActivation: gate, useBias: true,
-                                goBackwards: backwards, returnSequences: last ? arch.returnSequences : true, cudnn: false)
+                                goBackwards: backwards, returnSequences: last ? arch.returnSequences : true, cudnn: false,
+                                zeroOutputForMask: spec.zeroOutputForMask)
             }
             switch spec.direction {
             case .forward, .backward:
@@ -89,6 +98,12 @@ enum KerasConfigWriter {
             return out
         }
         func lstmConfig(_ c: KerasLSTMConfig) -> [String: Any] {
+            var out = lstmBase(c)
+            // M19: written only when set, so unmasked models keep their bytes (Keras 3 and tf_keras take it).
+            if c.zeroOutputForMask { out["zero_output_for_mask"] = true }
+            return out
+        }
+        func lstmBase(_ c: KerasLSTMConfig) -> [String: Any] {
             ["name": c.name, "trainable": true, "dtype": dtype, "return_sequences": c.returnSequences, "return_state": false,
              "go_backwards": c.goBackwards, "stateful": false, "unroll": false, "units": c.units,
              "activation": kerasName(c.activation), "recurrent_activation": kerasName(c.recurrentActivation),
@@ -98,13 +113,22 @@ enum KerasConfigWriter {
             ["name": d.name, "trainable": true, "dtype": dtype, "units": d.units, "activation": kerasName(d.activation), "use_bias": d.useBias]
         }
         var layers: [[String: Any]] = []
+        // M17: a model with an embedding reads int32 token ids [batch, steps].
+        let inputShape: [Any] = arch.embedding == nil ? [NSNull(), NSNull(), arch.inputSize] : [NSNull(), NSNull()]
         for layer in plan.layers {
             let shape: [Any] = sequence ? [NSNull(), NSNull(), width] : [NSNull(), width]
             switch layer.kind {
             case .passThrough:
-                var c: [String: Any] = ["dtype": dtypeName, "sparse": false, "ragged": false, "name": layer.name]
-                c[k3 ? "batch_shape" : "batch_input_shape"] = [NSNull(), NSNull(), arch.inputSize]
+                var c: [String: Any] = ["dtype": arch.embedding == nil ? dtypeName : "int32", "sparse": false, "ragged": false, "name": layer.name]
+                c[k3 ? "batch_shape" : "batch_input_shape"] = inputShape
                 layers.append(wrap("InputLayer", c, input: nil))
+            case .embedding(let e):
+                let c: [String: Any] = ["name": e.name, "trainable": true, "dtype": dtype, "input_dim": e.inputDim,
+                                        "output_dim": e.outputDim, "mask_zero": e.maskZero]
+                layers.append(wrap("Embedding", c, input: inputShape))
+                width = e.outputDim
+            case .masking(let v):
+                layers.append(wrap("Masking", ["name": layer.name, "trainable": true, "dtype": dtype, "mask_value": v], input: inputShape))
             case .lstm(let c):
                 layers.append(wrap("LSTM", lstmConfig(c), input: shape))
                 width = c.units
@@ -130,9 +154,9 @@ enum KerasConfigWriter {
         var top: [String: Any] = ["class_name": "Sequential", "config": config]
         if k3 {
             config["dtype"] = dtype
-            config["build_input_shape"] = [NSNull(), NSNull(), arch.inputSize]
+            config["build_input_shape"] = inputShape
             top = ["module": "keras", "class_name": "Sequential", "config": config, "registered_name": NSNull(),
-                   "build_config": ["input_shape": [NSNull(), NSNull(), arch.inputSize]]]
+                   "build_config": ["input_shape": inputShape]]
         }
         return try JSONSerialization.data(withJSONObject: top, options: [.sortedKeys])
     }

@@ -62,7 +62,8 @@ extension KerasConfig {
                 names.append(n)
                 return
             }
-            for key in dict.keys.sorted() { collectHistory(dict[key] as Any, into: &names) }
+            // A `mask` keyword names the mask computation (checked by `droppingMaskNodes`), not a data input.
+            for key in dict.keys.sorted() where key != "mask" { collectHistory(dict[key] as Any, into: &names) }
         } else if let list = value as? [Any] {
             if list.count >= 3, let n = list.first as? String, list[1] is Int {
                 names.append(n)

@@ -86,7 +86,8 @@ enum KerasLegacyH5 {
         case .dense(let d):
             let prefix = d.timeDistributedName.map { "\($0)/\(d.name)" } ?? layer.name
             return ["\(prefix)/kernel:0", "\(prefix)/bias:0"]
-        case .passThrough: return []
+        case .embedding: return ["\(layer.name)/embeddings:0"]
+        case .passThrough, .masking: return []
         }
     }
 

@@ -14,17 +14,33 @@ enum KerasModelBuilder {
         var dense: [DenseLayerSpec] = []
         var tensors: [String: Tensor] = [:]
         var metadata = base
-        var width = plan.inputSize
+        var width = plan.layers.contains { if case .embedding = $0.kind { true } else { false } } ? nil : plan.inputSize
         var returnSequences = false
+        var embedding: EmbeddingSpec?
+        var maskValue: Double?
+        for layer in plan.layers { if case .masking(let v) = layer.kind { maskValue = v } }
+        let masked = maskValue != nil || plan.layers.contains { if case .embedding(let e) = $0.kind { e.maskZero } else { false } }
         for (layer, arrays) in zip(weighted, weights) {
             switch layer.kind {
+            case .embedding(let cfg):
+                guard arrays.count == 1, arrays[0].shape == [cfg.inputDim, cfg.outputDim] else {
+                    throw KerasError.weightShape(layer: layer.name, weight: "embeddings", expected: [cfg.inputDim, cfg.outputDim], actual: arrays.first?.shape ?? [])
+                }
+                tensors[TensorName.embedding] = arrays[0]
+                embedding = EmbeddingSpec(vocabularySize: cfg.inputDim, maskZero: cfg.maskZero)
+                metadata["keras.embedding.name"] = layer.name
+                width = cfg.outputDim
+                continue
+            case .masking:
+                continue
             case .lstm(let cfg):
                 let k = layers.count
                 let cell: CellDirection = cfg.goBackwards ? .bwd : .fwd
                 let (input, cellTensors) = try lstmCell(cfg, arrays, layerName: layer.name, width: width, k: k, cell: cell)
                 tensors.merge(cellTensors) { a, _ in a }
                 layers.append(LSTMLayerSpec(inputSize: input, hiddenSize: cfg.units, direction: cfg.goBackwards ? .backward : .forward,
-                                            gateActivation: cfg.recurrentActivation, cellActivation: cfg.activation))
+                                            gateActivation: cfg.recurrentActivation, cellActivation: cfg.activation,
+                                            zeroOutputForMask: masked && cfg.zeroOutputForMask))
                 returnSequences = cfg.returnSequences
                 metadata["keras.lstm.\(k).name"] = layer.name
             case .bidirectional(let fwd, let bwd, let merge):
@@ -37,8 +53,10 @@ enum KerasModelBuilder {
                 let (_, b) = try lstmCell(bwd, Array(arrays[per...]), layerName: layer.name, width: input, k: k, cell: .bwd)
                 tensors.merge(f) { a, _ in a }
                 tensors.merge(b) { a, _ in a }
+                // Keras's Bidirectional sets zero_output_for_mask to return_sequences on both cells (M21).
                 layers.append(LSTMLayerSpec(inputSize: input, hiddenSize: fwd.units, direction: .bidirectional, mergeMode: merge,
-                                            gateActivation: fwd.recurrentActivation, cellActivation: fwd.activation))
+                                            gateActivation: fwd.recurrentActivation, cellActivation: fwd.activation,
+                                            zeroOutputForMask: masked && fwd.returnSequences))
                 returnSequences = fwd.returnSequences
                 metadata["keras.lstm.\(k).name"] = layer.name
                 metadata["keras.lstm.\(k).forward_name"] = fwd.name
@@ -70,7 +88,9 @@ enum KerasModelBuilder {
         metadata["keras.model_class"] = plan.modelClass
         metadata["keras.layer_names"] = jsonArray(plan.layers.map(\.name))
         if let input = plan.layers.first(where: { $0.className == "InputLayer" }) { metadata["keras.input_name"] = input.name }
-        let architecture = ModelArchitecture(layers: layers, returnSequences: returnSequences, dense: dense)
+        if let m = plan.layers.first(where: { if case .masking = $0.kind { true } else { false } }) { metadata["keras.masking.name"] = m.name }
+        let architecture = ModelArchitecture(layers: layers, returnSequences: returnSequences, dense: dense,
+                                             embedding: embedding, maskValue: maskValue)
         return try LSTMModel(architecture: architecture, tensors: tensors, metadata: metadata)
     }
 

@@ -27,6 +27,16 @@ struct KerasLSTMConfig: Equatable, Sendable {
     var returnSequences: Bool
     /// A Keras 2 `CuDNNLSTM`: bias of 8·units and cuDNN kernel layout (`KerasCuDNN`).
     var cudnn: Bool
+    /// Keras's `zero_output_for_mask` as the config states it (a Bidirectional wrapper overrides it, M21).
+    var zeroOutputForMask = false
+}
+
+/// An `Embedding` layer (`Spec/canonical-model.md` M17): table [input_dim, output_dim].
+struct KerasEmbeddingConfig: Equatable, Sendable {
+    var name: String
+    var inputDim: Int
+    var outputDim: Int
+    var maskZero: Bool
 }
 
 /// A Dense layer (optionally inside TimeDistributed) as its Keras config describes it.
@@ -45,6 +55,10 @@ struct KerasLayerPlan: Equatable, Sendable {
         case lstm(KerasLSTMConfig)
         case bidirectional(forward: KerasLSTMConfig, backward: KerasLSTMConfig, merge: MergeMode)
         case dense(KerasDenseConfig)
+        /// `Embedding`: the model's input is token ids (M17).
+        case embedding(KerasEmbeddingConfig)
+        /// `Masking(mask_value)`: no weights (M18).
+        case masking(Double)
         /// InputLayer, Dropout-style layers: no weights, identity at inference.
         case passThrough
     }
@@ -52,7 +66,12 @@ struct KerasLayerPlan: Equatable, Sendable {
     var className: String
     var kind: Kind
 
-    var hasWeights: Bool { kind != .passThrough }
+    var hasWeights: Bool {
+        switch kind {
+        case .passThrough, .masking: false
+        default: true
+        }
+    }
 }
 
 /// A Keras model reduced to what the canonical model needs: a chain of layers, and what is known of the input.

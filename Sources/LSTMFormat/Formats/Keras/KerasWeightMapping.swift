@@ -55,6 +55,7 @@ enum KerasWeightMapping {
     /// bias (forward cell then backward cell for Bidirectional), then per dense layer kernel, bias.
     static func kerasWeights(_ model: LSTMModel) -> [[Tensor]] {
         var out: [[Tensor]] = []
+        if model.architecture.embedding != nil { out.append([model.tensors[TensorName.embedding]!]) }
         for (k, layer) in model.architecture.layers.enumerated() {
             out.append(layer.cells.flatMap { kerasCell(model, layer: k, cell: $0) })
         }

@@ -46,7 +46,8 @@ enum KerasWeightsH5 {
         case .dense(let d):
             let base = d.timeDistributedName == nil ? root : "\(root)/layer"
             return (0..<(d.useBias ? 2 : 1)).map { "\(base)/vars/\($0)" }
-        case .passThrough: return []
+        case .embedding: return ["\(root)/vars/0"]
+        case .passThrough, .masking: return []
         }
     }
 
@@ -86,7 +87,7 @@ enum KerasWeightsH5 {
                     try file.createGroup("\(root)/layer")
                     try varsGroup(file, "\(root)/layer", name: d.name)
                 }
-            case .passThrough: break
+            case .passThrough, .embedding, .masking: break
             }
             guard layer.hasWeights else { continue }
             guard let arrays = remaining.popFirst() else { throw KerasError.invalidConfig("fewer weight lists than weighted layers") }
