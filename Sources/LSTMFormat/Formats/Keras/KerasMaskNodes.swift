@@ -2,7 +2,7 @@ import Foundation
 
 /// Keras 3 functional configs record how a mask is computed as op nodes beside the chain: `Embedding(mask_zero)`
 /// adds `NotEqual(input, 0)`, `Masking(v)` adds `NotEqual(input, v)` → `Any(axis=-1)`, and every LSTM that gets
-/// the mask names that node in its `mask` keyword (`Spec/keras-mapping.md`, K-C4). These nodes compute exactly
+/// the mask names that node in its `mask` keyword (`Spec/keras-mapping.md`, K-E3). These nodes compute exactly
 /// the mask of M18, so they are dropped; any other op node, or a `mask` keyword naming anything else, is refused.
 extension KerasConfig {
     static func droppingMaskNodes(_ entries: [[String: Any]]) throws -> [[String: Any]] {
