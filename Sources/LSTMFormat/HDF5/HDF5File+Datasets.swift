@@ -20,7 +20,8 @@ extension HDF5File {
     /// little-endian), or unsigned 16-bit integers with a `dtype` = "bfloat16" attribute (H5). Any other type is
     /// an error naming the path and the type.
     func readTensor(_ path: String) throws -> Tensor {
-        try HDF5Library.serialized {
+        try checkDeclaredBytes()
+        return try HDF5Library.serialized {
             let dataset = try openDataset(path)
             let fileType = try HDF5Library.handle(H5Dget_type(dataset.id), "H5Dget_type", path, close: H5Tclose)
             let dtype = try tensorDType(for: fileType.id, path)

@@ -7,6 +7,8 @@ import Foundation
 final class HDF5File {
     private var fileID: hid_t
     private var isOpen: Bool
+    /// Whether the datasets' declared bytes were checked against the memory budget (`checkDeclaredBytes`).
+    var declaredBytesChecked = false
     /// The file path (or a label for an in-memory image), used in error messages.
     let location: String
 

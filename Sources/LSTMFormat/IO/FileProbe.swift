@@ -1,5 +1,4 @@
 import Foundation
-import ZIPFoundation
 
 /// What formats look at to recognise a file (`Spec/layout.md`, O3): its first bytes and, parsed at most once per
 /// probe and only when a format asks, the marks of an HDF5 file or the member names of a zip archive. Detection
@@ -55,14 +54,7 @@ public final class FileProbe: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let cached = zipCache { return cached }
-        var names: [String]?
-        if let archive = try? Archive(url: url, accessMode: .read, pathEncoding: nil) {
-            names = []
-            for entry in archive {
-                names!.append(entry.path)
-                if names!.count >= Self.zipEntryLimit { break }
-            }
-        }
+        let names = (try? ZipDirectory.parse(Data(contentsOf: url, options: .alwaysMapped)))?.prefix(Self.zipEntryLimit).map(\.name)
         zipCache = .some(names)
         return names
     }

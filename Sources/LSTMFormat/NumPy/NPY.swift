@@ -209,7 +209,7 @@ public enum NumPyError: Error, CustomStringConvertible, Equatable {
     case fortranOrder
     case dataLengthMismatch(shape: [Int], dtype: String, expected: Int, actual: Int)
     case notAnArchive(String)
-    case entryTooLarge(name: String, size: UInt64)
+    case entryTooLarge(name: String, size: UInt64, limit: UInt64)
     case duplicateEntry(String)
 
     public var description: String {
@@ -224,7 +224,7 @@ public enum NumPyError: Error, CustomStringConvertible, Equatable {
         case .fortranOrder: "Fortran-order arrays are not supported; save with numpy.ascontiguousarray"
         case .dataLengthMismatch(let s, let d, let e, let a): "array of shape \(s) and dtype \(d) needs \(e) data bytes, the file has \(a)"
         case .notAnArchive(let why): "not a .npz archive: \(why)"
-        case .entryTooLarge(let n, let s): "entry \(n) is \(s) bytes, larger than the limit"
+        case .entryTooLarge(let n, let s, let l): "entry \(n) is \(s) bytes; the archive's entries together may hold at most \(l) bytes (the memory budget)"
         case .duplicateEntry(let n): "entry \(n) appears twice"
         }
     }

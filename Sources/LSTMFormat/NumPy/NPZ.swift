@@ -2,23 +2,28 @@ import Foundation
 import ZIPFoundation
 
 extension NumPy {
-    /// Entries larger than this (uncompressed) are refused before extraction.
-    static let maxEntrySize: UInt64 = 1 << 34
+    /// Entries larger than this (uncompressed) are refused before extraction: the memory budget
+    /// (`Spec/reliability.md`, M2).
+    static var maxEntrySize: UInt64 { MemoryBudget.bytes }
 
     /// Reads an `.npz` (numpy `savez` / `savez_compressed`: a zip of `.npy` files). Keys are the entry names
     /// without the `.npy` suffix.
     public static func readNPZ(_ url: URL) throws -> [String: Tensor] {
         do {
             try IOProblem.requireFile(url)
-            let archive: Archive
-            do { archive = try Archive(url: url, accessMode: .read) } catch { throw NumPyError.notAnArchive(String(describing: error)) }
+            let archive: ZipArchive
+            do { archive = try ZipArchive(url: url) } catch let e as ZipError { throw NumPyError.notAnArchive(e.description) }
             var out: [String: Tensor] = [:]
-            for entry in archive where entry.type == .file {
-                guard entry.uncompressedSize <= maxEntrySize else { throw NumPyError.entryTooLarge(name: entry.path, size: entry.uncompressedSize) }
-                let data = try ZipMember.read(entry, from: archive)
-                let key = entry.path.hasSuffix(".npy") ? String(entry.path.dropLast(4)) : entry.path
+            var total: UInt64 = 0
+            for entry in archive.members where !entry.isDirectory {
+                total = total &+ entry.uncompressedSize
+                guard entry.uncompressedSize <= maxEntrySize, total <= maxEntrySize else {
+                    throw NumPyError.entryTooLarge(name: entry.name, size: entry.uncompressedSize, limit: maxEntrySize)
+                }
+                let data = try archive.read(entry, limit: maxEntrySize)
+                let key = entry.name.hasSuffix(".npy") ? String(entry.name.dropLast(4)) : entry.name
                 guard out[key] == nil else { throw NumPyError.duplicateEntry(key) }
-                do { out[key] = try decodeNPY(data) } catch { throw NumPyArchiveEntryError(entry: entry.path, underlying: error) }
+                do { out[key] = try decodeNPY(data) } catch { throw NumPyArchiveEntryError(entry: entry.name, underlying: error) }
             }
             return out
         } catch let e as FileError {

@@ -11,7 +11,8 @@
 public enum LSTMNumerics {
     /// Returns [batch, steps, out] (many-to-many) or [batch, out] (many-to-one), dtype per precision.
     public static func forward(_ model: LSTMModel, inputs: Tensor, precision: Precision) throws -> Tensor {
-        try PreparedModel(model, precision: precision).forward(inputs: inputs)
+        try checkMemory(model.architecture, inputShape: inputs.shape)
+        return try PreparedModel(model, precision: precision).forward(inputs: inputs)
     }
 
     /// The same for float features or, for a model with an embedding, token ids [batch, steps]
@@ -26,7 +27,8 @@ public enum LSTMNumerics {
     /// dtype per precision), and the outputs of the forward pass.
     public static func gradients(_ model: LSTMModel, inputs: Tensor, targets: Tensor, precision: Precision) throws
         -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
-        try PreparedModel(model, precision: precision).gradients(inputs: inputs, targets: targets)
+        try checkMemory(model.architecture, inputShape: inputs.shape)
+        return try PreparedModel(model, precision: precision).gradients(inputs: inputs, targets: targets)
     }
 
     /// The same for float features or token ids; with an embedding the gradient of `embedding.E` is the sum of

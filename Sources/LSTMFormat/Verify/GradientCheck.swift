@@ -25,6 +25,7 @@ public enum GradientCheck {
 
     static func run(_ model: LSTMModel, inputs: ModelInput?, targets: Tensor?, directions: Int, coordinates: Int, seed: UInt64,
                     gradientSource: GradientSource) throws -> CheckResult {
+        try LSTMNumerics.checkMemory(model.architecture, inputShape: inputs?.shape ?? [ProbeData.batch, ProbeData.steps, model.architecture.inputSize])
         let m = model.converted(to: .float64)
         var x = inputs ?? ProbeData.input(for: m.architecture, seed: seed)
         if case .features(let f) = x { x = .features(f.converted(to: .float64)) }

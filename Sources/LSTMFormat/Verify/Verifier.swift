@@ -29,6 +29,7 @@ public enum Verifier {
     public static let defaultGradientTolerance = Tolerance(rtol: 1e-4, atol: 1e-5, basis: "default for gradients and loss: rtol 1e-4, atol 1e-5")
 
     public static func verify(_ model: LSTMModel, file: String, golden: Golden, precision: Precision, tolerance: Tolerance?) throws -> CheckReport {
+        try LSTMNumerics.checkMemory(model.architecture, inputShape: golden.inputs?.shape ?? [ProbeData.batch, ProbeData.steps, model.architecture.inputSize])
         var checks: [CheckResult] = []
         checks.append(.fact("well_formed", passed: true, detail: "\(model.architecture.layers.count) LSTM layers, \(model.architecture.dense.count) dense, \(model.parameterCount) parameters, shapes consistent"))
         checks.append(finiteParameters(model))

@@ -24,6 +24,8 @@ public enum CompactFormat: ModelFileFormat {
     /// Memory-maps the file and decodes it in place (L21).
     public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
         let data = try Data(contentsOf: url, options: .alwaysMapped)
+        // M1: the tensor data covers the file exactly (L17), so its size is what the model declares.
+        try MemoryBudget.check(UInt64(data.count), for: "model")
         return try decode(data, verifyChecksums: options.verifyChecksums)
     }
 
