@@ -33,17 +33,20 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // Linux calls Swift cannot make directly (prctl, memfd_create, posix_spawn with file actions) and the
+        // async-signal-safe removal of temporary files on SIGINT/SIGTERM (Spec/reliability.md, P1, W2).
+        .target(name: "CSystemShim"),
         .target(
             name: "LSTMFormat",
             dependencies: [
-                "CHDF5", "CZlibShim", "CBLAS",
+                "CHDF5", "CZlibShim", "CBLAS", "CSystemShim",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
         .executableTarget(
             name: "lstm-format",
             dependencies: [
-                "LSTMFormat",
+                "LSTMFormat", "CSystemShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

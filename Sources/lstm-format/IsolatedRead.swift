@@ -1,18 +1,26 @@
 import ArgumentParser
+import CSystemShim
 import Foundation
 import LSTMFormat
 
-/// Reads HDF5-based model files in a child process.
+/// Reads HDF5-based model files in a child process (`Spec/reliability.md`, P1).
 ///
 /// libhdf5 1.10 (Debian's) can crash (SIGSEGV in its global heap code) or loop forever on damaged files — see
 /// `Fixtures/damaged/`. A crash in-process would take the command down with it, so for canonical `.h5`, Keras
-/// `.h5` / `.weights.h5` and `.keras` inputs the command runs itself as `lstm-format __read INPUT OUT.lstm`:
-/// the child parses the file and hands the model back as a temporary `.lstm` (lossless, metadata included),
-/// which the parent maps and checks. If the child dies from a signal or runs past the time limit, the parent
-/// reports the file as damaged, one line, exit 2. `.lstm` files are read in-process: their reader is Swift and
-/// validates every byte. `LSTMFORMAT_NO_ISOLATION=1` reads everything in-process.
+/// `.h5` / `.weights.h5` and `.keras` inputs the command runs itself as `lstm-format __read INPUT`: the child
+/// parses the file and writes the model as `.lstm` bytes to its standard output, which is an anonymous memory
+/// file (`memfd`) the parent maps once the child has exited — no file in any folder, nothing left behind on
+/// any exit. The child dies with its parent (`PR_SET_PDEATHSIG`, and it stays in the parent's process group,
+/// so Ctrl-C reaches both) and ends itself after its time limit (`alarm`); the parent waits with `waitpid`.
+/// If the child dies from a signal, the parent reports the file as damaged, one line, exit 2. `.lstm` files
+/// are read in-process: their reader is Swift and validates every byte. `LSTMFORMAT_NO_ISOLATION=1` reads
+/// everything in-process.
 enum IsolatedRead {
     static var isEnabled: Bool { ProcessInfo.processInfo.environment["LSTMFORMAT_NO_ISOLATION"] != "1" }
+
+    /// The first bytes of the hand-off: this tag, the format name, spaces up to 64 bytes; then the `.lstm`.
+    static let tag = "lstm-format-handoff "
+    static let prefixLength = 64
 
     /// Whether the file is one libhdf5 will parse: the HDF5 signature or a zip (`.keras`).
     static func needsIsolation(_ url: URL) throws -> Bool {
@@ -21,77 +29,106 @@ enum IsolatedRead {
     }
 
     /// Seconds the child may take: 60 s plus 1 s per 10 MB of input (`LSTMFORMAT_READ_TIMEOUT` overrides).
-    static func timeLimit(for url: URL) -> Double {
-        if let s = ProcessInfo.processInfo.environment["LSTMFORMAT_READ_TIMEOUT"], let v = Double(s), v > 0 { return v }
+    static func timeLimit(for url: URL) -> Int {
+        if let s = ProcessInfo.processInfo.environment["LSTMFORMAT_READ_TIMEOUT"], let v = Double(s), v > 0 { return max(1, Int(v.rounded(.up))) }
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-        return 60 + Double(size ?? 0) / 10_000_000
+        return 60 + (size ?? 0) / 10_000_000
     }
 
     static func load(_ url: URL, readArguments: [String]) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("lstm-format-read-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
-        let handoff = work.appendingPathComponent("model.lstm")
-        let stdoutURL = work.appendingPathComponent("stdout"), stderrURL = work.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        child.arguments = ["__read", url.relativePath, handoff.path] + readArguments
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"  // a libhdf5 crash is reported by the parent, in one line
-        child.environment = env
-        child.standardOutput = try FileHandle(forWritingTo: stdoutURL)
-        child.standardError = try FileHandle(forWritingTo: stderrURL)
-        try child.run()
-
+        let handoff = lstm_memfd("lstm-format-read")
+        guard handoff >= 0 else { throw FileError(path: url.relativePath, underlying: IOProblem.cannotOpen("memfd_create: \(String(cString: strerror(errno)))")) }
+        defer { close(handoff) }
         let limit = timeLimit(for: url)
-        let deadline = Date().addingTimeInterval(limit)
-        while child.isRunning && Date() < deadline { usleep(2_000) }
-        if child.isRunning {
-            kill(child.processIdentifier, SIGKILL)
-            child.waitUntilExit()
-            throw FileError(path: url.relativePath, underlying: IsolationProblem.timedOut(seconds: limit))
+        let arguments = ["lstm-format", "__read", url.relativePath, "--time-limit", "\(limit)", "--parent", "\(getpid())"]
+            + readArguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFT_BACKTRACE"] = "enable=no"  // a libhdf5 crash is reported by the parent, in one line
+        let pid = spawn("/proc/self/exe", arguments, environment.map { "\($0.key)=\($0.value)" }, stdout: handoff)
+        guard pid > 0 else { throw FileError(path: url.relativePath, underlying: IOProblem.cannotOpen("cannot start the reader process: \(String(cString: strerror(-pid)))")) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let signal = status & 0x7F, code = (status >> 8) & 0xFF
+        if signal == SIGALRM {
+            throw FileError(path: url.relativePath, underlying: IsolationProblem.timedOut(seconds: limit, archive: isZip(url)))
         }
-        child.waitUntilExit()
-        let childErrors = (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? ""
-        if child.terminationReason == .uncaughtSignal {
-            throw FileError(path: url.relativePath, underlying: IsolationProblem.crashed(signal: child.terminationStatus))
+        if [SIGINT, SIGTERM, SIGHUP].contains(signal) {
+            // Interrupted (Ctrl-C reaches the whole process group): end the same way, not as a crash.
+            raise(signal)
+            throw FileError(path: url.relativePath, underlying: IsolationProblem.interrupted(signal: signal))
         }
-        // Notes and errors from the child are already one line each, naming the file.
-        FileHandle.standardError.write(Data(childErrors.utf8))
-        guard child.terminationStatus == 0 else { throw CommandFailure(message: "", code: child.terminationStatus) }
-        let name = ((try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        if signal != 0 { throw FileError(path: url.relativePath, underlying: IsolationProblem.crashed(signal: signal)) }
+        // The child printed its notes and its one-line error (naming the file) itself.
+        guard code == 0 else { throw CommandFailure(message: "", code: code) }
+        return try receive(handoff, url)
+    }
+
+    /// Maps the hand-off and decodes it; the tensors are views of the mapping, which lives as long as they do.
+    private static func receive(_ fd: Int32, _ url: URL) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
+        var st = stat()
+        guard fstat(fd, &st) == 0, Int(st.st_size) > prefixLength,
+              let base = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+            throw FileError(path: url.relativePath, underlying: IsolationProblem.noModel)
+        }
+        let size = Int(st.st_size)
+        let prefix = String(decoding: UnsafeRawBufferPointer(start: base, count: prefixLength), as: UTF8.self)
+        guard prefix.hasPrefix(tag) else { munmap(base, size); throw FileError(path: url.relativePath, underlying: IsolationProblem.noModel) }
+        let name = prefix.dropFirst(tag.count).trimmingCharacters(in: .whitespaces)
         let format = try FormatRegistry.format(named: name)
-        let model = try CompactFormat.decode(try Data(contentsOf: handoff), verifyChecksums: true)
-        return (model, format)
+        let data = Data(bytesNoCopy: base + prefixLength, count: size - prefixLength, deallocator: .custom { _, _ in munmap(base, size) })
+        // The child computed every CRC from the model it built; the bytes then moved only through kernel memory.
+        do { return (try CompactFormat.decode(data, verifyChecksums: false), format) } catch {
+            throw FileError(path: url.relativePath, underlying: IsolationProblem.noModel)
+        }
+    }
+
+    private static func spawn(_ path: String, _ arguments: [String], _ environment: [String], stdout: Int32) -> pid_t {
+        func cStrings(_ strings: [String]) -> [UnsafeMutablePointer<CChar>?] { strings.map { strdup($0) } + [nil] }
+        let argv = cStrings(arguments), envp = cStrings(environment)
+        defer { (argv + envp).forEach { free($0) } }
+        return lstm_spawn(path, argv, envp, stdout)
+    }
+
+    private static func isZip(_ url: URL) -> Bool {
+        (try? FileProbe(url: url))?.starts(with: FileProbe.zipSignature) ?? false
     }
 }
 
 enum IsolationProblem: Error, CustomStringConvertible {
     case crashed(signal: Int32)
-    case timedOut(seconds: Double)
+    case timedOut(seconds: Int, archive: Bool)
+    case noModel
+    case interrupted(signal: Int32)
 
     var description: String {
         switch self {
         case .crashed(let s): "libhdf5 crashed while reading this file (signal \(s)): the file is damaged or not valid HDF5"
-        case .timedOut(let t): "reading did not finish within \(Int(t)) s (libhdf5 loops on some damaged files): the file is damaged or not valid HDF5"
+        case .timedOut(let t, let archive):
+            "reading did not finish within \(t) s in libhdf5 (it loops on some damaged files): the \(archive ? "HDF5 weights inside the archive are" : "file is") damaged or not valid HDF5"
+        case .noModel: "the reader process ended without handing back a model"
+        case .interrupted(let s): "reading was interrupted (signal \(s))"
         }
     }
 }
 
-/// The child side of `IsolatedRead`: reads INPUT with the in-process readers and writes it as `.lstm`.
+/// The child side of `IsolatedRead`: reads INPUT with the in-process readers and writes it, after a 64-byte
+/// prefix naming the format, as `.lstm` bytes to standard output (the parent's memory file).
 struct IsolatedReadCommand: ToolCommand {
     static let configuration = CommandConfiguration(commandName: "__read", abstract: "Internal: read a model in a child process.", shouldDisplay: false)
 
     @Argument var input: String
-    @Argument var output: String
+    @Option(name: .customLong("time-limit")) var timeLimit: UInt32
+    @Option(name: .customLong("parent")) var parent: Int32
     @OptionGroup var read: ModelReadOptions
 
     func execute() throws {
+        _ = lstm_set_parent_death_signal(SIGKILL)
+        guard getppid() == parent else { Foundation.exit(ExitStatus.failure) }  // the parent died before the line above
+        alarm(timeLimit)
         let (model, format) = try FormatRegistry.read(URL(fileURLWithPath: input), options: try read.readOptions())
-        try FormatRegistry.write(model, to: URL(fileURLWithPath: output), format: CompactFormat.self)
-        print(format.name)
+        var out = Data((IsolatedRead.tag + format.name).utf8)
+        out.append(Data(repeating: 0x20, count: IsolatedRead.prefixLength - out.count))
+        out.append(CompactFormat.encode(model))
+        try AtomicFile.writeAll(out, toDescriptor: STDOUT_FILENO)
     }
 }

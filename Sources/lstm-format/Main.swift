@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CSystemShim
 import LSTMFormat
 
 /// Exit codes (README, "Exit codes"): 0 success, 1 a numerical check failed, 2 an input or output problem
@@ -36,6 +37,7 @@ extension ToolCommand {
 @main
 struct Main {
     static func main() {
+        lstm_unblock_termination_signals()  // before any thread starts, so every thread inherits it
         do {
             var command = try LSTMFormatCommand.parseAsRoot()
             try command.run()

@@ -1,10 +1,16 @@
+import CSystemShim
 import Foundation
 
-/// Writes a file so that readers see either the old file or the complete new one, never a part.
+/// Writes a file so that readers see either the old file or the complete new one, never a part
+/// (`Spec/reliability.md`, W1–W5).
 ///
-/// The body writes to a temporary file in the destination's folder (so the final `rename(2)` stays on one file
-/// system); on success the temporary file replaces the destination, on any error it is removed and the
-/// destination is left untouched.
+/// The body writes to a temporary file `.NAME.lstm-format-PID-RANDOM.tmp` in the destination's folder (so the
+/// final `rename(2)` stays on one file system). On success the temporary file gets the existing output's
+/// permission bits, is `fsync`ed and renamed over the destination, and the folder is `fsync`ed; on any error it
+/// is removed and the destination is left untouched. SIGINT, SIGTERM and SIGHUP remove it too; one left by a
+/// killed run (SIGKILL) is recognised by its name — a PID that no longer runs — and removed by the next write
+/// into the same folder. A destination that exists and is not a regular file (device, FIFO, socket,
+/// directory, or a symlink to one) is refused, never replaced.
 public enum AtomicFile {
     public static func write(to destination: URL, _ body: (URL) throws -> Void) throws {
         let folder = destination.deletingLastPathComponent()
@@ -12,25 +18,131 @@ public enum AtomicFile {
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
             throw IOProblem.cannotWrite("the folder \(folder.path) does not exist")
         }
-        let temp = folder.appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
+        let mode = try existingMode(destination)
+        removeStale(in: folder, for: destination.lastPathComponent)
+        let temp = folder.appendingPathComponent(temporaryName(for: destination.lastPathComponent))
+        let slot = TemporaryFiles.register(temp)
+        defer { TemporaryFiles.unregister(slot) }
+        // Create it once ourselves: a read-only folder then fails with the OS's reason, whatever the writer.
+        let probe = open(temp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard probe >= 0 else { throw IOProblem.cannotWrite("cannot create a file in \(folder.path): \(String(cString: strerror(errno)))") }
+        close(probe)
+        unlink(temp.path)
         do {
             try body(temp)
-            guard rename(temp.path, destination.path) == 0 else {
-                let err = errno
-                throw POSIXError(POSIXErrorCode(rawValue: err) ?? .EIO)
-            }
+            try syncAndSetMode(temp, mode: mode)
+            guard rename(temp.path, destination.path) == 0 else { throw IOProblem.cannotWrite(String(cString: strerror(errno))) }
+            syncFolder(folder)
         } catch {
+            let full = diskIsFull(folder)
             unlink(temp.path)
+            if full { throw IOProblem.cannotWrite(String(cString: strerror(ENOSPC))) }
             // Foundation's file errors print as an NSError dump; give the one-line reason instead.
-            if (error as NSError).domain == NSCocoaErrorDomain { throw IOProblem.cannotWrite(IOProblem.reason(error)) }
+            if (error as NSError).domain == NSCocoaErrorDomain || (error as NSError).domain == NSPOSIXErrorDomain,
+               !(error is IOProblem) {
+                throw IOProblem.cannotWrite(IOProblem.reason(error))
+            }
             throw error
         }
     }
 
     /// Writes `data` atomically.
     public static func write(_ data: Data, to destination: URL) throws {
-        try write(to: destination) { temp in
-            do { try data.write(to: temp) } catch { throw IOProblem.cannotWrite(IOProblem.reason(error)) }
+        try write(to: destination) { temp in try writeAll(data, to: temp) }
+    }
+
+    /// Writes `data` to a new file with `write(2)`, so a failure reports the OS's reason ("No space left on
+    /// device"), not a Foundation error.
+    static func writeAll(_ data: Data, to url: URL) throws {
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw IOProblem.cannotWrite(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        try writeAll(data, toDescriptor: fd)
+    }
+
+    /// Writes all of `data` to an open descriptor, retrying short writes.
+    public static func writeAll(_ data: Data, toDescriptor fd: Int32) throws {
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var done = 0
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, min(raw.count - done, 1 << 30))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw IOProblem.cannotWrite(String(cString: strerror(n < 0 ? errno : EIO))) }
+                done += n
+            }
         }
     }
+
+    /// The name of this process's temporary file for `name`; `staleOwner` reads the PID back.
+    static func temporaryName(for name: String) -> String {
+        ".\(name).lstm-format-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
+    }
+
+    /// The PID in a temporary file name made by `temporaryName(for: name)`, or nil for any other file.
+    static func owner(ofTemporary file: String, for name: String) -> pid_t? {
+        let prefix = ".\(name).lstm-format-"
+        guard file.hasPrefix(prefix), file.hasSuffix(".tmp") else { return nil }
+        let parts = file.dropFirst(prefix.count).dropLast(4).split(separator: "-")
+        guard parts.count == 2, UInt32(parts[1]) != nil else { return nil }
+        return pid_t(parts[0])
+    }
+
+    /// Removes temporary files for `name` whose writing process no longer runs (W2).
+    static func removeStale(in folder: URL, for name: String) {
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+        for file in files {
+            guard let pid = owner(ofTemporary: file, for: name), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(folder.appendingPathComponent(file).path) }
+        }
+    }
+
+    /// The permission bits of an existing destination (nil when it does not exist); throws when it exists and is
+    /// not a regular file (W3, W4).
+    static func existingMode(_ destination: URL) throws -> mode_t? {
+        var st = stat()
+        guard stat(destination.path, &st) == 0 else {
+            if errno == ENOENT { return nil }
+            // A dangling symlink or an unreadable path: refuse rather than replace what we cannot see.
+            var link = stat()
+            if lstat(destination.path, &link) == 0 { throw IOProblem.cannotWrite("\(String(cString: strerror(errno))) (the path exists and cannot be followed)") }
+            throw IOProblem.cannotWrite(String(cString: strerror(errno)))
+        }
+        let kind = st.st_mode & S_IFMT
+        guard kind == S_IFREG else {
+            let what = [S_IFDIR: "a directory", S_IFCHR: "a character device", S_IFBLK: "a block device",
+                        S_IFIFO: "a FIFO", S_IFSOCK: "a socket"][kind] ?? "not a regular file"
+            throw IOProblem.cannotWrite("the output is \(what), not a regular file; refusing to replace it")
+        }
+        return st.st_mode & 0o7777
+    }
+
+    private static func syncAndSetMode(_ temp: URL, mode: mode_t?) throws {
+        let fd = open(temp.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw IOProblem.cannotWrite(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        if let mode, fchmod(fd, mode) != 0 { throw IOProblem.cannotWrite(String(cString: strerror(errno))) }
+        guard fsync(fd) == 0 else { throw IOProblem.cannotWrite(String(cString: strerror(errno))) }
+    }
+
+    private static func syncFolder(_ folder: URL) {
+        let fd = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
+    /// Whether the folder's file system has less than 1 MiB left for us: the reason a write that failed with
+    /// an error that lost errno (libhdf5, ZIPFoundation) failed.
+    static func diskIsFull(_ folder: URL) -> Bool {
+        var fs = statvfs()
+        guard statvfs(folder.path, &fs) == 0 else { return false }
+        return UInt64(fs.f_bavail) * UInt64(fs.f_frsize) < 1 << 20
+    }
+}
+
+/// Paths removed when SIGINT, SIGTERM or SIGHUP arrives (W2): temporary outputs of the running process.
+public enum TemporaryFiles {
+    /// Registers `url`; pass the result to `unregister` once the file is renamed or removed.
+    public static func register(_ url: URL) -> Int32 { lstm_cleanup_add(url.path) }
+    public static func unregister(_ slot: Int32) { lstm_cleanup_remove(slot) }
 }

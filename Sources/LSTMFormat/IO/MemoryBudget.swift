@@ -53,7 +53,7 @@ public enum MemoryBudgetError: Error, CustomStringConvertible, Equatable, Sendab
     public var description: String {
         switch self {
         case .exceeded(let what, let bytes, let budget):
-            let needs = bytes.map { "needs \(Self.gib($0))" } ?? "declares more bytes than can be counted"
+            let needs = bytes.map { "needs \(Self.gib($0))" } ?? "needs more than 2^64 bytes"
             return "this \(what) \(needs), more than the memory budget of \(Self.gib(budget)) (set LSTMFORMAT_MEMORY_BUDGET to change it)"
         }
     }

@@ -48,6 +48,7 @@ struct CompactHeader: Decodable {
     /// Decodes the header bytes; any JSON or type error is a malformed header (L6).
     static func decode(_ bytes: Data) throws(CompactError) -> CompactHeader {
         if let key = JSONDuplicateKeys.first(in: bytes) { throw .duplicateHeaderKey(key) }
+        if JSONDepth.exceedsLimit(bytes) { throw .malformedHeader("the header is \(JSONDepth.message)") }
         do {
             return try JSONDecoder().decode(CompactHeader.self, from: bytes)
         } catch let DecodingError.keyNotFound(key, context) {

@@ -43,12 +43,11 @@ enum CompactWriter {
 
     /// Writes the file to `url` (replacing it), chunk by chunk.
     static func write(_ model: LSTMModel, to url: URL) throws {
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-        }
-        let handle = try FileHandle(forWritingTo: url)
-        defer { try? handle.close() }
-        for part in chunks(model) { try handle.write(contentsOf: part) }
+        // open(2) and write(2), so a failure carries the OS's reason ("Read-only file system", "No space left on device").
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw IOProblem.cannotWrite(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        for part in chunks(model) { try AtomicFile.writeAll(part, toDescriptor: fd) }
     }
 
     private static func padding(after n: Int) -> Int {

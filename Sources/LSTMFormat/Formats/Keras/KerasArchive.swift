@@ -37,8 +37,10 @@ enum KerasArchive {
         let plan = try KerasConfigWriter.plan(model, target: .keras3)
         let config = try KerasConfigWriter.json(plan, model: model, target: .keras3)
         let metadata = try JSONSerialization.data(withJSONObject: ["keras_version": writtenKerasVersion], options: [.sortedKeys])
-        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("lstm-format-\(UUID().uuidString).weights.h5")
-        defer { try? FileManager.default.removeItem(at: temp) }
+        // Next to the (temporary) output, removed on every exit path and on SIGINT/SIGTERM (Spec/reliability.md, W2).
+        let temp = URL(fileURLWithPath: url.path + ".weights.h5")
+        let slot = TemporaryFiles.register(temp)
+        defer { try? FileManager.default.removeItem(at: temp); TemporaryFiles.unregister(slot) }
         try HDF5File.create(temp) { try KerasWeightsH5.write($0, plan: plan, weights: KerasWeightMapping.kerasWeights(model), compress: options.compress) }
         let weights = try Data(contentsOf: temp)
         try? FileManager.default.removeItem(at: url)

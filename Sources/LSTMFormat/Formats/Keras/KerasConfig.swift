@@ -13,7 +13,7 @@ enum KerasConfig {
     static func parse(_ data: Data, generation: KerasGeneration) throws -> KerasModelPlan {
         let json: Any
         do { json = try JSONSerialization.jsonObject(with: data) } catch {
-            throw KerasError.invalidConfig("the config is not valid JSON")
+            throw KerasError.invalidConfig(JSONDepth.exceedsLimit(data) ? "the config is \(JSONDepth.message)" : "the config is not valid JSON")
         }
         guard let top = json as? [String: Any] else { throw KerasError.invalidConfig("the top level is not an object") }
         var gen = generation

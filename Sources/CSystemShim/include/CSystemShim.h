@@ -1,0 +1,27 @@
+#ifndef LSTMFORMAT_CSYSTEM_SHIM_H
+#define LSTMFORMAT_CSYSTEM_SHIM_H
+#include <sys/types.h>
+
+/// Linux system calls Swift cannot call directly (variadic or macro-based), and the async-signal-safe
+/// cleanup of temporary files (Spec/reliability.md, P1, W2).
+
+/// prctl(PR_SET_PDEATHSIG, signal): the calling process receives `signal` when its parent dies. 0 or -1.
+int lstm_set_parent_death_signal(int signal);
+
+/// memfd_create(name, 0): an anonymous memory file; -1 on error (errno set).
+int lstm_memfd(const char *name);
+
+/// posix_spawn of `path` with `argv` and `envp`, its stdout replaced by `stdout_fd` (stdin and stderr
+/// inherited), in the caller's process group. Returns the pid, or -errno.
+pid_t lstm_spawn(const char *path, char *const argv[], char *const envp[], int stdout_fd);
+
+/// Registers a path to unlink when SIGINT, SIGTERM or SIGHUP arrives (the handler then re-raises the signal
+/// with its default action). Returns a slot for `lstm_cleanup_remove`, or -1 when all slots are taken.
+/// Installs the handlers on first use.
+int lstm_cleanup_add(const char *path);
+
+/// Unblocks SIGINT, SIGTERM and SIGHUP in the calling thread, which a parent may have left blocked (a
+/// blocked SIGTERM would make the process, and the temporary files it removes on SIGTERM, unkillable by it).
+void lstm_unblock_termination_signals(void);
+void lstm_cleanup_remove(int slot);
+#endif

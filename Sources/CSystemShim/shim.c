@@ -1,0 +1,110 @@
+#define _GNU_SOURCE
+#include "CSystemShim.h"
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+int lstm_set_parent_death_signal(int signal) {
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0);
+}
+
+int lstm_memfd(const char *name) {
+    return memfd_create(name, 0);
+}
+
+pid_t lstm_spawn(const char *path, char *const argv[], char *const envp[], int stdout_fd) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    if (posix_spawn_file_actions_init(&actions) != 0) return -ENOMEM;
+    if (posix_spawnattr_init(&attributes) != 0) { posix_spawn_file_actions_destroy(&actions); return -ENOMEM; }
+    posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
+    // The child starts with default signal dispositions and nothing blocked (the parent's cleanup handlers
+    // are not inherited across exec anyway; the mask is).
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &all);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = 0;
+    int status = posix_spawn(&pid, path, &actions, &attributes, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    return status == 0 ? pid : -status;
+}
+
+enum { slots = 64 };
+static char *paths[slots];
+static atomic_int used[slots];
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int installed = 0;
+
+static void on_signal(int signal) {
+    for (int k = 0; k < slots; k++) {
+        if (atomic_load(&used[k]) == 1 && paths[k] != NULL) unlink(paths[k]);
+    }
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigaction(signal, &action, NULL);
+    raise(signal);
+}
+
+static void install(void) {
+    const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+    for (int k = 0; k < 3; k++) {
+        struct sigaction old;
+        // A signal the user chose to ignore (nohup) stays ignored.
+        if (sigaction(signals[k], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = on_signal;
+        sigfillset(&action.sa_mask);
+        sigaction(signals[k], &action, NULL);
+    }
+    installed = 1;
+}
+
+int lstm_cleanup_add(const char *path) {
+    char *copy = strdup(path);
+    if (copy == NULL) return -1;
+    pthread_mutex_lock(&lock);
+    if (!installed) install();
+    for (int k = 0; k < slots; k++) {
+        if (atomic_load(&used[k]) == 0) {
+            paths[k] = copy;
+            atomic_store(&used[k], 1);
+            pthread_mutex_unlock(&lock);
+            return k;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    free(copy);
+    return -1;
+}
+
+void lstm_unblock_termination_signals(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void lstm_cleanup_remove(int slot) {
+    if (slot < 0 || slot >= slots) return;
+    pthread_mutex_lock(&lock);
+    atomic_store(&used[slot], 0);
+    char *old = paths[slot];
+    paths[slot] = NULL;
+    pthread_mutex_unlock(&lock);
+    free(old);
+}

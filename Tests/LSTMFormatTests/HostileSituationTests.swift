@@ -1,0 +1,213 @@
+import Foundation
+import Testing
+@testable import LSTMFormat
+
+/// The situations of `Fixtures/hostile/CASE.md` (the `hostile` case) that need no root: an interrupted child
+/// process, interrupted writes, outputs that are not regular files, modes, directories, deep JSON, budgets.
+/// Disk-full, device-node and read-only-mount checks need root and a tmpfs: `scripts/hostile_root_checks.sh`.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct HostileSituationTests {
+    /// A folder removed when `body` returns, used as TMPDIR and for outputs.
+    func inFolder(_ body: (URL) throws -> Void) throws {
+        let folder = try FixturePaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try body(folder)
+    }
+
+    static func children(of pid: Int32) -> [Int32] {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").compactMap { Int32($0) }
+    }
+
+    static func isRunning(_ pid: Int32) -> Bool {
+        // A zombie has exited; only its parent's wait is missing.
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+        return !stat.contains(") Z ")
+    }
+
+    static func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline { if condition() { return true }; usleep(5_000) }
+        return condition()
+    }
+
+    /// P1: the CLI killed (SIGKILL, SIGTERM, SIGINT) while its child loops in libhdf5: the child dies with it
+    /// and leaves nothing in TMPDIR.
+    @Test(arguments: [SIGKILL, SIGTERM, SIGINT])
+    func P1_theChildReaderDiesWithItsParent(signal: Int32) throws {
+        try inFolder { tmp in
+            let p = Process()
+            p.executableURL = CLI.binary
+            p.arguments = ["inspect", FixturePaths.fixture("damaged/libhdf5-hang.h5").path]
+            p.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": tmp.path]) { $1 }
+            p.standardError = FileHandle.nullDevice
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            var child: Int32 = 0
+            #expect(Self.waitUntil(seconds: 20) { child = Self.children(of: p.processIdentifier).first ?? 0; return child != 0 })
+            usleep(200_000)  // let the child reach libhdf5's loop
+            let start = Date()
+            // Ctrl-C goes to the whole foreground process group; the CLI leads its own group when Foundation starts it.
+            if signal == SIGINT && getpgid(p.processIdentifier) == p.processIdentifier { kill(-p.processIdentifier, signal) } else { kill(p.processIdentifier, signal) }
+            p.waitUntilExit()
+            #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == signal)
+            #expect(Date().timeIntervalSince(start) < 5)
+            #expect(Self.waitUntil(seconds: 5) { !Self.isRunning(child) }, "child \(child) outlived its parent")
+            if Self.isRunning(child) { kill(child, SIGKILL) }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path) == [])
+        }
+    }
+
+    /// P1: the child ends itself after its time limit, and the error blames libhdf5, in one line.
+    @Test func P1_theChildEnforcesItsTimeLimit() throws {
+        let file = FixturePaths.fixture("damaged/libhdf5-hang.h5").path
+        let start = Date()
+        let r = try CLI.run(["inspect", file], environment: ["LSTMFORMAT_READ_TIMEOUT": "1"])
+        #expect(Date().timeIntervalSince(start) < 20)
+        #expect(r.status == 2)
+        #expect(r.stderr == "lstm-format: \(file): reading did not finish within 1 s in libhdf5 (it loops on some damaged files): the file is damaged or not valid HDF5\n")
+    }
+
+    /// W2: a convert killed by SIGTERM mid-write leaves no temporary file and no output.
+    @Test func W2_aTerminatedWriteLeavesNothingBehind() throws {
+        try inFolder { folder in
+            let big = folder.appendingPathComponent("big.lstm")
+            try FormatRegistry.write(RandomModels.make(architecture: ModelArchitecture(
+                layers: [LSTMLayerSpec(inputSize: 8, hiddenSize: 1200)], returnSequences: false, dense: []), seed: 3), to: big)
+            let out = folder.appendingPathComponent("out.h5")
+            let p = Process()
+            p.executableURL = CLI.binary
+            p.arguments = ["convert", big.path, out.path, "--compress"]
+            p.standardError = FileHandle.nullDevice
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let sawTemp = Self.waitUntil(seconds: 20) {
+                ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).contains { $0.hasSuffix(".tmp") }
+            }
+            kill(p.processIdentifier, SIGTERM)
+            p.waitUntilExit()
+            #expect(sawTemp)
+            #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGTERM)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["big.lstm"])
+        }
+    }
+
+    /// W2: a temporary file left by a killed run (its PID no longer runs) is recognised and removed by the
+    /// next write of the same output; another process's live one and unrelated files stay.
+    @Test func W2_staleTemporaryFilesOfDeadRunsAreRemoved() throws {
+        try inFolder { folder in
+            let dead = Process()
+            dead.executableURL = URL(fileURLWithPath: "/bin/true")
+            try dead.run()
+            dead.waitUntilExit()
+            let stale = ".y.npy.lstm-format-\(dead.processIdentifier)-12345.tmp"
+            let live = ".y.npy.lstm-format-1-12345.tmp"  // PID 1 always runs
+            for name in [stale, live, ".y.npy.other.tmp"] { try Data([1]).write(to: folder.appendingPathComponent(name)) }
+            try NumPy.writeNPY(Tensor(shape: [1], float64: [2]), to: folder.appendingPathComponent("y.npy"))
+            let left = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path))
+            #expect(left == ["y.npy", live, ".y.npy.other.tmp"])
+            #expect(AtomicFile.owner(ofTemporary: stale, for: "y.npy") == dead.processIdentifier)
+        }
+    }
+
+    /// W3: an existing 0600 output stays 0600.
+    @Test func W3_anExistingOutputKeepsItsMode() throws {
+        try inFolder { folder in
+            let out = folder.appendingPathComponent("m.lstm")
+            let model = RandomModels.make(architecture: RandomModels.architecture(), seed: 1)
+            try FormatRegistry.write(model, to: out)
+            chmod(out.path, 0o600)
+            for url in [out] { try FormatRegistry.write(model, to: url) }
+            #expect((try FileManager.default.attributesOfItem(atPath: out.path)[.posixPermissions] as? Int) == 0o600)
+            let fresh = folder.appendingPathComponent("n.lstm")
+            try FormatRegistry.write(model, to: fresh)
+            let freshMode = try FileManager.default.attributesOfItem(atPath: fresh.path)[.posixPermissions] as? Int
+            #expect(freshMode == 0o666 & ~Int(Self.umask()))
+        }
+    }
+
+    static func umask() -> mode_t {
+        let old = Glibc.umask(0o022)
+        Glibc.umask(old)
+        return old
+    }
+
+    /// W4: a FIFO, /dev/null, a symlink to a pipe and a directory are refused as outputs and stay what they are.
+    @Test func W4_outputsThatAreNotRegularFilesAreRefused() throws {
+        try inFolder { folder in
+            let model = FixturePaths.fixture("demo/model.h5").path
+            let fifo = folder.appendingPathComponent("fifo.lstm")
+            #expect(mkfifo(fifo.path, 0o644) == 0)
+            let link = folder.appendingPathComponent("stdout.lstm")
+            try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "/proc/self/fd/1")
+            let dir = folder.appendingPathComponent("dir.lstm")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false)
+            for (path, what) in [(fifo.path, "a FIFO"), ("/dev/null", "a character device"), (link.path, "a FIFO"), (dir.path, "a directory")] {
+                let r = try CLI.run(["convert", model, path, "--to", "lstm"])
+                #expect(r.status == 2, "\(path)")
+                #expect(r.stderr == "lstm-format: \(path): cannot write: the output is \(what), not a regular file; refusing to replace it\n")
+            }
+            var st = stat()
+            #expect(lstat(fifo.path, &st) == 0 && st.st_mode & S_IFMT == S_IFIFO)
+            #expect(lstat("/dev/null", &st) == 0 && st.st_mode & S_IFMT == S_IFCHR)
+            #expect(lstat(link.path, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK)
+            #expect(Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)) == ["fifo.lstm", "stdout.lstm", "dir.lstm"])
+        }
+    }
+
+    /// E1: a folder the user may not write into gives the OS's reason (root may write anywhere: see
+    /// scripts/hostile_root_checks.sh for a read-only mount).
+    @Test(.enabled(if: getuid() != 0)) func E1_aReadOnlyFolderGivesTheOSReason() throws {
+        try inFolder { folder in
+            chmod(folder.path, 0o555)
+            defer { chmod(folder.path, 0o755) }
+            let out = folder.appendingPathComponent("m.lstm")
+            let r = try CLI.run(["convert", FixturePaths.fixture("demo/model.h5").path, out.path])
+            #expect(r.status == 2)
+            #expect(r.stderr == "lstm-format: \(out.path): cannot write: cannot create a file in \(folder.path): Permission denied\n")
+        }
+    }
+
+    /// E1: a Keras config nested 100,000 deep is "nested too deeply", not "not valid JSON".
+    @Test func E1_aDeeplyNestedConfigSaysSo() throws {
+        try inFolder { folder in
+            let config = folder.appendingPathComponent("deep.json")
+            try Data((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8).write(to: config)
+            let weights = FixturePaths.fixture("keras/k3_lstm_last_dense/model.weights.h5")
+            let r = try CLI.run(["inspect", weights.path, "--config", config.path])
+            #expect(r.status == 2)
+            #expect(r.stderr == "lstm-format: \(config.path): not a usable Keras model config: the config is \(JSONDepth.message)\n")
+        }
+    }
+
+    /// M1: canonical HDF5 declaring [2147483647, 1] tensors (nothing stored) is refused by its declared bytes.
+    @Test func M1_anHDF5FileDeclaringTerabytesIsRefusedBeforeReading() throws {
+        let file = FixturePaths.fixture("hostile/h5_shape_2p31m1.h5").path
+        let r = try CLI.run(["inspect", file], environment: ["LSTMFORMAT_MEMORY_BUDGET": "4G"])
+        #expect(r.status == 2)
+        #expect(r.stderr == "lstm-format: \(file): this model needs more than 2^64 bytes, more than the memory budget of 4.00 GiB (set LSTMFORMAT_MEMORY_BUDGET to change it)\n")
+    }
+
+    /// M1: a sparse `.lstm` with hidden size 2^20 (8 TiB apparent, a few KB on disk, made by the case's own
+    /// script) is refused by every command in a second, not aborted with a backtrace.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["LSTMFORMAT_SKIP_PYTHON"] != "1"))
+    func M1_aSparseHugeLSTMFileIsRefusedByItsSize() throws {
+        try inFolder { folder in
+            let model = folder.appendingPathComponent("sparse.lstm")
+            let python = ProcessInfo.processInfo.environment["LSTMFORMAT_PYTHON"] ?? "/usr/bin/python3"
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: python)
+            p.arguments = [FixturePaths.fixture("hostile/gen_hidden_sparse.py").path, model.path]
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            try #require(p.terminationStatus == 0)
+            let x = FixturePaths.fixture("hostile/x_1x1x1.npy").path
+            for args in [["forward", model.path, "--inputs", x, "--output", folder.appendingPathComponent("y.npy").path, "--no-verify-checksums"],
+                         ["verify", model.path, "--no-verify-checksums"], ["inspect", model.path]] {
+                let r = try CLI.run(args, environment: ["LSTMFORMAT_MEMORY_BUDGET": "4G"])
+                #expect(r.status == 2, "\(args)")
+                #expect(r.stderr.hasPrefix("lstm-format: \(model.path): this model needs 8192 GiB, more than the memory budget of 4.00 GiB"), "\(args)")
+            }
+        }
+    }
+}
