@@ -141,16 +141,20 @@ import Testing
             try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "/proc/self/fd/1")
             let dir = folder.appendingPathComponent("dir.lstm")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false)
-            for (path, what) in [(fifo.path, "a FIFO"), ("/dev/null", "a character device"), (link.path, "a FIFO"), (dir.path, "a directory")] {
+            // Never aim a broken build at the system's /dev/null as root (it would replace it): root gets its own
+            // null device node in the test folder; other users cannot replace /dev/null in any case.
+            let device = getuid() == 0 ? folder.appendingPathComponent("null.lstm").path : "/dev/null"
+            if getuid() == 0 { #expect(mknod(device, S_IFCHR | 0o666, dev_t(0x103)  /* major 1, minor 3 */) == 0) }
+            for (path, what) in [(fifo.path, "a FIFO"), (device, "a character device"), (link.path, "a FIFO"), (dir.path, "a directory")] {
                 let r = try CLI.run(["convert", model, path, "--to", "lstm"])
                 #expect(r.status == 2, "\(path)")
                 #expect(r.stderr == "lstm-format: \(path): cannot write: the output is \(what), not a regular file; refusing to replace it\n")
             }
             var st = stat()
             #expect(lstat(fifo.path, &st) == 0 && st.st_mode & S_IFMT == S_IFIFO)
-            #expect(lstat("/dev/null", &st) == 0 && st.st_mode & S_IFMT == S_IFCHR)
+            #expect(lstat(device, &st) == 0 && st.st_mode & S_IFMT == S_IFCHR)
             #expect(lstat(link.path, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK)
-            #expect(Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)) == ["fifo.lstm", "stdout.lstm", "dir.lstm"])
+            #expect(Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)) == Set(["fifo.lstm", "stdout.lstm", "dir.lstm"] + (getuid() == 0 ? ["null.lstm"] : [])))
         }
     }
 
