@@ -19,7 +19,8 @@ public enum LSTMNumerics {
     /// (`Spec/canonical-model.md` M17–M22: masked steps carry the state over). Throws `NumericsError`
     /// (`.expectedTokenIDs`, `.expectedFeatures`, `.tokenOutOfRange` naming the row and step, …).
     public static func forward(_ model: LSTMModel, input: ModelInput, precision: Precision) throws -> Tensor {
-        try PreparedModel(model, precision: precision).forward(input)
+        try checkMemory(model.architecture, inputShape: input.shape)
+        return try PreparedModel(model, precision: precision).forward(input)
     }
 
     /// Loss eq. 8.25, L = Σ over batch, steps and outputs of ½ (y − Y)² (many-to-one: the last step only), its
@@ -35,6 +36,7 @@ public enum LSTMNumerics {
     /// the input gradients over the steps where each id occurs (rows of unused ids are 0, `Spec/bptt.md` B21).
     public static func gradients(_ model: LSTMModel, input: ModelInput, targets: Tensor, precision: Precision) throws
         -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
-        try PreparedModel(model, precision: precision).gradients(input, targets: targets)
+        try checkMemory(model.architecture, inputShape: input.shape)
+        return try PreparedModel(model, precision: precision).gradients(input, targets: targets)
     }
 }

@@ -22,9 +22,9 @@ extension LSTMNumerics {
         try MemoryBudget.check(workspaceBytes(architecture, batch: batch, steps: steps), for: "model's forward pass and BPTT")
     }
 
-    /// `checkMemory` for inputs of `shape` [batch, steps, features] (other ranks are left to the shape checks).
+    /// `checkMemory` for inputs of `shape` [batch, steps, features] or token ids [batch, steps] (other ranks are left to the shape checks).
     static func checkMemory(_ architecture: ModelArchitecture, inputShape shape: [Int]) throws {
-        guard shape.count == 3, shape[0] >= 0, shape[1] >= 0 else { return }
+        guard shape.count >= 2, shape[0] >= 0, shape[1] >= 0 else { return }
         try checkMemory(architecture, batch: shape[0], steps: shape[1])
     }
 }

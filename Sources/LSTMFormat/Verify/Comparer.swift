@@ -18,7 +18,7 @@ public enum Comparer {
             return CheckReport(command: "compare", files: files, precision: precision.rawValue,
                                checks: [.fact("architecture", passed: false, detail: architectureDifference(a.architecture, b.architecture))])
         }
-        let probeShape = inputs?.shape ?? [ProbeData.batch, ProbeData.steps, a.architecture.inputSize]
+        let probeShape = input?.shape ?? [ProbeData.batch, ProbeData.steps, a.architecture.inputSize]
         try LSTMNumerics.checkMemory(a.architecture, batch: probeShape.first ?? 0, steps: 2 * (probeShape.dropFirst().first ?? 0))  // both models
         var checks: [CheckResult] = [.fact("architecture", passed: true, detail: "equal")]
         let sameDTypes = a.tensors.allSatisfy { $0.value.dtype == b.tensors[$0.key]!.dtype }
