@@ -14,6 +14,7 @@ sequence, out[:, 0, H:]); Dense activations linear, sigmoid, tanh, relu, softmax
 
 As a script it prints the module and checks predictions:
     python scripts/lstm_format_torch.py MODEL --inputs x.npy [--expect y.npy] [--rtol 1e-5 --atol 1e-6]
+    python scripts/lstm_format_torch.py --batch checks.json      # [[model, inputs, expect], ...]
 """
 import argparse
 import json
@@ -110,24 +111,39 @@ def load(path):
 def main():
     import numpy as np
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("model")
-    ap.add_argument("--inputs", required=True)
+    ap.add_argument("model", nargs="?")
+    ap.add_argument("--inputs")
+    ap.add_argument("--batch", help="JSON list of [model, inputs, expect] triples, checked in one process")
     ap.add_argument("--expect")
     ap.add_argument("--rtol", type=float, default=1e-5)
     ap.add_argument("--atol", type=float, default=1e-6)
     a = ap.parse_args()
-    module, _ = load(a.model)
-    with torch.no_grad():
-        y = module(torch.from_numpy(np.load(a.inputs)).float()).numpy()
+    if a.batch:
+        failed = 0
+        for model, inputs, expect in json.load(open(a.batch)):
+            failed += check(model, inputs, expect, a.rtol, a.atol)
+        sys.exit(1 if failed else 0)
+    if not (a.model and a.inputs):
+        ap.error("MODEL and --inputs are required without --batch")
     if a.expect:
-        want = np.load(a.expect)
-        if y.shape != want.shape or not np.allclose(y, want, rtol=a.rtol, atol=a.atol):
-            err = float(np.max(np.abs(y - want))) if y.shape == want.shape else float("nan")
-            print(f"{a.model}: predictions differ (shape {y.shape} vs {want.shape}, max abs error {err})")
-            sys.exit(1)
-        print(f"{a.model}: {y.size} predictions match")
-    else:
-        print(module)
+        sys.exit(check(a.model, a.inputs, a.expect, a.rtol, a.atol))
+    module, _ = load(a.model)
+    print(module)
+
+
+def check(model_path, inputs, expect, rtol, atol):
+    """0 when the module's predictions for inputs match expect, else 1 (a line says which file differs)."""
+    import numpy as np
+    module, _ = load(model_path)
+    with torch.no_grad():
+        y = module(torch.from_numpy(np.load(inputs)).float()).numpy()
+    want = np.load(expect)
+    if y.shape != want.shape or not np.allclose(y, want, rtol=rtol, atol=atol):
+        err = float(np.max(np.abs(y - want))) if y.shape == want.shape else float("nan")
+        print(f"{model_path}: predictions differ (shape {y.shape} vs {want.shape}, max abs error {err})")
+        return 1
+    print(f"{model_path}: {y.size} predictions match")
+    return 0
 
 
 if __name__ == "__main__":

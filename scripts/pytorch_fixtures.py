@@ -12,6 +12,7 @@ Per fixture directory Fixtures/pytorch/<id>/:
   expected.npz                   loss (float64, 0.5*sum((y-t)^2)) and grad/<state-dict key> from autograd
 manifest.json lists every fixture, its files and what it must import as (or why it is refused).
 """
+import copy
 import io
 import json
 import os
@@ -125,12 +126,13 @@ def save_shared_storage(d, net):
 
 
 def save_checkpoint(d, net):
+    weights = copy.deepcopy(net.state_dict())  # the weights y was computed with (OrderedDict with _metadata)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    opt.step()  # gradients are set: the optimizer state now holds tensors
-    ckpt = {"epoch": 3, "loss": 0.25, "model_state_dict": net.state_dict(), "optimizer_state_dict": opt.state_dict()}
+    opt.step()  # gradients are set: the optimizer state now holds tensors (and the module's weights move)
+    ckpt = {"epoch": 3, "loss": 0.25, "model_state_dict": weights, "optimizer_state_dict": opt.state_dict()}
     torch.save(ckpt, os.path.join(d, "model.pt"))
     # a second checkpoint in the Lightning style: {"state_dict": {"model.<key>": …}}
-    torch.save({"state_dict": {f"model.{k}": v for k, v in net.state_dict().items()}, "global_step": 10},
+    torch.save({"state_dict": {f"model.{k}": v for k, v in weights.items()}, "global_step": 10},
                os.path.join(d, "lightning.ckpt"))
     return {"pt": "model.pt", "lightning": "lightning.ckpt"}
 

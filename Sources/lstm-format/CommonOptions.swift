@@ -10,13 +10,16 @@ struct ModelReadOptions: ParsableArguments {
     @Option(help: "Canonical architecture JSON (the \"architecture\" object of inspect --json, or the whole report) for weights-only files of any format; other files must match it.")
     var architecture: String?
 
+    @Option(help: "The checkpoint entry holding the state dict in a torch.save file (a top-level key, or keys joined by '/').")
+    var key: String?
+
     @Flag(name: .customLong("no-verify-checksums"), help: "Skip the CRC-32 check of .lstm tensor data (faster memory-mapped loads of trusted files).")
     var noVerifyChecksums = false
 
     /// The same options as arguments, for the child process of `IsolatedRead`.
     var arguments: [String] {
         (kerasConfig.map { ["--config", $0] } ?? []) + (architecture.map { ["--architecture", $0] } ?? [])
-            + (noVerifyChecksums ? ["--no-verify-checksums"] : [])
+            + (key.map { ["--key", $0] } ?? []) + (noVerifyChecksums ? ["--no-verify-checksums"] : [])
     }
 
     func readOptions() throws -> ReadOptions {
@@ -26,6 +29,7 @@ struct ModelReadOptions: ParsableArguments {
         if let path = kerasConfig {
             options.keras = KerasReadOptions(config: try Self.contents(path), configPath: path)
         }
+        if let key { options.torch = TorchReadOptions(key: key) }
         if let path = architecture {
             do {
                 options.architecture = try ModelArchitecture.fromJSON(try Self.contents(path))

@@ -9,7 +9,7 @@ struct ConvertCommand: ToolCommand {
         discussion: """
             The input format is detected from the file's content. The output format is --to, or else the \
             output name's suffix: .lstm (compact), .h5/.hdf5 (canonical HDF5), .keras (Keras 3 archive), \
-            .weights.h5 (Keras 3 weights), .safetensors (PyTorch state dict). The output is written to a temporary file and renamed: a failed \
+            .weights.h5 (Keras 3 weights), .safetensors and .pt/.pth (PyTorch state dict). The output is written to a temporary file and renamed: a failed \
             run leaves no partial file and does not touch an existing one.
             """
     )

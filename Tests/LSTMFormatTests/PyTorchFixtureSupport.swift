@@ -15,11 +15,11 @@ struct PyTorchFixture: Decodable, Sendable, CustomStringConvertible {
     func architecture() throws -> ModelArchitecture { try ModelArchitecture.fromJSON(Data(contentsOf: architectureFile)) }
 
     /// The kinds of float32 model files the readers cover.
-    static let readableKinds: Set<String> = ["safetensors", "float64"]
+    static let readableKinds = ["safetensors", "pt", "lightning", "float64"]
 
     /// The float32 model files, by kind.
     var modelFiles: [(kind: String, url: URL)] {
-        files.filter { Self.readableKinds.contains($0.key) }.sorted { $0.key < $1.key }.map { ($0.key, file($0.value)) }
+        Self.readableKinds.compactMap { kind in files[kind].map { (kind, file($0)) } }
     }
 
     struct Refusal: Decodable, Sendable, CustomStringConvertible {

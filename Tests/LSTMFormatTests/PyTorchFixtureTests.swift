@@ -16,7 +16,7 @@ import Testing
         let architecture = try fixture.architecture()
         for (kind, url) in fixture.modelFiles {
             let model = try FormatRegistry.read(url, options: ReadOptions(architecture: architecture)).model
-            #expect(model.architecture == architecture, "\(fixture.id) \(kind)")
+                #expect(model.architecture == architecture, "\(fixture.id) \(kind)")
             #expect(model.metadata["source.tool"] == "pytorch")
         }
     }
@@ -93,10 +93,12 @@ import Testing
         #expect(String(describing: e.map { $0 as Any } ?? "").contains("nn.LSTM computes sigmoid/tanh"))
     }
 
-    /// P-M6: nn.GRU and nn.RNN are refused by name.
-    @Test(arguments: PyTorchFixture.refused.filter { $0.reason.hasPrefix("nn.") && $0.file.hasSuffix(".safetensors") })
+    /// P-M6, P-Z4, P-P2: nn.GRU and nn.RNN by name, legacy and TorchScript files, and a pickle that would run
+    /// os.system are refused; nothing is run.
+    @Test(arguments: PyTorchFixture.refused)
     func refusesOtherRecurrentModules(_ refusal: PyTorchFixture.Refusal) throws {
         let e = #expect(throws: FileError.self) { try FormatRegistry.read(refusal.url) }
         #expect(String(describing: e.map { $0 as Any } ?? "").contains(refusal.reason), "\(String(describing: e))")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/lstm-format-pwned"))
     }
 }

@@ -8,12 +8,13 @@ import Testing
     static let python = ProcessInfo.processInfo.environment["LSTMFORMAT_PYTHON"] ?? "/root/.cache/lstm-format/venv/bin/python"
     static let pythonEnabled = ProcessInfo.processInfo.environment["LSTMFORMAT_SKIP_PYTHON"] != "1"
 
-    /// Runs the helper on one file; returns its exit status and output.
-    static func check(_ model: URL, inputs: URL, expect: URL) throws -> (Int32, String) {
+    /// Runs the helper once on every (model, inputs, expected outputs); returns its exit status and output.
+    static func check(_ jobs: [[String]], folder: URL) throws -> (Int32, String) {
+        let batch = folder.appendingPathComponent("checks.json")
+        try JSONSerialization.data(withJSONObject: jobs).write(to: batch)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [FixturePaths.repoRoot.appendingPathComponent("scripts/lstm_format_torch.py").path, model.path,
-                       "--inputs", inputs.path, "--expect", expect.path]
+        p.arguments = [FixturePaths.repoRoot.appendingPathComponent("scripts/lstm_format_torch.py").path, "--batch", batch.path]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = out
@@ -37,16 +38,19 @@ import Testing
             sources.append((f.id, try FormatRegistry.read(url, options: ReadOptions(architecture: try f.architecture())).model, try NumPy.readNPY(f.file("x.npy"))))
         }
         #expect(sources.count >= 8)
+        var jobs: [[String]] = []
         for (id, model, x) in sources {
             let xURL = folder.appendingPathComponent("\(id).x.npy"), yURL = folder.appendingPathComponent("\(id).y.npy")
             try NumPy.writeNPY(x, to: xURL)
             try NumPy.writeNPY(try LSTMNumerics.forward(model, inputs: x, precision: .float64).converted(to: .float32), to: yURL)
-            for suffix in ["safetensors"] {
+            for suffix in ["safetensors", "pt"] {
                 let url = folder.appendingPathComponent("\(id).\(suffix)")
                 try FormatRegistry.write(model, to: url)
-                let (status, output) = try Self.check(url, inputs: xURL, expect: yURL)
-                #expect(status == 0, "\(id).\(suffix): \(output)")
+                jobs.append([url.path, xURL.path, yURL.path])
             }
         }
+        let (status, output) = try Self.check(jobs, folder: folder)
+        #expect(status == 0, "\(output)")
+        #expect(output.components(separatedBy: "predictions match").count - 1 == jobs.count, "\(output)")
     }
 }

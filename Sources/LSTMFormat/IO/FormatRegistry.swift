@@ -11,6 +11,7 @@ public enum FormatRegistry {
         KerasH5Format.self,
         KerasWeightsFormat.self,
         SafetensorsFormat.self,
+        TorchFormat.self,
     ]
 
     public static func format(named name: String) throws -> any ModelFileFormat.Type {

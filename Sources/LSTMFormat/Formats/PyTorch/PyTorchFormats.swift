@@ -27,3 +27,30 @@ public enum SafetensorsFormat: ModelFileFormat {
         try SafetensorsFile(tensors: entries, metadata: meta).encode().write(to: url)
     }
 }
+
+/// torch.save files (`.pt`, `.pth`, `.bin`, `.ckpt`; `Spec/pytorch-mapping.md`, P-Z, P-P, P-C rules): read with
+/// our restricted unpickler (nothing is ever executed), state dicts found inside checkpoint dicts; written as a
+/// state dict that `torch.load(weights_only=True)` loads, with the canonical architecture in `_metadata`.
+public enum TorchFormat: ModelFileFormat {
+    public static let name = "torch"
+    public static let fileSuffixes = [".pt", ".pth"]
+
+    /// A zip with one `<dir>/data.pkl`, or the legacy torch.save magic (recognised in order to refuse it).
+    public static func matches(_ probe: FileProbe) -> Bool {
+        if probe.starts(with: TorchArchive.legacyMagic) { return true }
+        guard let names = probe.zipEntryNames else { return false }
+        return TorchArchive.recordPrefix(names) != nil
+    }
+
+    public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
+        let probe = try FileProbe(url: url)
+        if probe.starts(with: TorchArchive.legacyMagic) { throw TorchArchiveError.legacyFormat }
+        let (entries, stored) = try TorchArchive.read(url, options: options)
+        return try PyTorchStateDict.model(entries, orderKnown: true, stored: stored, options: options, format: name)
+    }
+
+    public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
+        let (entries, metadata) = try PyTorchStateDict.stateDict(model)
+        try TorchArchiveWriter.write(entries, metadata: metadata, to: url)
+    }
+}
