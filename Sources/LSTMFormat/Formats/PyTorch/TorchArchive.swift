@@ -1,13 +1,12 @@
 import Foundation
-import ZIPFoundation
 
 /// torch.save files (`Spec/pytorch-mapping.md`, P-Z and P-C rules): a zip with `<dir>/data.pkl` (the pickled
 /// object, read by `RestrictedUnpickler`) and `<dir>/data/<key>` (one little-endian storage per key).
 enum TorchArchive {
     /// The first bytes of a legacy (pre-1.6) torch.save stream: protocol 2, then the magic number as LONG1.
     static let legacyMagic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19]
-    /// Largest storage member read.
-    static let storageLimit: UInt64 = 8 << 30
+    /// Largest storage member read: the memory budget (`Spec/reliability.md`, M2).
+    static var storageLimit: UInt64 { MemoryBudget.bytes }
 
     /// The one `<dir>/` holding `data.pkl`, or nil.
     static func recordPrefix(_ names: [String]) -> String? {
@@ -21,19 +20,16 @@ enum TorchArchive {
 
     /// The state dict of a torch.save file, in pickle order, and the metadata we stored in `_metadata`.
     static func read(_ url: URL, options: ReadOptions) throws -> (entries: [(name: String, tensor: Tensor)], stored: [String: String]) {
-        let archive = try Archive(url: url, accessMode: .read)
-        let names = archive.map(\.path)
+        let archive = try ZipArchive(url: url)
+        let names = archive.members.map(\.name)
         guard let prefix = recordPrefix(names) else { throw TorchArchiveError.layout("no single <dir>/data.pkl member") }
         if isTorchScript(names, prefix: prefix) { throw TorchArchiveError.torchScript }
         if let e = archive[prefix + "byteorder"] {
-            let order = String(decoding: try ZipMember.read(e, from: archive), as: UTF8.self)
+            let order = String(decoding: try archive.read(e, limit: 64), as: UTF8.self)
             guard order == "little" else { throw TorchArchiveError.layout("byteorder is '\(order)'; only little-endian archives are read") }
         }
         let pickleEntry = archive[prefix + "data.pkl"]!
-        guard pickleEntry.uncompressedSize <= UInt64(RestrictedUnpickler.sizeLimit) else {
-            throw TorchArchiveError.layout("data.pkl is \(pickleEntry.uncompressedSize) bytes, more than the limit")
-        }
-        let root = try RestrictedUnpickler.load(try ZipMember.read(pickleEntry, from: archive))
+        let root = try RestrictedUnpickler.load(try archive.read(pickleEntry, limit: UInt64(RestrictedUnpickler.sizeLimit)))
         let stateDict = try TorchCheckpoint.stateDict(root, key: options.torch.key)
         var storages: [String: Data] = [:]
         var entries: [(String, Tensor)] = []
@@ -46,8 +42,7 @@ enum TorchArchive {
                 guard let e = archive[prefix + "data/" + ref.storage.key] else {
                     throw TorchArchiveError.storage(key: ref.storage.key, reason: "the archive has no such member")
                 }
-                guard e.uncompressedSize <= storageLimit else { throw TorchArchiveError.storage(key: ref.storage.key, reason: "larger than the limit") }
-                storages[ref.storage.key] = try ZipMember.read(e, from: archive)
+                storages[ref.storage.key] = try archive.read(e, limit: storageLimit)
             }
             entries.append((key, try TorchTensorView.materialize(ref, name: key, storage: storages[ref.storage.key]!)))
         }
