@@ -195,6 +195,9 @@ def refusals():
     torch.save({f"gru.{k}": v for k, v in gru.state_dict().items()}, os.path.join(d, "gru.pt"))
     out += [{"id": "gru_safetensors", "file": "refused/gru.safetensors", "reason": "nn.GRU"},
             {"id": "gru_pt", "file": "refused/gru.pt", "reason": "nn.GRU"}]
+    proj = nn.LSTM(3, 4, proj_size=2, batch_first=True)
+    torch.save(proj.state_dict(), os.path.join(d, "proj_size.pt"))
+    out.append({"id": "proj_size_pt", "file": "refused/proj_size.pt", "reason": "proj_size"})
     rnn = nn.RNN(3, 4, batch_first=True)
     torch.save(rnn.state_dict(), os.path.join(d, "rnn.pt"))
     out.append({"id": "rnn_pt", "file": "refused/rnn.pt", "reason": "nn.RNN"})

@@ -234,3 +234,30 @@ enum CLI {
         #expect(bf16.stderr.hasSuffix("Keras cannot load bfloat16 weights; convert with --dtype float32 (exact)\n"), "\(bf16.stderr)")
     }
 }
+
+/// A new user's PyTorch session (`Spec/pytorch-mapping.md`): convert torch.save files, forward, refusals.
+@Suite(.serialized) struct CLIPyTorchTests {
+    @Test func convertCheckpointThenForwardReproducesPyTorch() throws {
+        let folder = try FixturePaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (id, file, extra) in [("checkpoint", "model.pt", ["--key", "model_state_dict"]), ("bilstm2_shared_storage", "model.pt", []),
+                                  ("lstm2_last_tanh", "model.safetensors", [])] {
+            let dir = FixturePaths.fixture("pytorch/\(id)")
+            let out = folder.appendingPathComponent("\(id).lstm"), y = folder.appendingPathComponent("\(id).y.npy")
+            let c = try CLI.run(["convert", dir.appendingPathComponent(file).path, out.path, "--architecture", dir.appendingPathComponent("arch.json").path] + extra)
+            #expect(c.status == 0, "\(id): \(c.stderr)")
+            let f = try CLI.run(["forward", out.path, "--inputs", dir.appendingPathComponent("x.npy").path, "--output", y.path])
+            #expect(f.status == 0, "\(id): \(f.stderr)")
+            let got = try NumPy.readNPY(y).float64Values(), want = try NumPy.readNPY(dir.appendingPathComponent("y.npy")).float64Values()
+            #expect(got.count == want.count && zip(got, want).allSatisfy { abs($0 - $1) <= 1e-5 * abs($1) + 1e-6 }, "\(id)")
+        }
+        let bad = try CLI.run(["inspect", FixturePaths.fixture("pytorch/checkpoint/model.pt").path, "--key", "optimizer_state_dict"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.hasSuffix("checkpoint entry 'optimizer_state_dict' is not a dict of tensors; pass --key\n"), "\(bad.stderr)")
+        let evil = try CLI.run(["convert", FixturePaths.fixture("pytorch/refused/os_system.pt").path, folder.appendingPathComponent("x.lstm").path])
+        #expect(evil.status == 2)
+        #expect(evil.stderr.contains("posix.system"), "\(evil.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("x.lstm").path))
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/lstm-format-pwned"))
+    }
+}
