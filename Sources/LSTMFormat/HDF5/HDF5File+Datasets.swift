@@ -17,15 +17,19 @@ extension HDF5File {
     }
 
     /// Reads a dataset as a tensor: IEEE float32, float64 or float16 in any byte order (converted to
-    /// little-endian), or unsigned 16-bit integers with a `dtype` = "bfloat16" attribute (H5). Any other type is
-    /// an error naming the path and the type.
+    /// little-endian), or unsigned 16-bit integers or 2-byte opaque values (Keras 3's bfloat16,
+    /// `Spec/keras-mapping.md` K-F7) with a `dtype` = "bfloat16" attribute (H5). Any other type is an error
+    /// naming the path and the type.
     func readTensor(_ path: String) throws -> Tensor {
         try checkDeclaredBytes()
         return try HDF5Library.serialized {
             let dataset = try openDataset(path)
             let fileType = try HDF5Library.handle(H5Dget_type(dataset.id), "H5Dget_type", path, close: H5Tclose)
             let dtype = try tensorDType(for: fileType.id, path)
-            let memType = try HDF5File.fileType(for: dtype, path)
+            // Opaque bytes convert to nothing else: read them as they are (little-endian bfloat16, as Keras wrote).
+            let memType = H5Tget_class(fileType.id) == H5T_OPAQUE
+                ? try HDF5Library.handle(H5Tcopy(fileType.id), "H5Tcopy", path, close: H5Tclose)
+                : try HDF5File.fileType(for: dtype, path)
             let shape = try shape(of: dataset.id, path)
             guard let count = Tensor.elementCount(shape) else {
                 throw HDF5Error(call: "readTensor", path: path, detail: "shape \(shape) has too many elements")
@@ -47,13 +51,16 @@ extension HDF5File {
 
     /// Writes `tensor` as a new dataset at `path`, creating missing parent groups. Contiguous, or with
     /// `compress` chunked with the shuffle and deflate(6) filters (H6); no modification time (H7). A bfloat16
-    /// tensor is stored as uint16 with a `dtype` = "bfloat16" attribute (H5).
-    func writeTensor(_ path: String, _ tensor: Tensor, compress: Bool) throws {
+    /// tensor is stored as uint16 with a `dtype` = "bfloat16" attribute (H5), or with `bfloat16AsOpaque` as the
+    /// 2-byte opaque type Keras 3 writes (K-F7).
+    func writeTensor(_ path: String, _ tensor: Tensor, compress: Bool, bfloat16AsOpaque: Bool = false) throws {
         try HDF5Library.serialized {
             let parent = HDF5File.parent(path)
             if !isGroup(parent) { try createGroup(parent) }
             let file = try id(path)
-            let type = try HDF5File.fileType(for: tensor.dtype, path)
+            let type = tensor.dtype == .bfloat16 && bfloat16AsOpaque
+                ? try HDF5Library.handle(H5Tcreate(H5T_OPAQUE, 2), "H5Tcreate", path, close: H5Tclose)
+                : try HDF5File.fileType(for: tensor.dtype, path)
             let space: HDF5Handle
             if tensor.shape.isEmpty {
                 space = try HDF5Library.handle(H5Screate(H5S_SCALAR), "H5Screate", path, close: H5Sclose)
@@ -125,7 +132,7 @@ extension HDF5File {
             return .float64
         case H5T_FLOAT where size == 2 && HDF5File.isIEEEHalf(fileType):
             return .float16
-        case H5T_INTEGER where size == 2 && H5Tget_sign(fileType) == H5T_SGN_NONE:
+        case H5T_INTEGER where size == 2 && H5Tget_sign(fileType) == H5T_SGN_NONE, H5T_OPAQUE where size == 2:
             // Any other or unreadable `dtype` attribute leaves plain uint16, which is not a tensor dtype.
             guard (try? stringAttribute(path, "dtype")) == "bfloat16" else { break }
             return .bfloat16
@@ -133,7 +140,7 @@ extension HDF5File {
             break
         }
         throw HDF5Error(call: "readTensor", path: path,
-                        detail: "unsupported dataset type \(HDF5File.describe(fileType)) (expected IEEE float16/32/64, or uint16 with dtype = \"bfloat16\")")
+                        detail: "unsupported dataset type \(HDF5File.describe(fileType)) (expected IEEE float16/32/64, or uint16 / 2-byte opaque with dtype = \"bfloat16\")")
     }
 
     /// The little-endian HDF5 type of a dtype (H5): the file type written and the memory type read into.

@@ -23,10 +23,22 @@ enum KerasArchive {
             version = meta["keras_version"] as? String
         }
         let generation = version.flatMap(KerasGeneration.init(version:)) ?? .keras3
-        let plan = try KerasConfig.parse(config, generation: generation)
         let image = try entry(archive, weightsEntry, limit: weightsLimit)
         let file = try HDF5File.open(image: image, label: "\(url.lastPathComponent)/\(weightsEntry)")
         defer { try? file.close() }
+        let plan: KerasModelPlan
+        do {
+            plan = try KerasConfig.parse(config, generation: generation)
+        } catch KerasError.subclassedModel(let className) {
+            // K-C10: a subclassed model's config has no layers; its weights say what they are.
+            do {
+                plan = try KerasShapeInference.keras3(file)
+            } catch {
+                throw KerasError.subclassedModel(className: "\(className)' (and its weights do not show an LSTM chain: \(error)")
+            }
+            options.note("'\(className)' is a subclassed model (its config has no layer list): " + KerasShapeInference.warning(plan), hint: .kerasConfig)
+        }
+        KerasInferenceNotes.report(plan, options: options)
         let weights = try KerasWeightsH5.readWeights(file, plan: plan)
         var metadata = ["source.format": KerasFormat.name, "source.tool": generation.toolName]
         metadata["source.tool_version"] = version

@@ -22,38 +22,66 @@ enum KerasConfig {
     }
 
     static func parse(_ top: [String: Any], generation: KerasGeneration) throws -> KerasModelPlan {
+        var notes = KerasPlanNotes()
+        let model = try parseModel(top, generation: generation, scope: [], notes: &notes)
+        let layers = try KerasLayerFolding.foldActivations(model.layers, notes: &notes)
+        try checkOrder(layers)
+        return KerasModelPlan(modelName: model.name, modelClass: model.className, layers: layers, inputSize: model.inputSize,
+                              generation: generation, notes: notes)
+    }
+
+    /// A model config (top level or nested) as a flat list of layers, Activation layers not yet folded.
+    struct ParsedModel {
+        var name: String
+        var className: String
+        var layers: [KerasLayerPlan]
+        var inputSize: Int?
+    }
+
+    static func parseModel(_ top: [String: Any], generation: KerasGeneration, scope: [KerasScope], notes: inout KerasPlanNotes) throws -> ParsedModel {
         guard let modelClass = top["class_name"] as? String else { throw KerasError.invalidConfig("no class_name") }
         let config = top["config"]
         var entries: [[String: Any]]
-        var name = "model"
+        var name = (config as? [String: Any])?["name"] as? String ?? "model"
         var inputSize: Int?
         if let list = config as? [[String: Any]] {
-            entries = list  // Keras 2.0-era Sequential: the config is the layer list.
+            entries = list  // Keras 1 and Keras 2.0-era Sequential: the config is the layer list.
         } else if let dict = config as? [String: Any], let list = dict["layers"] as? [[String: Any]] {
             entries = list
             name = dict["name"] as? String ?? name
             inputSize = lastDimension(dict["build_input_shape"])
-        } else {
+        } else if ["Sequential", "Functional", "Model"].contains(modelClass) {
             throw KerasError.invalidConfig("\(modelClass) config has no layer list")
+        } else {
+            throw KerasError.subclassedModel(className: modelClass)
         }
         guard ["Sequential", "Functional", "Model"].contains(modelClass) else {
             throw KerasError.unsupportedLayer(name: name, className: modelClass, reason: "the model must be Sequential or Functional")
         }
-        if modelClass != "Sequential" { entries = try droppingMaskNodes(entries) }
+        if generation == .keras1 || entries.contains(where: KerasKeras1Config.isKeras1) {
+            entries = entries.map(KerasKeras1Config.upgrade)
+        }
+        let sequential = modelClass == "Sequential"
+        if !sequential {
+            entries = try droppingMaskNodes(entries)
+            // Initial states and state outputs are graph facts: named before any layer class is judged (K-C9).
+            try checkStates(entries)
+        }
         // Every layer is checked before the graph, so an unsupported layer is named even where it branches.
-        var parsed = try entries.map { try parseLayer($0, generation: generation) }
-        if modelClass != "Sequential" {
+        let here = scope
+        var parsed = try entries.map { try parseLayer($0, generation: generation, scope: here, notes: &notes) }
+        if !sequential {
             let ordered = try chainOrder(entries, config: config as? [String: Any] ?? [:])
             let index = Dictionary(entries.enumerated().map { (layerName($0.element), $0.offset) }, uniquingKeysWith: { a, _ in a })
-            parsed = ordered.compactMap { index[layerName($0)].map { parsed[$0] } }
+            parsed = ordered.compactMap { index[layerName($0.entry)].map { parsed[$0] } }
+            for o in ordered where o.training == true { KerasInferenceNotes.trainingCall(o.entry, notes: &notes) }
         }
         var layers: [KerasLayerPlan] = []
-        for (layer, size) in parsed {
-            layers.append(layer)
+        for (entry, size) in parsed {
+            layers += entry
             if inputSize == nil { inputSize = size }
         }
-        try checkOrder(layers)
-        return KerasModelPlan(modelName: name, modelClass: modelClass, layers: layers, inputSize: inputSize, generation: generation)
+        return ParsedModel(name: name, className: modelClass, layers: layers, inputSize: inputSize)
     }
 
     // MARK: layers
@@ -62,23 +90,31 @@ enum KerasConfig {
         (entry["config"] as? [String: Any])?["name"] as? String ?? entry["name"] as? String ?? ""
     }
 
-    private static func parseLayer(_ entry: [String: Any], generation: KerasGeneration) throws -> (KerasLayerPlan, Int?) {
+    /// One config entry as the plan layers it stands for (several for nested models and stacked cells).
+    private static func parseLayer(_ entry: [String: Any], generation: KerasGeneration, scope: [KerasScope], notes: inout KerasPlanNotes) throws -> ([KerasLayerPlan], Int?) {
         let className = entry["class_name"] as? String ?? "?"
         let cfg = entry["config"] as? [String: Any] ?? [:]
         let name = cfg["name"] as? String ?? entry["name"] as? String ?? className
         let declaredInput = lastDimension(cfg["batch_shape"] ?? cfg["batch_input_shape"])
             ?? lastDimension((entry["build_config"] as? [String: Any])?["input_shape"])
+        KerasInferenceNotes.policy(cfg, layer: name, notes: &notes)
+        func one(_ kind: KerasLayerPlan.Kind, _ cls: String = className) -> ([KerasLayerPlan], Int?) {
+            ([KerasLayerPlan(name: name, className: cls, kind: kind, scope: scope)], declaredInput)
+        }
         if passThroughClasses.contains(className) {
-            return (KerasLayerPlan(name: name, className: className, kind: .passThrough), declaredInput)
+            return one(.passThrough)
         }
         switch className {
         case "LSTM", "CuDNNLSTM":
-            let lstm = try parseLSTM(cfg, name: name, className: className, generation: generation)
-            return (KerasLayerPlan(name: name, className: className, kind: .lstm(lstm)), declaredInput)
+            return one(.lstm(try parseLSTM(cfg, name: name, className: className, generation: generation)))
+        case "RNN":
+            return (try parseRNN(cfg, name: name, generation: generation, scope: scope), declaredInput)
         case "Bidirectional":
-            return (try parseBidirectional(cfg, name: name, generation: generation), declaredInput)
+            var layer = try parseBidirectional(cfg, name: name, generation: generation)
+            layer.scope = scope
+            return ([layer], declaredInput)
         case "Embedding":
-            return (KerasLayerPlan(name: name, className: className, kind: .embedding(try parseEmbedding(cfg, name: name))), nil)
+            return ([KerasLayerPlan(name: name, className: className, kind: .embedding(try parseEmbedding(cfg, name: name)), scope: scope)], nil)
         case "Masking":
             let value: Double
             switch cfg["mask_value"] {
@@ -86,10 +122,12 @@ enum KerasConfig {
             case let n as NSNumber where n.doubleValue.isFinite: value = n.doubleValue
             default: throw KerasError.invalidConfig("layer '\(name)': mask_value must be a finite number")
             }
-            return (KerasLayerPlan(name: name, className: className, kind: .masking(value)), declaredInput)
+            return one(.masking(value))
         case "Dense":
-            let dense = try parseDense(cfg, name: name, wrapper: nil, generation: generation)
-            return (KerasLayerPlan(name: name, className: className, kind: .dense(dense)), declaredInput)
+            return one(.dense(try parseDense(cfg, name: name, wrapper: nil, generation: generation)))
+        case "Activation":
+            let act = try activation(cfg["activation"], place: "layer '\(name)' (Activation) activation", generation: generation)
+            return one(.activation(act))
         case "TimeDistributed":
             guard let inner = cfg["layer"] as? [String: Any], inner["class_name"] as? String == "Dense" else {
                 let innerClass = (cfg["layer"] as? [String: Any])?["class_name"] as? String ?? "?"
@@ -97,7 +135,14 @@ enum KerasConfig {
             }
             let innerCfg = inner["config"] as? [String: Any] ?? [:]
             let dense = try parseDense(innerCfg, name: innerCfg["name"] as? String ?? "dense", wrapper: name, generation: generation)
-            return (KerasLayerPlan(name: name, className: className, kind: .dense(dense)), declaredInput)
+            return one(.dense(dense))
+        case "Sequential", "Functional", "Model":
+            // K-C6: a nested straight-chain model is its layers, in order.
+            let inner = try parseModel(entry, generation: generation,
+                                       scope: scope + [KerasScope(name: name, className: className, kind: .model(sequential: className == "Sequential"))],
+                                       notes: &notes)
+            notes.rewrites.append((name, "nested \(className) flattened into its layers"))
+            return (inner.layers, declaredInput ?? inner.inputSize)
         default:
             throw KerasError.unsupportedLayer(name: name, className: className, reason: refusalReason(className))
         }
@@ -105,36 +150,19 @@ enum KerasConfig {
 
     static func refusalReason(_ className: String) -> String {
         switch className {
-        case "GRU", "CuDNNGRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "RNN":
-            "only LSTM recurrent layers map to the canonical LSTM model"
+        case "GRU", "CuDNNGRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "GRUCell", "SimpleRNNCell":
+            "only LSTM recurrent layers (LSTM, RNN(LSTMCell), RNN(StackedRNNCells of LSTMCell)) map to the canonical LSTM model"
         case "Conv1D", "Conv2D", "SeparableConv1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D":
             "convolution and pooling layers have no counterpart in the canonical model"
         case "Attention", "AdditiveAttention", "MultiHeadAttention":
             "attention has no counterpart in the canonical model"
         case "Add", "Concatenate", "Multiply", "Average", "Subtract", "Maximum", "Minimum", "Dot":
             "merge layers join branches of the graph; only a straight chain of layers is supported"
-        case "Sequential", "Functional", "Model":
-            "nested models are not supported"
+        case "Lambda":
+            "a Lambda layer runs arbitrary Python code that no file format carries"
         default:
-            "the canonical model has only LSTM layers, Bidirectional(LSTM), Dense / TimeDistributed(Dense) heads and dropout-style layers"
+            "the canonical model has only LSTM layers, Bidirectional(LSTM), Dense / TimeDistributed(Dense) heads, Activation after a linear Dense, nested straight-chain models and dropout-style layers"
         }
-    }
-
-    private static func parseLSTM(_ cfg: [String: Any], name: String, className: String, generation: KerasGeneration) throws -> KerasLSTMConfig {
-        for option in ["stateful", "return_state", "time_major"] where try flag(cfg, option, layer: name, default: false) {
-            throw KerasError.unsupportedOption(layer: name, className: className, option: option, value: "true", reason: "the canonical model starts every sequence from zero state and returns only h")
-        }
-        guard let units = cfg["units"] as? Int, units > 0 else { throw KerasError.invalidConfig("layer '\(name)': units missing or not positive") }
-        let cudnn = className == "CuDNNLSTM"
-        return KerasLSTMConfig(
-            name: name, units: units,
-            activation: cudnn ? .tanh : try activation(cfg["activation"], place: "layer '\(name)' (\(className)) activation", generation: generation),
-            recurrentActivation: cudnn ? .sigmoid : try activation(cfg["recurrent_activation"] ?? "sigmoid", place: "layer '\(name)' (\(className)) recurrent_activation", generation: generation),
-            useBias: cudnn ? true : try flag(cfg, "use_bias", layer: name, default: true),
-            goBackwards: try flag(cfg, "go_backwards", layer: name, default: false),
-            returnSequences: try flag(cfg, "return_sequences", layer: name, default: false),
-            cudnn: cudnn,
-            zeroOutputForMask: try flag(cfg, "zero_output_for_mask", layer: name, default: false))
     }
 
     /// Keras `Embedding(input_dim, output_dim, mask_zero)`. LoRA and quantized embeddings hold other weights and
@@ -152,7 +180,7 @@ enum KerasConfig {
                                     maskZero: try flag(cfg, "mask_zero", layer: name, default: false))
     }
 
-    private static func parseBidirectional(_ cfg: [String: Any], name: String, generation: KerasGeneration) throws -> KerasLayerPlan {
+    static func parseBidirectional(_ cfg: [String: Any], name: String, generation: KerasGeneration) throws -> KerasLayerPlan {
         guard let inner = cfg["layer"] as? [String: Any] else { throw KerasError.invalidConfig("layer '\(name)': Bidirectional without an inner layer") }
         let innerClass = inner["class_name"] as? String ?? "?"
         guard innerClass == "LSTM" || innerClass == "CuDNNLSTM" else {
@@ -182,7 +210,7 @@ enum KerasConfig {
         return KerasLayerPlan(name: name, className: "Bidirectional", kind: .bidirectional(forward: fwd, backward: bwd, merge: merge))
     }
 
-    private static func parseDense(_ cfg: [String: Any], name: String, wrapper: String?, generation: KerasGeneration) throws -> KerasDenseConfig {
+    static func parseDense(_ cfg: [String: Any], name: String, wrapper: String?, generation: KerasGeneration) throws -> KerasDenseConfig {
         guard let units = cfg["units"] as? Int, units > 0 else { throw KerasError.invalidConfig("layer '\(name)': units missing or not positive") }
         return KerasDenseConfig(name: name, units: units,
                                 activation: try activation(cfg["activation"] ?? "linear", place: "layer '\(name)' (Dense) activation", generation: generation),
@@ -191,7 +219,7 @@ enum KerasConfig {
 
     /// A boolean layer option: `fallback` when absent or null, an error when present with another type — a
     /// silently defaulted `"go_backwards": "true"` would read a different model.
-    private static func flag(_ cfg: [String: Any], _ key: String, layer: String, default fallback: Bool) throws -> Bool {
+    static func flag(_ cfg: [String: Any], _ key: String, layer: String, default fallback: Bool) throws -> Bool {
         guard let value = cfg[key], !(value is NSNull) else { return fallback }
         if let b = value as? Bool { return b }
         let kind = switch value {
@@ -247,7 +275,7 @@ enum KerasConfig {
                 lastRecurrent = k
             case .dense:
                 if firstDense == nil { firstDense = k }
-            case .passThrough: break
+            case .passThrough, .activation: break
             }
         }
         guard lastRecurrent != nil else {

@@ -118,6 +118,8 @@ enum KerasConfigWriter {
         for layer in plan.layers {
             let shape: [Any] = sequence ? [NSNull(), NSNull(), width] : [NSNull(), width]
             switch layer.kind {
+            case .activation:
+                continue  // never planned by the writer
             case .passThrough:
                 var c: [String: Any] = ["dtype": arch.embedding == nil ? dtypeName : "int32", "sparse": false, "ragged": false, "name": layer.name]
                 c[k3 ? "batch_shape" : "batch_input_shape"] = inputShape

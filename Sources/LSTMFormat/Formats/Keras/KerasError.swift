@@ -22,6 +22,30 @@ public enum KerasError: HintedError, Equatable, Sendable {
     case bfloat16(target: String, tensor: String)
     /// O2: the architecture given for a weights-only file does not fit its weights.
     case architectureMismatch(String)
+    /// K-C10: a subclassed model's config (no layer list) whose weights do not show the architecture either.
+    case subclassedModel(className: String)
+    /// K-A1: weight arrays in the file that no layer of the model takes.
+    case unmappedWeights([String])
+    /// K-O1: a config layer's weights assigned by position got arrays of another shape (names both sides).
+    case positionalMismatch(configLayer: String, fileLayer: String, detail: String)
+
+    /// The layer a shape or count error is about.
+    var layerName: String? {
+        switch self {
+        case .weightShape(let l, _, _, _): l
+        case .invalidConfig(let why) where why.hasPrefix("layer '"): String(why.dropFirst(7).prefix { $0 != "'" })
+        default: nil
+        }
+    }
+
+    /// The problem without the layer's name.
+    var detail: String {
+        switch self {
+        case .weightShape(_, let w, let e, let a): "\(w) has shape \(a), the config's layer needs \(e)"
+        case .invalidConfig(let why): why.drop { $0 != ":" }.dropFirst().trimmingCharacters(in: .whitespaces)
+        default: problem
+        }
+    }
 
     public var problem: String {
         switch self {
@@ -47,12 +71,18 @@ public enum KerasError: HintedError, Equatable, Sendable {
             "cannot write a \(t) file: \(n) is bfloat16: Keras cannot load bfloat16 weights"
         case .architectureMismatch(let why):
             "the given architecture does not fit the weights in the file: \(why)"
+        case .subclassedModel(let c):
+            "the model is a subclassed model ('\(c)'): its config has no layer list"
+        case .unmappedWeights(let paths):
+            "weight arrays that no layer of the model takes: \(paths.prefix(6).joined(separator: ", "))\(paths.count > 6 ? " and \(paths.count - 6) more" : ""); every array must map into the model (only optimizer state is skipped)"
+        case .positionalMismatch(let c, let f, let d):
+            "the config's layer '\(c)' takes the weights of the file's layer '\(f)' (Keras assigns legacy .h5 weights by position): \(d)"
         }
     }
 
     public var hint: CallerHint? {
         switch self {
-        case .cannotInferArchitecture: .kerasConfig
+        case .cannotInferArchitecture, .subclassedModel: .kerasConfig
         case .bfloat16: .dtype(.float32)
         default: nil
         }

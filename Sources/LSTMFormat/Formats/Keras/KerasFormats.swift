@@ -34,6 +34,7 @@ public enum KerasWeightsFormat: ModelFileFormat {
         let file = try HDF5File.open(url)
         defer { try? file.close() }
         let plan = try options.kerasWeightsOnlyPlan(generation: .keras3) { try KerasShapeInference.keras3(file) }
+        KerasInferenceNotes.report(plan, options: options)
         let weights = try KerasWeightsH5.readWeights(file, plan: plan)
         return try KerasModelBuilder.model(plan, weights: weights, metadata: ["source.format": name, "source.tool": plan.generation.toolName])
     }
@@ -58,7 +59,7 @@ public enum KerasH5Format: ModelFileFormat {
     public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
         let file = try HDF5File.open(url)
         defer { try? file.close() }
-        return try KerasLegacyH5.read(file, options: options, formatName: name)
+        return try KerasLegacyH5.read(file, options: options, formatName: name, byName: options.keras.byName)
     }
 
     public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {

@@ -12,15 +12,19 @@ enum KerasLegacyH5 {
         return marks.rootAttributes.contains { $0 == "model_config" || $0 == "layer_names" || $0 == "layer_names0" }
     }
 
-    static func read(_ file: HDF5File, options: ReadOptions, formatName: String) throws -> LSTMModel {
+    static func read(_ file: HDF5File, options: ReadOptions, formatName: String, byName: Bool = false) throws -> LSTMModel {
         let root = file.isGroup("/model_weights") ? "/model_weights" : "/"
-        let version = try string(file, "/", "keras_version") ?? string(file, root, "keras_version")
-        let generation = version.flatMap(KerasGeneration.init(version:)) ?? .keras2
+        // tf_keras takes a weights group without keras_version for a Keras 1 file (hdf5_format, K-K1).
+        let weightsVersion = try string(file, root, "keras_version") ?? string(file, "/", "keras_version")
+        let version = try string(file, "/", "keras_version") ?? weightsVersion
+        let weightsGeneration = weightsVersion.flatMap(KerasGeneration.init(version:)) ?? .keras1
+        let generation = version.flatMap(KerasGeneration.init(version:)) ?? weightsGeneration
         let layerNames = try chunkedStrings(file, root, "layer_names")
         var weightsByLayer: [String: [Tensor]] = [:]
         var weightNamesByLayer: [String: [String]] = [:]
         for name in layerNames {
             let group = join(root, name)
+            guard file.isGroup(group) else { throw KerasError.missingWeight(layer: name, path: group + " (listed in layer_names)") }
             let names = try chunkedStrings(file, group, "weight_names")
             weightNamesByLayer[name] = names
             weightsByLayer[name] = try names.map { wn in
@@ -29,24 +33,30 @@ enum KerasLegacyH5 {
                 return try file.readTensor(path)
             }
         }
-        let plan: KerasModelPlan
+        if file.isGroup(join(root, "top_level_model_weights")) {
+            let top = try chunkedStrings(file, join(root, "top_level_model_weights"), "weight_names")
+            if !top.isEmpty { throw KerasError.unmappedWeights(top.map { join(join(root, "top_level_model_weights"), $0) }) }
+        }
+        var plan: KerasModelPlan
+        var matchByName = byName
         if let config = try string(file, "/", "model_config") {
             plan = try KerasConfig.parse(Data(config.utf8), generation: generation)
         } else {
             plan = try options.kerasWeightsOnlyPlan(generation: generation) {
-                try KerasShapeInference.legacy(layerNames: layerNames, weightNames: weightNamesByLayer, weights: weightsByLayer, generation: generation)
+                try KerasShapeInference.legacy(layerNames: layerNames, weightNames: weightNamesByLayer, weights: weightsByLayer,
+                                               generation: weightsGeneration, version: weightsVersion)
             }
+            // Inferred layers are the file's layers, named after them and put in chain order: match them by name.
+            if options.keras.config == nil { matchByName = true }
         }
-        let weights = try plan.weightedLayers.map { layer in
-            guard let w = weightsByLayer[layer.name] else {
-                throw KerasError.missingWeight(layer: layer.name, path: join(root, layer.name))
-            }
-            return w
-        }
+        KerasInferenceNotes.report(plan, options: options)
+        let fileLayers = layerNames.filter { !(weightNamesByLayer[$0] ?? []).isEmpty }
+        let assigned = try KerasLegacyAssignment.assign(plan: plan, fileLayers: fileLayers, arrays: weightsByLayer, root: root,
+                                                        byName: matchByName, keras1: weightsGeneration == .keras1)
         var metadata = ["source.format": formatName, "source.tool": generation.toolName]
         metadata["source.tool_version"] = version
         metadata["source.backend"] = try string(file, "/", "backend") ?? string(file, root, "backend")
-        return try KerasModelBuilder.model(plan, weights: weights, metadata: metadata)
+        return try KerasModelBuilder.model(plan, weights: assigned.weights, metadata: metadata, fileLayers: assigned.fileLayers)
     }
 
     /// Writes a Keras 2 dialect full-model file that tf_keras and Keras 3 both load (K-W3).
@@ -87,7 +97,7 @@ enum KerasLegacyH5 {
             let prefix = d.timeDistributedName.map { "\($0)/\(d.name)" } ?? layer.name
             return ["\(prefix)/kernel:0", "\(prefix)/bias:0"]
         case .embedding: return ["\(layer.name)/embeddings:0"]
-        case .passThrough, .masking: return []
+        case .passThrough, .masking, .activation: return []
         }
     }
 

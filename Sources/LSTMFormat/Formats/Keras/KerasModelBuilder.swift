@@ -4,12 +4,24 @@ import Foundation
 /// (`Spec/keras-mapping.md`, K-M rules), checking every shape against the config.
 enum KerasModelBuilder {
     /// `weights[n]` are the arrays of the n-th weighted layer of `plan`, in Keras order: LSTM kernel,
-    /// recurrent_kernel, [bias]; Bidirectional forward then backward; Dense kernel, [bias].
-    static func model(_ plan: KerasModelPlan, weights: [[Tensor]], metadata base: [String: String]) throws -> LSTMModel {
+    /// recurrent_kernel, [bias]; Bidirectional forward then backward; Dense kernel, [bias]. `fileLayers[n]`, when
+    /// given, is the file layer they came from: a shape or count mismatch then names both sides (K-O1).
+    static func model(_ plan: KerasModelPlan, weights: [[Tensor]], metadata base: [String: String], fileLayers: [String]? = nil) throws -> LSTMModel {
         let weighted = plan.weightedLayers
         guard weights.count == weighted.count else {
             throw KerasError.invalidConfig("the config has \(weighted.count) layers with weights, the file \(weights.count)")
         }
+        do {
+            return try build(plan, weights: weights, metadata: base.merging(KerasInferenceNotes.metadata(plan.notes)) { a, _ in a })
+        } catch let error as KerasError {
+            guard let files = fileLayers, let layer = error.layerName, let k = weighted.firstIndex(where: { $0.name == layer }),
+                  files.indices.contains(k), files[k] != weighted[k].weightGroupName else { throw error }
+            throw KerasError.positionalMismatch(configLayer: layer, fileLayer: files[k], detail: error.detail)
+        }
+    }
+
+    private static func build(_ plan: KerasModelPlan, weights: [[Tensor]], metadata base: [String: String]) throws -> LSTMModel {
+        let weighted = plan.weightedLayers
         var layers: [LSTMLayerSpec] = []
         var dense: [DenseLayerSpec] = []
         var tensors: [String: Tensor] = [:]
@@ -79,7 +91,7 @@ enum KerasModelBuilder {
                 dense.append(DenseLayerSpec(inputSize: kernel.shape[0], outputSize: cfg.units, activation: cfg.activation))
                 metadata["keras.dense.\(j).name"] = cfg.name
                 if let wrapper = cfg.timeDistributedName { metadata["keras.dense.\(j).time_distributed"] = wrapper }
-            case .passThrough:
+            case .passThrough, .activation:
                 continue
             }
             width = layer.kind.isDense ? dense.last?.outputSize : layers.last?.outputSize

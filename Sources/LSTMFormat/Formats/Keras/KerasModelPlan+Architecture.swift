@@ -51,7 +51,7 @@ extension KerasModelPlan {
                 cfg.activation = spec.activation
                 plan.layers[index].kind = .dense(cfg)
                 j += 1
-            case .passThrough, .embedding, .masking:
+            case .passThrough, .embedding, .masking, .activation:
                 continue
             }
         }

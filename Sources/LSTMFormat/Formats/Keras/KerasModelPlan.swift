@@ -1,19 +1,30 @@
-/// Which Keras wrote a file. It decides what the activation name `hard_sigmoid` means (`Activation`).
+/// Which Keras wrote a file. It decides what the activation name `hard_sigmoid` means (`Activation`) and how
+/// Keras 1 weights are laid out (`Spec/keras-mapping.md`, K-C4, K-K1).
 enum KerasGeneration: Sendable, Equatable {
+    /// Keras 1.x: hard_sigmoid is clip(0.2·x + 0.5, 0, 1); LSTM weights may be 12 per-gate arrays.
+    case keras1
     /// Keras 2 / tf.keras / tf_keras: hard_sigmoid is clip(0.2·x + 0.5, 0, 1).
     case keras2
     /// Keras 3: hard_sigmoid is clip(x/6 + 0.5, 0, 1).
     case keras3
 
-    /// From a `keras_version` string ("2.15.0", "3.4.1"); nil when it does not start with 2 or 3.
+    /// From a `keras_version` string ("1.2.2", "2.15.0", "2.2.4-tf", "3.4.1"); nil when it does not start with
+    /// 1, 2 or 3.
     init?(version: String) {
         if version.hasPrefix("3.") || version == "3" { self = .keras3 }
         else if version.hasPrefix("2.") || version == "2" { self = .keras2 }
+        else if version.hasPrefix("1.") || version == "1" { self = .keras1 }
         else { return nil }
     }
 
-    var hardSigmoid: Activation { self == .keras2 ? .hardSigmoidKeras2 : .hardSigmoidKeras3 }
-    var toolName: String { self == .keras2 ? "tf_keras" : "keras" }
+    var hardSigmoid: Activation { self == .keras3 ? .hardSigmoidKeras3 : .hardSigmoidKeras2 }
+    var toolName: String {
+        switch self {
+        case .keras1: "keras1"
+        case .keras2: "tf_keras"
+        case .keras3: "keras"
+        }
+    }
 }
 
 /// An LSTM (or CuDNNLSTM) layer as its Keras config describes it.
@@ -49,6 +60,20 @@ struct KerasDenseConfig: Equatable, Sendable {
     var timeDistributedName: String?
 }
 
+/// A Keras object that holds several of the plan's layers in one weight group: a nested Sequential or
+/// Functional model (flattened, K-C6) or the `StackedRNNCells` of an `RNN` layer (K-C7).
+struct KerasScope: Equatable, Sendable {
+    enum Kind: Equatable, Sendable {
+        /// A nested model; `sequential` models do not list their InputLayer in `layers`.
+        case model(sequential: Bool)
+        /// `RNN(StackedRNNCells([...]))`: the cells are stacked LSTM layers.
+        case stackedCells
+    }
+    var name: String
+    var className: String
+    var kind: Kind
+}
+
 /// One layer of a Keras model in the order data flows through it.
 struct KerasLayerPlan: Equatable, Sendable {
     enum Kind: Equatable, Sendable {
@@ -61,17 +86,23 @@ struct KerasLayerPlan: Equatable, Sendable {
         case masking(Double)
         /// InputLayer, Dropout-style layers: no weights, identity at inference.
         case passThrough
+        /// A standalone `Activation` layer while parsing; folded into the Dense before it (K-C5).
+        case activation(Activation)
     }
     var name: String
     var className: String
     var kind: Kind
+    /// The containers this layer sits in, outermost first (empty for a layer of the model itself).
+    var scope: [KerasScope] = []
 
     var hasWeights: Bool {
         switch kind {
-        case .passThrough, .masking: false
+        case .passThrough, .masking, .activation: false
         default: true
         }
     }
+    /// The name of the model-level layer whose weight group holds this layer's arrays (legacy `.h5`).
+    var weightGroupName: String { scope.first?.name ?? name }
 }
 
 /// A Keras model reduced to what the canonical model needs: a chain of layers, and what is known of the input.
@@ -83,6 +114,31 @@ struct KerasModelPlan: Equatable, Sendable {
     /// The feature count from the input shape, when the config states it.
     var inputSize: Int?
     var generation: KerasGeneration
+    /// What the reader must tell the user and record in the metadata (K-N rules).
+    var notes = KerasPlanNotes()
+    /// For an architecture inferred from a Keras 3 weights file: the group of each weighted layer, in order
+    /// (the file's own places, class-named or attribute-named).
+    var inferredGroups: [String]?
 
     var weightedLayers: [KerasLayerPlan] { layers.filter(\.hasWeights) }
+}
+
+/// Facts about a Keras model that the canonical model does not carry but a user must hear about
+/// (`Spec/keras-mapping.md`, K-N1 … K-N4).
+struct KerasPlanNotes: Equatable, Sendable {
+    /// Layers whose dropout is active at inference (called with training=True): layer name → what drops.
+    var inferenceDropout: [(layer: String, what: String)] = []
+    /// Layers computed under a lower-precision dtype policy: layer name → policy name.
+    var dtypePolicies: [(layer: String, policy: String)] = []
+    /// Defaults assumed for options the file does not state (inferred architectures, old configs).
+    var assumedDefaults: [String] = []
+    /// Layers that were folded or flattened, for the metadata: original layer name → what happened.
+    var rewrites: [(layer: String, what: String)] = []
+
+    static func == (a: Self, b: Self) -> Bool {
+        a.inferenceDropout.map { [$0.layer, $0.what] } == b.inferenceDropout.map { [$0.layer, $0.what] }
+            && a.dtypePolicies.map { [$0.layer, $0.policy] } == b.dtypePolicies.map { [$0.layer, $0.policy] }
+            && a.assumedDefaults == b.assumedDefaults
+            && a.rewrites.map { [$0.layer, $0.what] } == b.rewrites.map { [$0.layer, $0.what] }
+    }
 }

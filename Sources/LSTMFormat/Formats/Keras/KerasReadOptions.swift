@@ -9,9 +9,15 @@ public struct KerasReadOptions: FormatOption, Equatable {
     /// Where `config` came from; errors in the config name this file instead of the weights file.
     public var configPath: String?
 
-    public init(config: Data? = nil, configPath: String? = nil) {
+    /// Legacy `.h5` weights go to the config's layers by name, as Keras's `load_weights(by_name=True)` does,
+    /// instead of by position (`Spec/keras-mapping.md`, K-O2). Every layer with weights must then find its
+    /// name in the file, and every file layer with weights must be used.
+    public var byName: Bool
+
+    public init(config: Data? = nil, configPath: String? = nil, byName: Bool = false) {
         self.config = config
         self.configPath = configPath
+        self.byName = byName
     }
 }
 
