@@ -7,6 +7,9 @@ struct ModelReadOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: "Keras model config JSON (model.to_json() or a .keras archive's config.json) for weight-only Keras files.")
     var kerasConfig: String?
 
+    @Flag(name: .customLong("by-name"), help: "Keras legacy .h5 weights: give each config layer the file layer of the same name (Keras's load_weights(by_name=True)) instead of the layer at the same position.")
+    var kerasByName = false
+
     @Option(help: "Canonical architecture JSON (the \"architecture\" object of inspect --json, or the whole report) for weights-only files of any format; other files must match it.")
     var architecture: String?
 
@@ -18,7 +21,7 @@ struct ModelReadOptions: ParsableArguments {
 
     /// The same options as arguments, for the child process of `IsolatedRead`.
     var arguments: [String] {
-        (kerasConfig.map { ["--config", $0] } ?? []) + (architecture.map { ["--architecture", $0] } ?? [])
+        (kerasConfig.map { ["--config", $0] } ?? []) + (kerasByName ? ["--by-name"] : []) + (architecture.map { ["--architecture", $0] } ?? [])
             + (key.map { ["--key", $0] } ?? []) + (noVerifyChecksums ? ["--no-verify-checksums"] : [])
     }
 
@@ -30,6 +33,7 @@ struct ModelReadOptions: ParsableArguments {
             options.keras = KerasReadOptions(config: try Self.contents(path), configPath: path)
         }
         if let key { options.torch = TorchReadOptions(key: key) }
+        options.keras.byName = kerasByName
         if let path = architecture {
             do {
                 options.architecture = try ModelArchitecture.fromJSON(try Self.contents(path))
