@@ -527,7 +527,123 @@ def check_manifest(entries):
     print("numpy reference agrees with Keras on every accepted fixture (max_abs <= 1e-5)")
 
 
+# ---------------------------------------------------------------- issue 7 variants (Fixtures/keras-variants/)
+# One folder per variant: the files real Keras / tf_keras wrote, x.npy, and either y.npy (what Keras predicts
+# for the file as Keras loads it) or refuse.txt (a phrase the refusal must contain). Regenerate with
+#   python scripts/keras_fixtures.py variants
+# The shared user cases (Fixtures/keras-cases/<case>/: order-not-names, subclassed-weights, inference-dropout,
+# float16-policies, bfloat16, keras1, activation-layer, rnn-lstmcell, return-state, time-major, layer-names) are
+# copies of files made the same way; these variants cover what those cases do not.
+VARIANTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "keras-variants")
+
+
+def variant_dir(vid):
+    d = os.path.join(VARIANTS, vid)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
+
+
+def variant_inputs(vid, shape=(2, 5, 3)):
+    rng = np.random.default_rng(zlib.crc32(vid.encode()))
+    return rng.standard_normal(shape).astype("float32"), rng
+
+
+def randomize(model, rng):
+    """Seeded random weights (no zero bias), so every array matters."""
+    model.set_weights([rng.uniform(-0.8, 0.8, w.shape).astype(w.dtype) for w in model.get_weights()])
+
+
+def make_variants():
+    K, T = keras, tf_keras
+    # K-O1: two same-shaped LSTMs (4 features in, 4 units) whose names are swapped between the config and the
+    # weights file; tf_keras assigns by position, so the config's first layer (named 'second') gets the file's
+    # first layer 'first'. y_by_name.npy is what by_name=True gives (the original model).
+    d = variant_dir("swapped_names_tfk")
+    x, rng = variant_inputs("swapped_names_tfk", (2, 5, 4))
+    m = T.Sequential([T.Input((5, 4)), T.layers.LSTM(4, return_sequences=True, name="first"),
+                      T.layers.LSTM(4, name="second"), T.layers.Dense(2, name="head")])
+    randomize(m, rng)
+    m.save_weights(os.path.join(d, "weights.h5"))
+    swapped = T.Sequential([T.Input((5, 4)), T.layers.LSTM(4, return_sequences=True, name="second"),
+                            T.layers.LSTM(4, name="first"), T.layers.Dense(2, name="head")])
+    with open(os.path.join(d, "swapped.json"), "w") as fh:
+        fh.write(swapped.to_json())
+    loaded = T.models.model_from_json(swapped.to_json())
+    loaded.load_weights(os.path.join(d, "weights.h5"))
+    by_name = T.models.model_from_json(swapped.to_json())
+    by_name.load_weights(os.path.join(d, "weights.h5"), by_name=True)
+    np.save(os.path.join(d, "x.npy"), x)
+    np.save(os.path.join(d, "y.npy"), np.asarray(loaded(x, training=False)))
+    np.save(os.path.join(d, "y_by_name.npy"), np.asarray(by_name(x, training=False)))
+
+    # K-A1: a Keras 3 weights file with one Dense more than the config: that array must not be dropped.
+    d = variant_dir("unmapped_k3")
+    x, rng = variant_inputs("unmapped_k3")
+    m = K.Sequential([K.Input((5, 3)), K.layers.LSTM(4), K.layers.Dense(3), K.layers.Dense(2)])
+    randomize(m, rng)
+    m.save_weights(os.path.join(d, "m.weights.h5"))
+    with open(os.path.join(d, "config.json"), "w") as fh:
+        fh.write(K.Sequential([K.Input((5, 3)), K.layers.LSTM(4), K.layers.Dense(3)]).to_json())
+    np.save(os.path.join(d, "x.npy"), x)
+    with open(os.path.join(d, "refuse.txt"), "w") as fh:
+        fh.write("/layers/dense_1/vars/0\n")
+
+    # K-A1: optimizer state in a compiled, trained model's .keras is the one exemption.
+    d = variant_dir("optimizer_k3")
+    x, rng = variant_inputs("optimizer_k3")
+    m = K.Sequential([K.Input((5, 3)), K.layers.LSTM(4), K.layers.Dense(2)])
+    m.compile("adam", "mse")
+    m.fit(x, rng.standard_normal((2, 2)).astype("float32"), epochs=2, verbose=0)
+    m.save(os.path.join(d, "m.keras"))
+    np.save(os.path.join(d, "x.npy"), x)
+    np.save(os.path.join(d, "y.npy"), np.asarray(m(x, training=False)))
+
+    # K-C6: a nested straight-chain Sequential, in Keras 3 (.keras) and tf_keras (legacy .h5, one weight group).
+    for vid, L in (("nested_k3", K), ("nested_tfk", T)):
+        d = variant_dir(vid)
+        x, rng = variant_inputs(vid)
+        inner = L.Sequential([L.Input((5, 3)), L.layers.LSTM(4, return_sequences=True), L.layers.LSTM(3)], name="encoder")
+        m = L.Sequential([L.Input((5, 3)), inner, L.layers.Dense(2, activation="tanh")])
+        randomize(m, rng)
+        m.save(os.path.join(d, "m.keras" if L is K else "m.h5"))
+        np.save(os.path.join(d, "x.npy"), x)
+        np.save(os.path.join(d, "y.npy"), np.asarray(m(x, training=False)))
+
+    # K-C5: Activation layers that cannot be folded.
+    for vid, layers, phrase in (
+            ("act_after_lstm_k3", lambda: [K.layers.LSTM(4), K.layers.Activation("relu"), K.layers.Dense(2)], "follows the LSTM layer"),
+            ("act_after_relu_k3", lambda: [K.layers.LSTM(4), K.layers.Dense(2, activation="relu"), K.layers.Activation("sigmoid")],
+             "already has activation relu")):
+        d = variant_dir(vid)
+        x, rng = variant_inputs(vid)
+        m = K.Sequential([K.Input((5, 3))] + layers())
+        m.save(os.path.join(d, "m.keras"))
+        np.save(os.path.join(d, "x.npy"), x)
+        with open(os.path.join(d, "refuse.txt"), "w") as fh:
+            fh.write(phrase + "\n")
+
+    # K-N1: Monte-Carlo dropout in tf_keras; y.npy is the deterministic model (the same layers without the
+    # Dropout), which is what the conversion computes.
+    d = variant_dir("mc_dropout_tfk")
+    x, rng = variant_inputs("mc_dropout_tfk")
+    inp = T.Input((5, 3))
+    h = T.layers.LSTM(4)(inp)
+    out = T.layers.Dense(2)(T.layers.Dropout(0.5)(h, training=True))
+    m = T.Model(inp, out)
+    randomize(m, rng)
+    m.save(os.path.join(d, "m.h5"))
+    det = T.Sequential([T.Input((5, 3)), T.layers.LSTM(4), T.layers.Dense(2)])
+    det.set_weights(m.get_weights())
+    np.save(os.path.join(d, "x.npy"), x)
+    np.save(os.path.join(d, "y.npy"), np.asarray(det(x, training=False)))
+    print(f"variants written to {VARIANTS}")
+
+
 def main():
+    if sys.argv[1:] == ["variants"]:
+        make_variants()
+        return
     only = set(sys.argv[1:])
     print(f"imports {time.time() - T0:.1f}s  keras {keras.__version__}  tf_keras {tf_keras.__version__}  "
           f"tensorflow {tf.__version__}")

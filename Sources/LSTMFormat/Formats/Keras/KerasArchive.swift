@@ -66,6 +66,11 @@ enum KerasArchive {
         }
     }
 
+    /// The bytes of one member of a `.keras` archive (checked against its CRC-32).
+    static func member(_ url: URL, _ name: String) throws -> Data {
+        try entry(try ZipArchive(url: url), name, limit: weightsLimit)
+    }
+
     private static func entry(_ archive: ZipArchive, _ name: String, limit: UInt64) throws -> Data {
         guard let e = archive[name] else { throw KerasError.missingEntry(name) }
         return try archive.read(e, limit: limit)

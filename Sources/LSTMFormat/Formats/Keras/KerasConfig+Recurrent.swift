@@ -7,7 +7,7 @@ extension KerasConfig {
         for option in ["stateful", "time_major"] where try flag(cfg, option, layer: name, default: false) {
             let reason = option == "time_major"
                 ? "the layer reads its input as [steps, batch, features]; the canonical model reads [batch, steps, features]. The weights are the same: rebuild the model with time_major=False (or without it), load these weights, and save it again"
-                : "the canonical model starts every sequence from zero state"
+                : "the canonical model starts every sequence from zero state and returns only h"
             throw KerasError.unsupportedOption(layer: name, className: className, option: option, value: "true", reason: reason)
         }
         // return_state=True is accepted here; the functional graph check refuses any use of the states (K-C9).
