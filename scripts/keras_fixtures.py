@@ -637,6 +637,14 @@ def make_variants():
     det.set_weights(m.get_weights())
     np.save(os.path.join(d, "x.npy"), x)
     np.save(os.path.join(d, "y.npy"), np.asarray(det(x, training=False)))
+
+    # K-R3: TensorFlow artifacts that hold no Keras model file: a SavedModel directory and a checkpoint.
+    d = variant_dir("tf_artifacts")
+    x, rng = variant_inputs("tf_artifacts")
+    m = T.Sequential([T.Input((5, 3)), T.layers.LSTM(2), T.layers.Dense(1)])
+    randomize(m, rng)
+    m.save(os.path.join(d, "saved_model"), save_format="tf")
+    m.save_weights(os.path.join(d, "ckpt", "weights"), save_format="tf")
     print(f"variants written to {VARIANTS}")
 
 

@@ -42,7 +42,9 @@ struct ConvertCommand: ToolCommand {
         if let dtype { loaded = loaded.converted(to: dtype) }
         let outURL = URL(fileURLWithPath: output)
         let format = try to.map(FormatRegistry.format(named:)) ?? FormatRegistry.format(forOutput: outURL)
-        try FormatRegistry.write(loaded, to: outURL, format: format, options: WriteOptions(compress: compress))
+        try FormatRegistry.write(loaded, to: outURL, format: format, options: WriteOptions(compress: compress, warn: { note in
+            FileHandle.standardError.write(Data("lstm-format: note: \(note)\n".utf8))
+        }))
         let dtypes = loaded.dtypes.map(\.rawValue).joined(separator: "+")
         print("\(input) (\(sourceFormat.name)) -> \(output) (\(format.name), \(loaded.tensors.count) tensors, \(dtypes))")
     }

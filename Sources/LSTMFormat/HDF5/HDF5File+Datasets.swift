@@ -140,7 +140,7 @@ extension HDF5File {
             break
         }
         throw HDF5Error(call: "readTensor", path: path,
-                        detail: "unsupported dataset type \(HDF5File.describe(fileType)) (expected IEEE float16/32/64, or uint16 / 2-byte opaque with dtype = \"bfloat16\")")
+                        detail: "unsupported dataset type \(HDF5File.describe(fileType)) (expected IEEE float16/32/64, or uint16 with dtype = \"bfloat16\")")
     }
 
     /// The little-endian HDF5 type of a dtype (H5): the file type written and the memory type read into.

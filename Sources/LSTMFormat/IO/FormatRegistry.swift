@@ -25,8 +25,12 @@ public enum FormatRegistry {
     /// formats are tried, and never again to explain a failure (`Spec/layout.md`, O3).
     public static func detect(_ url: URL) throws -> any ModelFileFormat.Type {
         do {
-            let probe = try FileProbe(url: url)
+            let probe: FileProbe
+            do { probe = try FileProbe(url: url) } catch {
+                throw TensorFlowArtifact.recognize(url) ?? error  // a SavedModel directory: say what it is
+            }
             guard let f = all.first(where: { $0.matches(probe) }) else {
+                if let artifact = TensorFlowArtifact.recognize(url) { throw artifact }
                 switch probe.hdf5 {
                 // An HDF5 file no adapter claims: say what libhdf5 said when the probe opened it, or what it lacks.
                 case .failure(let failure): throw FormatError.unreadableHDF5(failure.reason)

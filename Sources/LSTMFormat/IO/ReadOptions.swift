@@ -39,10 +39,13 @@ public struct WriteOptions: Sendable {
     public var compress: Bool
     /// Options of individual formats.
     public var formatOptions: FormatOptions
+    /// Called with notes a user should see about the written file (e.g. how another tool will read it).
+    public var warn: @Sendable (String) -> Void
 
-    public init(compress: Bool = false, formatOptions: FormatOptions = FormatOptions()) {
+    public init(compress: Bool = false, formatOptions: FormatOptions = FormatOptions(), warn: @escaping @Sendable (String) -> Void = { _ in }) {
         self.compress = compress
         self.formatOptions = formatOptions
+        self.warn = warn
     }
 }
 

@@ -13,14 +13,18 @@ enum KerasArchive {
     static var weightsLimit: UInt64 { MemoryBudget.bytes }
     /// The Keras version written into `metadata.json`: the Keras 3 whose loader the writer is tested with.
     static let writtenKerasVersion = "3.15.1"
+    /// `metadata.json` key of the layers the writer renamed (written name → original name, K-W5).
+    static let renamedKey = "lstm_format_renamed_layers"
 
     static func read(_ url: URL, options: ReadOptions) throws -> LSTMModel {
         let archive = try ZipArchive(url: url)
         let config = try entry(archive, configEntry, limit: jsonLimit)
         var version: String?
+        var renamed: [String: String]?
         if archive[metadataEntry] != nil,
            let meta = try JSONSerialization.jsonObject(with: entry(archive, metadataEntry, limit: jsonLimit)) as? [String: Any] {
             version = meta["keras_version"] as? String
+            renamed = meta[renamedKey] as? [String: String]
         }
         let generation = version.flatMap(KerasGeneration.init(version:)) ?? .keras3
         let image = try entry(archive, weightsEntry, limit: weightsLimit)
@@ -42,13 +46,19 @@ enum KerasArchive {
         let weights = try KerasWeightsH5.readWeights(file, plan: plan)
         var metadata = ["source.format": KerasFormat.name, "source.tool": generation.toolName]
         metadata["source.tool_version"] = version
+        if let renamed, let data = try? JSONSerialization.data(withJSONObject: renamed, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            metadata["keras.renamed_layers"] = String(decoding: data, as: UTF8.self)
+        }
         return try KerasModelBuilder.model(plan, weights: weights, metadata: metadata)
     }
 
     static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
         let plan = try KerasConfigWriter.plan(model, target: .keras3)
         let config = try KerasConfigWriter.json(plan, model: model, target: .keras3)
-        let metadata = try JSONSerialization.data(withJSONObject: ["keras_version": writtenKerasVersion], options: [.sortedKeys])
+        var meta: [String: Any] = ["keras_version": writtenKerasVersion]
+        // K-W5: names Keras 3 refuses were changed; the originals stay in the file (Keras ignores the key).
+        if !plan.renamedLayers.isEmpty { meta[renamedKey] = plan.renamedLayers }
+        let metadata = try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys, .withoutEscapingSlashes])
         // Next to the (temporary) output, removed on every exit path and on SIGINT/SIGTERM (Spec/reliability.md, W2).
         let temp = URL(fileURLWithPath: url.path + ".weights.h5")
         let slot = TemporaryFiles.register(temp)

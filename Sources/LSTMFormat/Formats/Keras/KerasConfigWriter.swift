@@ -12,17 +12,24 @@ enum KerasConfigWriter {
 
     /// A Sequential plan for `model`, layer names from the `keras.*` metadata when present and unique.
     static func plan(_ model: LSTMModel, target: Target) throws -> KerasModelPlan {
-        // K-W1: Keras reads float16/32/64 weights; bfloat16 has no HDF5 float type Keras converts from.
-        if let (name, _) = model.orderedTensors.first(where: { $0.tensor.dtype == .bfloat16 }) {
-            throw KerasError.bfloat16(target: target == .keras3 ? "Keras 3" : "Keras legacy .h5", tensor: name)
+        // K-W1: tf_keras's legacy .h5 loader reads float16/32/64 only; Keras 3 reads its own opaque bfloat16 (K-W6).
+        if target == .legacyH5, let (name, _) = model.orderedTensors.first(where: { $0.tensor.dtype == .bfloat16 }) {
+            throw KerasError.bfloat16(target: "Keras legacy .h5", tensor: name)
         }
         let arch = model.architecture
         let meta = model.metadata
         let generation: KerasGeneration = target == .keras3 ? .keras3 : .keras2
         var used: Set<String> = []
+        var renamed: [String: String] = [:]
         var counters: [String: Int] = [:]
         func name(_ preferred: String?, default base: String) -> String {
-            if let p = preferred, !p.isEmpty, !used.contains(p) { used.insert(p); return p }
+            // K-W5: Keras 3 refuses '/' in names (Operation.__init__); the original is kept in the file (renamedLayers).
+            let valid = preferred.map { $0.replacingOccurrences(of: "/", with: "_") }
+            if let p = valid, !p.isEmpty, !used.contains(p) {
+                used.insert(p)
+                if let original = preferred, original != p { renamed[p] = original }
+                return p
+            }
             while true {
                 let n = counters[base, default: 0]
                 counters[base] = n + 1
@@ -62,8 +69,8 @@ enum KerasConfigWriter {
                 layers.append(KerasLayerPlan(name: n, className: "LSTM", kind: .lstm(lstm(n, backwards: spec.direction == .backward))))
             case .bidirectional:
                 let n = name(meta["keras.lstm.\(k).name"], default: "bidirectional")
-                let f = lstm(meta["keras.lstm.\(k).forward_name"] ?? "forward_lstm", backwards: false)
-                let b = lstm(meta["keras.lstm.\(k).backward_name"] ?? "backward_lstm", backwards: true)
+                let f = lstm(meta["keras.lstm.\(k).forward_name"].map { $0.replacingOccurrences(of: "/", with: "_") } ?? "forward_lstm", backwards: false)
+                let b = lstm(meta["keras.lstm.\(k).backward_name"].map { $0.replacingOccurrences(of: "/", with: "_") } ?? "backward_lstm", backwards: true)
                 layers.append(KerasLayerPlan(name: n, className: "Bidirectional", kind: .bidirectional(forward: f, backward: b, merge: spec.mergeMode ?? .concat)))
             }
         }
@@ -72,7 +79,7 @@ enum KerasConfigWriter {
             let wrapper = arch.returnSequences ? meta["keras.dense.\(j).time_distributed"] : nil
             if let w = wrapper {
                 let outer = name(w, default: "time_distributed")
-                let inner = meta["keras.dense.\(j).name"] ?? "dense"
+                let inner = meta["keras.dense.\(j).name"].map { $0.replacingOccurrences(of: "/", with: "_") } ?? "dense"
                 layers.append(KerasLayerPlan(name: outer, className: "TimeDistributed",
                                              kind: .dense(KerasDenseConfig(name: inner, units: d.outputSize, activation: act, useBias: true, timeDistributedName: outer))))
             } else {
@@ -80,14 +87,20 @@ enum KerasConfigWriter {
                 layers.append(KerasLayerPlan(name: n, className: "Dense", kind: .dense(KerasDenseConfig(name: n, units: d.outputSize, activation: act, useBias: true, timeDistributedName: nil))))
             }
         }
-        let modelName = meta["keras.model_class"] == "Sequential" ? meta["keras.model_name"] ?? "sequential" : "sequential"
-        return KerasModelPlan(modelName: modelName, modelClass: "Sequential", layers: layers, inputSize: arch.inputSize, generation: generation)
+        let modelName = (meta["keras.model_class"] == "Sequential" ? meta["keras.model_name"] ?? "sequential" : "sequential")
+            .replacingOccurrences(of: "/", with: "_")
+        var plan = KerasModelPlan(modelName: modelName, modelClass: "Sequential", layers: layers, inputSize: arch.inputSize, generation: generation)
+        plan.renamedLayers = renamed
+        return plan
     }
 
     /// The model config as JSON: Keras 3's `config.json` dialect or Keras 2's `model_config` dialect.
     static func json(_ plan: KerasModelPlan, model: LSTMModel, target: Target) throws -> Data {
         let k3 = target == .keras3
-        let dtypeName = model.dtypes == [.float64] ? "float64" : "float32"
+        // K-W6: bfloat16 weights keep a bfloat16 policy when the source computed in bfloat16 (the metadata says
+        // so); otherwise Keras widens them exactly into float32 variables on load.
+        let bfloat16Policy = model.dtypes == [.bfloat16] && (model.metadata["keras.dtype_policy"]?.contains("bfloat16") ?? false)
+        let dtypeName = model.dtypes == [.float64] ? "float64" : bfloat16Policy ? "bfloat16" : "float32"
         let dtype: Any = k3 ? ["module": "keras", "class_name": "DTypePolicy", "config": ["name": dtypeName], "registered_name": NSNull()] as [String: Any] : dtypeName
         let arch = model.architecture
         var width = arch.inputSize
@@ -101,6 +114,9 @@ enum KerasConfigWriter {
             var out = lstmBase(c)
             // M19: written only when set, so unmasked models keep their bytes (Keras 3 and tf_keras take it).
             if c.zeroOutputForMask { out["zero_output_for_mask"] = true }
+            // TensorFlow's QR (the default Orthogonal initializer) has no bfloat16 kernel: building a bfloat16
+            // LSTM fails before its weights are loaded. The initializer is overwritten by the weights anyway.
+            if bfloat16Policy { out["recurrent_initializer"] = ["module": "keras.initializers", "class_name": "GlorotUniform", "config": ["seed": NSNull()], "registered_name": NSNull()] as [String: Any] }
             return out
         }
         func lstmBase(_ c: KerasLSTMConfig) -> [String: Any] {
@@ -121,7 +137,7 @@ enum KerasConfigWriter {
             case .activation:
                 continue  // never planned by the writer
             case .passThrough:
-                var c: [String: Any] = ["dtype": arch.embedding == nil ? dtypeName : "int32", "sparse": false, "ragged": false, "name": layer.name]
+                var c: [String: Any] = ["dtype": arch.embedding == nil ? (bfloat16Policy ? "float32" : dtypeName) : "int32", "sparse": false, "ragged": false, "name": layer.name]
                 c[k3 ? "batch_shape" : "batch_input_shape"] = inputShape
                 layers.append(wrap("InputLayer", c, input: nil))
             case .embedding(let e):
@@ -155,7 +171,7 @@ enum KerasConfigWriter {
         var config: [String: Any] = ["name": plan.modelName, "trainable": true, "layers": layers]
         var top: [String: Any] = ["class_name": "Sequential", "config": config]
         if k3 {
-            config["dtype"] = dtype
+            config["dtype"] = bfloat16Policy ? ["module": "keras", "class_name": "DTypePolicy", "config": ["name": "float32"], "registered_name": NSNull()] as [String: Any] : dtype
             config["build_input_shape"] = inputShape
             top = ["module": "keras", "class_name": "Sequential", "config": config, "registered_name": NSNull(),
                    "build_config": ["input_shape": inputShape]]

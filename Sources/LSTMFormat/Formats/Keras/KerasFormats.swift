@@ -64,5 +64,9 @@ public enum KerasH5Format: ModelFileFormat {
 
     public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
         try HDF5File.create(url) { try KerasLegacyH5.write(model, to: $0, compress: options.compress) }
+        if KerasLegacyH5.usesKeras2HardSigmoid(model) {
+            options.warn("the model uses Keras 2's hard_sigmoid (clip(0.2x + 0.5)): tf_keras loads this .h5 exactly, but Keras 3 reads "
+                         + "'hard_sigmoid' in it as its own clip(x/6 + 0.5) and computes differently (K-W3)")
+        }
     }
 }

@@ -86,6 +86,13 @@ enum KerasLegacyH5 {
         }
     }
 
+    /// Whether any activation of `model` is Keras 2's hard sigmoid (which Keras 3 reads differently, K-W3).
+    static func usesKeras2HardSigmoid(_ model: LSTMModel) -> Bool {
+        let arch = model.architecture
+        return arch.layers.contains { $0.gateActivation == .hardSigmoidKeras2 || $0.cellActivation == .hardSigmoidKeras2 }
+            || arch.dense.contains { $0.activation == .hardSigmoidKeras2 }
+    }
+
     /// tf.keras weight names of one layer, in `get_weights()` order.
     static func weightNames(_ layer: KerasLayerPlan) -> [String] {
         let cell = ["kernel:0", "recurrent_kernel:0", "bias:0"]

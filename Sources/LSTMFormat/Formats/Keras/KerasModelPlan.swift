@@ -119,6 +119,8 @@ struct KerasModelPlan: Equatable, Sendable {
     /// For an architecture inferred from a Keras 3 weights file: the group of each weighted layer, in order
     /// (the file's own places, class-named or attribute-named).
     var inferredGroups: [String]?
+    /// Layers the writer renamed for the target Keras: written name → original name (K-W5).
+    var renamedLayers: [String: String] = [:]
 
     var weightedLayers: [KerasLayerPlan] { layers.filter(\.hasWeights) }
 }

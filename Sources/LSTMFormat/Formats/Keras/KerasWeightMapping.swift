@@ -12,11 +12,11 @@ enum KerasWeightMapping {
 
     static func transposed(_ m: Tensor) -> Tensor { m.transposed2D() }
 
-    /// The tensors in one dtype that Keras can hold: unchanged when they share a float16/32/64 dtype, otherwise
-    /// widened exactly (bfloat16 → float32; a mix → float32, or float64 when one is float64).
+    /// The tensors in one dtype: unchanged when they share one (bfloat16 only reaches Keras 3 writers, which
+    /// store it as Keras does, K-W6), otherwise widened exactly (a mix → float32, or float64 when one is float64).
     static func commonDType(_ ts: [Tensor]) -> [Tensor] {
         let dtypes = Set(ts.map(\.dtype))
-        if dtypes.count == 1, let d = dtypes.first, d != .bfloat16 { return ts }
+        if dtypes.count == 1 { return ts }
         let target: DType = dtypes.contains(.float64) ? .float64 : .float32
         return ts.map { $0.converted(to: target) }
     }
