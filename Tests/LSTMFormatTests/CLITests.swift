@@ -229,7 +229,7 @@ enum CLI {
         let suffix = try CLI.run(["convert", FixturePaths.fixture("demo/model.h5").path, folder.appendingPathComponent("m.out").path])
         #expect(suffix.status == 2)
         #expect(suffix.stderr.hasSuffix("cannot tell the output format from the name 'm.out'; pass --to\n"), "\(suffix.stderr)")
-        let bf16 = try CLI.run(["convert", FixturePaths.fixture("demo/model.h5").path, folder.appendingPathComponent("m.keras").path, "--dtype", "bfloat16"])
+        let bf16 = try CLI.run(["convert", FixturePaths.fixture("demo/model.h5").path, folder.appendingPathComponent("m.h5").path, "--to", "keras-h5", "--dtype", "bfloat16"])
         #expect(bf16.status == 2)
         #expect(bf16.stderr.hasSuffix("Keras cannot load bfloat16 weights; convert with --dtype float32 (exact)\n"), "\(bf16.stderr)")
     }

@@ -80,21 +80,32 @@ import Testing
     }
 }
 
-/// K-W1: Keras cannot load bfloat16 weights, so every Keras writer refuses them and writes nothing.
+/// K-W1: tf_keras cannot load bfloat16 weights, so the legacy .h5 writer refuses them and writes nothing; K-W6:
+/// the Keras 3 writers store them as Keras 3 does, bytes unchanged.
 @Suite struct KerasBFloat16RefusalTests {
     @Test(arguments: ["m.keras", "m.weights.h5", "legacy.h5"])
-    func bfloat16IsRefused(name: String) throws {
+    func bfloat16IsRefusedOnlyWhereKerasCannotLoadIt(name: String) throws {
         let model = try FormatRegistry.read(FixturePaths.fixture("keras/k3_lstm_last_dense/model.keras")).model.converted(to: .bfloat16)
         let dir = try FixturePaths.temporaryFolder()
         let url = dir.appendingPathComponent(name)
         let format: any ModelFileFormat.Type = name == "legacy.h5" ? KerasH5Format.self : try FormatRegistry.format(forOutput: url)
-        #expect(throws: (any Error).self) { try FormatRegistry.write(model, to: url, format: format) }
-        do { try FormatRegistry.write(model, to: url, format: format) } catch {
-            #expect(String(describing: error).contains("lstm.0.fwd.W_f is bfloat16: Keras cannot load bfloat16 weights"), "\(error)")
+        if name == "legacy.h5" {
+            #expect(throws: (any Error).self) { try FormatRegistry.write(model, to: url, format: format) }
+            do { try FormatRegistry.write(model, to: url, format: format) } catch {
+                #expect(String(describing: error).contains("lstm.0.fwd.W_f is bfloat16: Keras cannot load bfloat16 weights"), "\(error)")
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "nothing written")
+            // float32 (exact for bfloat16) is accepted.
+            try FormatRegistry.write(model.converted(to: .float32), to: url, format: format)
+            #expect(FileManager.default.fileExists(atPath: url.path))
+            return
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "nothing written")
-        // float32 (exact for bfloat16) is accepted.
-        try FormatRegistry.write(model.converted(to: .float32), to: url, format: format)
-        #expect(FileManager.default.fileExists(atPath: url.path))
+        try FormatRegistry.write(model, to: url, format: format)
+        var options = ReadOptions()
+        if name == "m.weights.h5" {
+            options.keras = KerasReadOptions(config: try KerasConfigWriter.json(try KerasConfigWriter.plan(model, target: .keras3), model: model, target: .keras3))
+        }
+        let back = try FormatRegistry.read(url, options: options).model
+        #expect(back.tensors == model.tensors, "bfloat16 bytes survive \(name)")
     }
 }
