@@ -41,6 +41,23 @@ import Testing
         #expect(try Self.error(optimized, "optimizer_k3") <= 1e-5)
     }
 
+    /// K-O1, K-O3: a layer whose arrays do not fit names the config's layer and the file's layer; a missing
+    /// Keras 3 group names the config's layer and what the file holds.
+    @Test func mismatchesNameBothSides() throws {
+        let legacy = #expect(throws: (any Error).self) {
+            _ = try FormatRegistry.read(FixturePaths.fixture("keras-cases/order-not-names/checkpoint_epoch_1.h5"),
+                                        options: ReadOptions(formatOptions: FormatOptions(KerasReadOptions(config: try Data(contentsOf: Self.url("swapped_names_tfk/swapped.json"))))))
+        }
+        let text = String(describing: legacy as Any)
+        #expect(text.contains("the config's layer 'second' takes the weights of the file's layer 'lstm'") && text.contains("kernel"), "\(text)")
+        let missing = #expect(throws: (any Error).self) {
+            _ = try FormatRegistry.read(FixturePaths.fixture("keras-cases/subclassed-weights/k3_ordered.weights.h5"),
+                                        options: ReadOptions(formatOptions: FormatOptions(KerasReadOptions(config: try Data(contentsOf: Self.url("unmapped_k3/config.json"))))))
+        }
+        let m = String(describing: missing as Any)
+        #expect(m.contains("/layers/dense/vars/0") && m.contains("/layers holds lstm, lstm_1"), "\(m)")
+    }
+
     /// K-C6: nested straight-chain models are flattened (Keras 3 nested groups, tf_keras one weight group).
     @Test(arguments: ["nested_k3/m.keras", "nested_tfk/m.h5"])
     func nestedModelsAreFlattened(file: String) throws {
