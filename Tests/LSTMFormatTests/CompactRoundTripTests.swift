@@ -75,7 +75,7 @@ struct ArchitectureCase: Sendable, CustomTestStringConvertible {
     @Test func fileRoundTripThroughRegistry() throws {
         let model = try RandomModels.model(ArchitectureCase.all[2].architecture, dtypes: [.float32, .bfloat16],
                                            metadata: Self.unicodeMetadata, seed: 7)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("compact-\(UUID().uuidString)")
+        let dir = FixturePaths.temporaryRoot.appendingPathComponent("compact-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("model.lstm")
@@ -91,7 +91,7 @@ struct ArchitectureCase: Sendable, CustomTestStringConvertible {
     /// L14, L21: tensors read from a file are views of the mapping, so each starts 64-byte aligned in memory.
     @Test func mappedTensorsAre64ByteAligned() throws {
         let model = try RandomModels.model(ArchitectureCase.all[0].architecture, dtypes: [.float16], seed: 11)
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("compact-\(UUID().uuidString).lstm")
+        let url = FixturePaths.temporaryRoot.appendingPathComponent("compact-\(UUID().uuidString).lstm")
         defer { try? FileManager.default.removeItem(at: url) }
         try CompactFormat.encode(model).write(to: url)
         let back = try CompactFormat.read(from: url, options: ReadOptions(verifyChecksums: false))

@@ -6,7 +6,7 @@ import Testing
 /// interoperability with h5ls and h5py-written files.
 @Suite struct HDF5CanonicalRoundTripTests {
     static func temporaryURL(_ name: String) -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("hdf5-rt-\(UUID().uuidString)-\(name)")
+        FixturePaths.temporaryRoot.appendingPathComponent("hdf5-rt-\(UUID().uuidString)-\(name)")
     }
 
     static let architectures: [(String, ModelArchitecture)] = {

@@ -5,7 +5,7 @@ import Testing
 /// `Spec/hdf5-layout.md` rules H1–H9 on hand-built files: each broken rule is an error naming the HDF5 path.
 @Suite struct HDF5CanonicalRuleTests {
     static func read(_ builder: HDF5CanonicalFileBuilder) throws -> LSTMModel {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hdf5-rule-\(UUID().uuidString).h5")
+        let url = FixturePaths.temporaryRoot.appendingPathComponent("hdf5-rule-\(UUID().uuidString).h5")
         defer { try? FileManager.default.removeItem(at: url) }
         try builder.write(to: url)
         return try CanonicalHDF5Format.read(from: url, options: ReadOptions())
@@ -99,7 +99,7 @@ import Testing
 @Suite struct HDF5DamagedFileTests {
     /// Every truncation of a valid file is an error, never a crash (HDF5 checks its end-of-file address).
     @Test func truncatedFilesAreErrors() throws {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hdf5-trunc-\(UUID().uuidString).h5")
+        let url = FixturePaths.temporaryRoot.appendingPathComponent("hdf5-trunc-\(UUID().uuidString).h5")
         defer { try? FileManager.default.removeItem(at: url) }
         try HDF5CanonicalFileBuilder.minimal().write(to: url)
         let whole = try Data(contentsOf: url)

@@ -8,7 +8,7 @@ import Testing
     static let h5pyFixture = FixturePaths.fixture("hdf5/h5py-layer.h5")
 
     static func temporaryURL(_ name: String) -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("hdf5-layer-\(UUID().uuidString)-\(name)")
+        FixturePaths.temporaryRoot.appendingPathComponent("hdf5-layer-\(UUID().uuidString)-\(name)")
     }
 
     @Test func readsH5pyStringAndIntegerAttributes() throws {

@@ -20,7 +20,7 @@ import Testing
             let expectedFormat = kind == "keras" ? "keras" : keras3Weights ? "keras-weights" : "keras-h5"
             #expect(format.name == expectedFormat, "\(fixture.id) \(kind)")
             #expect(model.metadata["source.format"] == expectedFormat)
-            #expect(model.metadata["source.tool"] == (fixture.writer == "keras3" ? "keras" : "tf_keras") || kind == "weights_v3_h5")
+            #expect(model.metadata["source.tool"] == (fixture.writer == "keras3" ? "keras" : "tf_keras"), "\(fixture.id) \(kind)")
         }
     }
 

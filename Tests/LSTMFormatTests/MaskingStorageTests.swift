@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func hdf5RoundTripKeepsEmbeddingAndMask() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("masking-storage-\(UUID().uuidString)")
+        let dir = FixturePaths.temporaryRoot.appendingPathComponent("masking-storage-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         for (k, m) in Self.models().enumerated() {

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// ZIPFoundation (still used to write archives) inflates with a loop that never ends on some damaged streams
 /// and checks CRCs with a byte loop on Linux; reading here needs only the central directory, zlib's `inflate`
-/// and zlib's `crc32`. The file is memory-mapped: stored members are slices of the mapping, not copies.
+/// and zlib's `crc32`. The file is memory-mapped; a member is read with one copy (stored) or one inflate.
 struct ZipArchive {
     struct Member: Equatable {
         let name: String
@@ -56,7 +56,9 @@ struct ZipArchive {
             guard member.compressedSize == member.uncompressedSize else {
                 throw ZipError.damaged(member.name, "a stored member of \(member.compressedSize) bytes declares \(member.uncompressedSize)")
             }
-            out = raw
+            // A copy with indices from 0: a slice of the mapping keeps the file's offsets as its indices, which
+            // callers indexing from 0 would misread (found by the zip fuzz target).
+            out = Data(raw)
         case 8:
             out = try ZipInflate.inflate(raw, size: member.uncompressedSize, member: member.name)
         default:
