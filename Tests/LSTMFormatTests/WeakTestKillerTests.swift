@@ -58,4 +58,50 @@ import Testing
         #expect(c.mismatches == 1)
         #expect(!c.passed)
     }
+
+    /// Keras 2's hard_sigmoid is clip(0.2x + 0.5, 0, 1), Keras 3's relu6(x + 3) / 6 (the Keras docs' definitions):
+    /// swapping them changes these values.
+    @Test func hardSigmoidKeras2AndKeras3AreTheirOwnFunctions() {
+        let x: [Double] = [-3, -1, 0, 1, 2.4, 3.5]
+        func apply(_ a: Activation) -> [Double] {
+            var v = x
+            v.withUnsafeMutableBufferPointer { ActivationKernels.apply(a, $0.baseAddress!, rows: 1, cols: x.count) }
+            return v
+        }
+        let k2 = apply(.hardSigmoidKeras2), k3 = apply(.hardSigmoidKeras3)
+        for (got, want) in zip(k2, [0, 0.3, 0.5, 0.7, 0.98, 1.0]) { #expect(abs(got - want) < 1e-12, "keras2 \(k2)") }
+        for (got, want) in zip(k3, [0, 1.0 / 3, 0.5, 2.0 / 3, 0.9, 1.0]) { #expect(abs(got - want) < 1e-12, "keras3 \(k3)") }
+    }
+
+    /// softmax values, not only rows summing to one (true of any softmax-shaped output): exp(x) / Σ exp(x).
+    @Test func softmaxHasTheRightValues() {
+        var v: [Double] = [1, 2, 3, 0, 0, 0]
+        v.withUnsafeMutableBufferPointer { ActivationKernels.apply(.softmax, $0.baseAddress!, rows: 2, cols: 3) }
+        let e = [exp(1.0), exp(2.0), exp(3.0)], s = e.reduce(0, +)
+        for (got, want) in zip(v, e.map { $0 / s } + [1.0 / 3, 1.0 / 3, 1.0 / 3]) { #expect(abs(got - want) < 1e-15, "\(v)") }
+    }
+
+    /// bfloat16 is the top 16 bits of a binary32: every one of the 65,536 patterns decodes to exactly that.
+    @Test func everyBFloat16PatternDecodesToItsBinary32() {
+        var wrong: [UInt16] = []
+        for b in 0...UInt16.max where BFloat16Bits.toFloat(b).bitPattern != UInt32(b) << 16 {
+            if !(BFloat16Bits.toFloat(b).isNaN && Float(bitPattern: UInt32(b) << 16).isNaN) { wrong.append(b) }
+        }
+        #expect(wrong.isEmpty, "first wrong patterns: \(wrong.prefix(5))")
+    }
+
+    /// The derived float16 tolerance is 64u with u = 2^-11 (IEEE binary16: 11 significand bits).
+    @Test func float16DerivedToleranceIs64UnitRoundoffs() {
+        let t = Tolerance.derived(lowerPrecision: .float16, scale: 2)
+        #expect(t.rtol == 64 * 0x1p-11)
+        #expect(t.atol == 64 * 0x1p-11 * 2)
+        #expect(Tolerance.derived(lowerPrecision: .bfloat16, scale: 1).rtol == 64 * 0x1p-8)
+    }
+
+    /// H6: a dataset larger than the chunk limit is split into slabs of whole rows under the limit.
+    @Test func H6_largeDatasetsAreChunkedInRowSlabs() {
+        #expect(HDF5File.chunkShape([4096, 1024], elementSize: 4) == [256, 1024])
+        #expect(HDF5File.chunkShape([3, 4], elementSize: 4) == [3, 4])
+        #expect(HDF5File.chunkShape([1, 1 << 20], elementSize: 8) == [1, 1 << 20])
+    }
 }
