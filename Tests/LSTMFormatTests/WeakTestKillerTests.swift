@@ -104,4 +104,22 @@ import Testing
         #expect(HDF5File.chunkShape([3, 4], elementSize: 4) == [3, 4])
         #expect(HDF5File.chunkShape([1, 1 << 20], elementSize: 8) == [1, 1 << 20])
     }
+
+    /// compare with a model that differs in one parameter by one float32 ulp: exact (bitwise) by default, so the
+    /// parameter check fails at that element, and the outputs differ too; the same model compares equal.
+    @Test func compareFindsAOneUlpDifferenceAtItsPlace() throws {
+        let name = "lstm.0.fwd.W_i"
+        let t = try #require(Self.model.tensors[name])
+        var values = t.float64Values()
+        values[3] = Double(Float(values[3]).nextUp)
+        let other = try Self.model.replacing([name: Tensor(shape: t.shape, values: values, dtype: .float32)])
+        let same = try Comparer.compare(Self.model, Self.model, files: ["a", "a"], inputs: nil, precision: .float64, tolerance: nil)
+        #expect(same.passed)
+        let report = try Comparer.compare(Self.model, other, files: ["a", "b"], inputs: nil, precision: .float64, tolerance: nil)
+        #expect(!report.passed)
+        let failed = report.checks.filter { !$0.passed }.map(\.name)
+        #expect(failed.first == "parameter \(name)")
+        #expect(report.checks.first { $0.name == "parameter \(name)" }?.location == CheckResult.location(name, Tensor.index(ofFlat: 3, shape: t.shape)))
+        #expect(failed.contains("outputs"))
+    }
 }
