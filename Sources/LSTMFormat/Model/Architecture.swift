@@ -46,10 +46,14 @@ public struct LSTMLayerSpec: Codable, Equatable, Sendable {
     /// In a masked model (M19): true makes the layer's output 0 at a masked step (Keras `zero_output_for_mask`),
     /// false repeats the carried h there. A bidirectional layer has it exactly when it returns sequences (M21).
     public var zeroOutputForMask: Bool
+    /// M24: P of a projected layer (PyTorch `proj_size`): h(t) = W_hr (o(t) ⊙ act(C(t))) with W_hr [P, H] per
+    /// cell, so h is P wide (U_* [H, P]) while C stays H wide. nil (the default) for no projection.
+    public var projectionSize: Int?
 
     public init(inputSize: Int, hiddenSize: Int, direction: Direction = .forward, mergeMode: MergeMode? = nil,
                 gateActivation: Activation = .sigmoid, cellActivation: Activation = .tanh,
-                zeroOutputForMask: Bool = false) {
+                zeroOutputForMask: Bool = false, projectionSize: Int? = nil) {
+        self.projectionSize = projectionSize
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.direction = direction
@@ -61,6 +65,7 @@ public struct LSTMLayerSpec: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case inputSize, hiddenSize, direction, mergeMode, gateActivation, cellActivation, zeroOutputForMask
+        case projectionSize
     }
 
     public init(from decoder: Decoder) throws {
@@ -70,7 +75,8 @@ public struct LSTMLayerSpec: Codable, Equatable, Sendable {
                   mergeMode: try c.decodeIfPresent(MergeMode.self, forKey: .mergeMode),
                   gateActivation: try c.decode(Activation.self, forKey: .gateActivation),
                   cellActivation: try c.decode(Activation.self, forKey: .cellActivation),
-                  zeroOutputForMask: try c.decodeIfPresent(Bool.self, forKey: .zeroOutputForMask) ?? false)
+                  zeroOutputForMask: try c.decodeIfPresent(Bool.self, forKey: .zeroOutputForMask) ?? false,
+                  projectionSize: try c.decodeIfPresent(Int.self, forKey: .projectionSize))
     }
 
     /// Writes every key, `mergeMode` as null when absent, so JSON reports have a fixed set of keys.
@@ -83,6 +89,8 @@ public struct LSTMLayerSpec: Codable, Equatable, Sendable {
         try c.encode(gateActivation, forKey: .gateActivation)
         try c.encode(cellActivation, forKey: .cellActivation)
         try c.encode(zeroOutputForMask, forKey: .zeroOutputForMask)
+        // M24: only a projected layer has the key, so every other report keeps its bytes.
+        try c.encodeIfPresent(projectionSize, forKey: .projectionSize)
     }
 
     /// The cells this layer has, in canonical order.
@@ -94,9 +102,12 @@ public struct LSTMLayerSpec: Codable, Equatable, Sendable {
         }
     }
 
-    /// Width of the layer's output at each step.
+    /// Width of each cell's h: P for a projected layer (M24), H otherwise.
+    public var stateSize: Int { projectionSize ?? hiddenSize }
+
+    /// Width of the layer's output at each step (from h, so P wide per cell for a projected layer).
     public var outputSize: Int {
-        direction == .bidirectional && mergeMode == .concat ? 2 * hiddenSize : hiddenSize
+        direction == .bidirectional && mergeMode == .concat ? 2 * stateSize : stateSize
     }
 }
 
@@ -180,7 +191,8 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
     public var outputSize: Int { dense.last?.outputSize ?? layers.last?.outputSize ?? 0 }
 
     /// Every tensor the architecture needs, in canonical order, with its shape:
-    /// per layer and cell W_f…W_o [hidden, input], U_f…U_o [hidden, hidden], b_f…b_o [hidden];
+    /// per layer and cell W_f…W_o [hidden, input], U_f…U_o [hidden, state], b_f…b_o [hidden], then for a
+    /// projected layer W_hr [projection, hidden] (M24; state = projection or hidden);
     /// then per dense layer V [out, in] and c [out].
     public var expectedTensors: [(name: String, shape: [Int])] {
         var out: [(String, [Int])] = []
@@ -188,8 +200,9 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
         for (k, layer) in layers.enumerated() {
             for cell in layer.cells {
                 for g in Gate.allCases { out.append((TensorName.lstm(k, cell, .W, g), [layer.hiddenSize, layer.inputSize])) }
-                for g in Gate.allCases { out.append((TensorName.lstm(k, cell, .U, g), [layer.hiddenSize, layer.hiddenSize])) }
+                for g in Gate.allCases { out.append((TensorName.lstm(k, cell, .U, g), [layer.hiddenSize, layer.stateSize])) }
                 for g in Gate.allCases { out.append((TensorName.lstm(k, cell, .b, g), [layer.hiddenSize])) }
+                if let p = layer.projectionSize { out.append((TensorName.projection(k, cell), [p, layer.hiddenSize])) }
             }
         }
         for (k, d) in dense.enumerated() {
@@ -206,6 +219,9 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
             let name = "lstm.\(k)"
             guard layer.inputSize > 0 else { throw .invalidArchitecture("\(name): input size \(layer.inputSize) must be positive") }
             guard layer.hiddenSize > 0 else { throw .invalidArchitecture("\(name): hidden size \(layer.hiddenSize) must be positive") }
+            if let p = layer.projectionSize, !(1..<layer.hiddenSize).contains(p) {
+                throw .invalidArchitecture("\(name): projection size \(p) must be at least 1 and less than the hidden size \(layer.hiddenSize) (M24)")
+            }
             if k > 0, layer.inputSize != layers[k - 1].outputSize {
                 throw .invalidArchitecture("\(name): input size \(layer.inputSize) does not match the output size \(layers[k - 1].outputSize) of lstm.\(k - 1)")
             }
@@ -246,6 +262,10 @@ public enum TensorName {
 
     public static func lstm(_ layer: Int, _ cell: CellDirection, _ kind: Kind, _ gate: Gate) -> String {
         "lstm.\(layer).\(cell.rawValue).\(kind.rawValue)_\(gate.rawValue)"
+    }
+    /// The projection W_hr [P, H] of a projected cell (M24), after the cell's b_o in canonical order.
+    public static func projection(_ layer: Int, _ cell: CellDirection) -> String {
+        "lstm.\(layer).\(cell.rawValue).W_hr"
     }
     /// The embedding table E [vocabulary, dim] (M17), first in canonical order.
     public static let embedding = "embedding.E"

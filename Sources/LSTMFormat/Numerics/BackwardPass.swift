@@ -29,7 +29,7 @@ extension Engine {
             let input = k == 0 ? ws.inputs.p : layerOutput(k - 1, ws)
             for (c, cell) in ws.cells[k].enumerated() {
                 backwardCell(weights.cells[k][c], cell, g.cells[k][c], fromAbove: g.fromAbove[k][c].p,
-                             layer: layer, input: input, batch: batch, parts: ws.parts, mask: ws.mask, g)
+                             projected: g.projected[k][c], layer: layer, input: input, batch: batch, parts: ws.parts, mask: ws.mask, g)
             }
             // dL/d(input of layer k) = Σ_cells dZ Wcat — the previous layer's output gradient. For k = 0 only
             // needed for the embedding.
@@ -57,7 +57,7 @@ extension Engine {
 
     /// The last layer's output sequence (or layer k's), as built by the forward pass.
     private func layerOutput(_ k: Int, _ ws: Workspace<T>) -> UnsafeMutablePointer<T> {
-        ws.layerOutputs[k]?.p ?? ws.cells[k][0].h.p + ws.batch * weights.architecture.layers[k].hiddenSize
+        ws.layerOutputs[k]?.p ?? ws.cells[k][0].h.p + ws.batch * weights.architecture.layers[k].stateSize
     }
 
     /// Dense layers from the top: dPre = dy ⊙ g'(·) (softmax: its Jacobian), dV = dPreᵀ·in, dc = Σ dPre,
@@ -86,7 +86,8 @@ extension Engine {
     private func splitOutputGradient(layer k: Int, _ ws: Workspace<T>, _ g: GradientWorkspace<T>) {
         let arch = weights.architecture
         let layer = arch.layers[k]
-        let hidden = layer.hiddenSize, batch = ws.batch, steps = ws.steps
+        // h is S wide (M24: P for a projected layer).
+        let hidden = layer.stateSize, batch = ws.batch, steps = ws.steps
         let block = batch * hidden, width = layer.outputSize
         let isLast = k == arch.layers.count - 1
         let dOut = isLast ? g.headInput.p : g.layerOutputs[k].p
@@ -138,12 +139,15 @@ extension Engine {
     /// stored gate outputs in `s.z` into dL/d(pre-activations) in place, then forms dW, dU, db with one GEMM each
     /// over all steps.
     private func backwardCell(_ w: Weights<T>.Cell, _ s: Workspace<T>.CellState, _ dw: Weights<T>.Cell,
-                              fromAbove: UnsafePointer<T>, layer: LSTMLayerSpec, input: UnsafePointer<T>,
-                              batch: Int, parts: Int, mask: UnsafePointer<UInt8>?, _ g: GradientWorkspace<T>) {
+                              fromAbove: UnsafePointer<T>, projected: Buffer<T>?, layer: LSTMLayerSpec,
+                              input: UnsafePointer<T>, batch: Int, parts: Int, mask: UnsafePointer<UInt8>?,
+                              _ g: GradientWorkspace<T>) {
         let hidden = layer.hiddenSize, steps = s.steps
+        // h, dh from above and the recurrent part are S wide (M24: S = P projected), C and the gates H wide.
+        let state = layer.stateSize, blockS = batch * state
         let g4 = 4 * hidden, block = batch * hidden
         let dh = g.dh.p, rec = g.recurrent.p, carry = g.carry.p
-        let fused = layer.gateActivation == .sigmoid && layer.cellActivation == .tanh
+        let fused = layer.gateActivation == .sigmoid && layer.cellActivation == .tanh && w.R == nil
         // One step for rows `part` with any activations: buffer passes through `ActivationKernels`.
         func general(_ zt: UnsafeMutablePointer<T>, part: Range<Int>, t: Int) {
             for b in part {
@@ -177,7 +181,7 @@ extension Engine {
             for step in stride(from: steps - 1, through: 0, by: -1) {
                 let t = s.reverse ? steps - 1 - step : step
                 let zt = s.z.p + t * batch * g4
-                let above = fromAbove + t * block
+                let above = fromAbove + t * blockS
                 // dh(t) = from above + recurrent part dZ(next)·Ucat (none for the last computed step).
                 let last = step == steps - 1
                 // M19: a masked step is h(t) = h(t-1), C(t) = C(t-1). Its whole dh goes on to h(t-1) (kept in
@@ -187,8 +191,8 @@ extension Engine {
                 if let mask {
                     for b in part where mask[t * batch + b] == 0 {
                         skipped = true
-                        let keep = g.row.p + b * hidden, a = above + b * hidden, r = rec + b * hidden
-                        if last { keep.update(from: a, count: hidden) } else { for u in 0..<hidden { keep[u] = a[u] + r[u] } }
+                        let keep = g.row.p + b * hidden, a = above + b * state, r = rec + b * state
+                        if last { keep.update(from: a, count: state) } else { for u in 0..<state { keep[u] = a[u] + r[u] } }
                         (zt + b * g4).update(repeating: 0, count: g4)
                     }
                 }
@@ -199,6 +203,21 @@ extension Engine {
                                              actC: s.actC.p + t * block + b * hidden,
                                              cPrev: s.c.p + s.previousSlot(t) * block + b * hidden,
                                              carry: carry + b * hidden, hidden: hidden)
+                    }
+                } else if let R = w.R, let projected {
+                    // B25: dh(t) (P wide) = above + recurrent is kept for dW_hr (0 at a masked step); the cell
+                    // sees dm(t) = dh(t) W_hr (H wide) where the unprojected cell sees dh(t).
+                    let full = projected.p + t * blockS
+                    for e in r0 * state ..< (r0 + n) * state { full[e] = last ? above[e] : above[e] + rec[e] }
+                    if skipped {
+                        for b in part where !computed(b) { (full + b * state).update(repeating: 0, count: state) }
+                    }
+                    T.gemm(transA: false, transB: false, m: n, n: hidden, k: state, alpha: 1, a: full + r0 * state,
+                           lda: state, b: R.p, ldb: hidden, beta: 0, c: dh + r0 * hidden, ldc: hidden)
+                    if skipped {
+                        for b in part where computed(b) { general(zt, part: b..<(b + 1), t: t) }
+                    } else {
+                        general(zt, part: part, t: t)
                     }
                 } else {
                     if last {
@@ -213,10 +232,10 @@ extension Engine {
                     }
                 }
                 if step > 0 {
-                    StepGEMM.multiply(m: n, n: hidden, k: g4, a: zt + r0 * g4, lda: g4, b: w.U.p, ldb: hidden, beta: 0,
-                                      c: rec + r0 * hidden, ldc: hidden)
+                    StepGEMM.multiply(m: n, n: state, k: g4, a: zt + r0 * g4, lda: g4, b: w.U.p, ldb: state, beta: 0,
+                                      c: rec + r0 * state, ldc: state)
                     if skipped {
-                        for b in part where !computed(b) { (rec + b * hidden).update(from: g.row.p + b * hidden, count: hidden) }
+                        for b in part where !computed(b) { (rec + b * state).update(from: g.row.p + b * hidden, count: state) }
                     }
                 }
             }
@@ -225,8 +244,13 @@ extension Engine {
         // dWcat = dZᵀ X and dUcat = Σ_t dZ(t)ᵀ h(prev of t): the zero slot h(-1) contributes nothing.
         RowParallel.gemm(parts: parts, transA: true, transB: false, m: g4, n: layer.inputSize, k: rows, a: s.z.p, lda: g4,
                b: input, ldb: layer.inputSize, beta: 0, c: dw.W.p, ldc: layer.inputSize)
-        RowParallel.gemm(parts: parts, transA: true, transB: false, m: g4, n: hidden, k: rows, a: s.z.p, lda: g4,
-               b: s.h.p + s.previousSlot(0) * block, ldb: hidden, beta: 0, c: dw.U.p, ldc: hidden)
+        RowParallel.gemm(parts: parts, transA: true, transB: false, m: g4, n: state, k: rows, a: s.z.p, lda: g4,
+               b: s.h.p + s.previousSlot(0) * blockS, ldb: state, beta: 0, c: dw.U.p, ldc: state)
+        if let dR = dw.R, let projected, let m = s.m {
+            // B25: dW_hr = Σ_t dh(t)ᵀ m(t), m(t) = o(t) ⊙ act(C(t)).
+            RowParallel.gemm(parts: parts, transA: true, transB: false, m: state, n: hidden, k: rows, a: projected.p,
+                             lda: state, b: m.p, ldb: hidden, beta: 0, c: dR.p, ldc: hidden)
+        }
         RowParallel.run(parts: parts, count: g4, align: 16) { cols in
             columnSums(s.z.p + cols.lowerBound, rows: rows, cols: cols.count, stride: g4, into: dw.b.p + cols.lowerBound)
         }

@@ -39,6 +39,8 @@ extension Engine {
     private func runCell(_ w: Weights<T>.Cell, _ s: Workspace<T>.CellState, layer: LSTMLayerSpec,
                          input: UnsafePointer<T>, batch: Int, parts: Int, mask: UnsafePointer<UInt8>?) {
         let hidden = layer.hiddenSize, steps = s.steps
+        // h is S wide (M24: P for a projected layer), C and the gates H wide.
+        let state = layer.stateSize, blockS = batch * state
         let g4 = 4 * hidden
         let rows = batch * steps
         let z = s.z.p
@@ -55,19 +57,19 @@ extension Engine {
             for step in 0..<steps {
                 let t = s.reverse ? steps - 1 - step : step
                 let zt = z + t * batch * g4 + r0 * g4
-                let hPrev = s.h.p + s.previousSlot(t) * block + r0 * hidden
+                let hPrev = s.h.p + s.previousSlot(t) * blockS + r0 * state
                 let cPrev = s.c.p + s.previousSlot(t) * block + r0 * hidden
-                let hOut = s.h.p + s.slot(t) * block + r0 * hidden
+                let hOut = s.h.p + s.slot(t) * blockS + r0 * state
                 let cOut = s.c.p + s.slot(t) * block + r0 * hidden
                 let actC = s.actC.p + t * block + r0 * hidden
                 // h(-1) = 0: the first step has no recurrent term.
                 if step > 0 {
                     if let ut = w.UT {
-                        StepGEMM.multiply(m: n, n: g4, k: hidden, a: hPrev, lda: hidden, b: ut.p, ldb: g4, beta: 1,
+                        StepGEMM.multiply(m: n, n: g4, k: state, a: hPrev, lda: state, b: ut.p, ldb: g4, beta: 1,
                                           c: zt, ldc: g4)
                     } else {
-                        T.gemm(transA: false, transB: true, m: n, n: g4, k: hidden, alpha: 1,
-                               a: hPrev, lda: hidden, b: w.U.p, ldb: hidden, beta: 1, c: zt, ldc: g4)
+                        T.gemm(transA: false, transB: true, m: n, n: g4, k: state, alpha: 1,
+                               a: hPrev, lda: state, b: w.U.p, ldb: state, beta: 1, c: zt, ldc: g4)
                     }
                 }
                 for b in 0..<n {
@@ -81,14 +83,25 @@ extension Engine {
                 }
                 actC.update(from: cOut, count: n * hidden)
                 ActivationKernels.apply(layer.cellActivation, actC, rows: 1, cols: n * hidden)
-                for b in 0..<n {
-                    let o = zt + b * g4 + 3 * hidden, a = actC + b * hidden, h = hOut + b * hidden
-                    for u in 0..<hidden { h[u] = o[u] * a[u] }
+                if let R = w.R, let mBuf = s.m {
+                    // M24: m(t) = o(t) ⊙ act(C(t)), h(t) = m(t) W_hrᵀ.
+                    let m = mBuf.p + t * block + r0 * hidden
+                    for b in 0..<n {
+                        let o = zt + b * g4 + 3 * hidden, a = actC + b * hidden, mr = m + b * hidden
+                        for u in 0..<hidden { mr[u] = o[u] * a[u] }
+                    }
+                    T.gemm(transA: false, transB: true, m: n, n: state, k: hidden, alpha: 1, a: m, lda: hidden,
+                           b: R.p, ldb: hidden, beta: 0, c: hOut, ldc: state)
+                } else {
+                    for b in 0..<n {
+                        let o = zt + b * g4 + 3 * hidden, a = actC + b * hidden, h = hOut + b * hidden
+                        for u in 0..<hidden { h[u] = o[u] * a[u] }
+                    }
                 }
                 if let mask {
                     // M19: a masked step keeps h(t-1) and C(t-1).
                     for b in 0..<n where mask[t * batch + r0 + b] == 0 {
-                        (hOut + b * hidden).update(from: hPrev + b * hidden, count: hidden)
+                        (hOut + b * state).update(from: hPrev + b * state, count: state)
                         (cOut + b * hidden).update(from: cPrev + b * hidden, count: hidden)
                     }
                 }
@@ -100,7 +113,7 @@ extension Engine {
     private func mergeOutputs(layer k: Int, _ ws: Workspace<T>) -> UnsafeMutablePointer<T> {
         let layer = weights.architecture.layers[k]
         let cells = ws.cells[k]
-        let hidden = layer.hiddenSize, block = ws.batch * hidden
+        let hidden = layer.stateSize, block = ws.batch * hidden  // h width (M24)
         let steps = ws.steps
         let zero = layer.zeroOutputForMask
         switch layer.direction {
@@ -139,17 +152,17 @@ extension Engine {
         let k = ws.cells.count - 1
         let layer = weights.architecture.layers[k]
         let cells = ws.cells[k]
-        let block = ws.batch * layer.hiddenSize
+        let block = ws.batch * layer.stateSize
         let last = { (s: Workspace<T>.CellState) in s.h.p + s.slot(s.reverse ? 0 : ws.steps - 1) * block }
         if layer.direction == .bidirectional {
             // M21: a masked model's bidirectional many-to-one layer never zeroes its outputs.
             merge(layer.mergeMode ?? .concat, forward: last(cells[0]), backward: last(cells[1]), into: out,
-                  rows: ws.batch, hidden: layer.hiddenSize)
+                  rows: ws.batch, hidden: layer.stateSize)
         } else {
             out.update(from: last(cells[0]), count: block)
             // M21: the last computed step's output, 0 when it is masked and the layer zeroes masked outputs.
             if layer.zeroOutputForMask {
-                zeroMasked(out, time: cells[0].reverse ? 0 : ws.steps - 1, ws, hidden: layer.hiddenSize)
+                zeroMasked(out, time: cells[0].reverse ? 0 : ws.steps - 1, ws, hidden: layer.stateSize)
             }
         }
     }

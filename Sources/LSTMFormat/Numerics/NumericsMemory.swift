@@ -7,7 +7,8 @@ extension LSTMNumerics {
         guard let parameters = MemoryBudget.bytes(shapes: architecture.expectedTensors.map(\.shape), elementSize: 8) else { return nil }
         var width = architecture.inputSize
         for layer in architecture.layers {
-            for _ in layer.cells { width += 8 * layer.hiddenSize }
+            // A projected cell (M24) also keeps m(t) [H] and dh(t) [P] per step.
+            for _ in layer.cells { width += 8 * layer.hiddenSize + (layer.projectionSize.map { layer.hiddenSize + $0 } ?? 0) }
             width += layer.outputSize
         }
         for d in architecture.dense { width += d.outputSize }

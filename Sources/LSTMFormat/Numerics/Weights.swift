@@ -1,4 +1,5 @@
-/// A model's weights fused for GEMM: per LSTM cell Wcat [4H, I], Ucat [4H, H] and bcat [4H], gate blocks in
+/// A model's weights fused for GEMM: per LSTM cell Wcat [4H, I], Ucat [4H, S] and bcat [4H] (S = P for a
+/// projected layer, M24, else H) and, projected, W_hr [P, H]; gate blocks in
 /// canonical order f, i, c, o (so rows g·H ..< (g+1)·H of Wcat are W_g); per dense layer V [out, in] and c.
 ///
 /// Every canonical tensor is one contiguous range of one buffer, which makes reading or perturbing a single
@@ -11,6 +12,8 @@ final class Weights<T: BLASScalar> {
         /// Uᵀ [H, 4H], kept in sync with U: the per-step GEMM h·Ucatᵀ runs ~30% faster on a non-transposed
         /// operand (OpenBLAS packs it more cheaply). Gradient cells leave it nil.
         var UT: Buffer<T>? = nil
+        /// W_hr [P, H] of a projected cell (M24), nil otherwise.
+        var R: Buffer<T>? = nil
     }
 
     /// Where a canonical tensor lives: a buffer, the range in it, and the tensor's shape.
@@ -43,17 +46,20 @@ final class Weights<T: BLASScalar> {
             embedding = nil
         }
         for (k, layer) in arch.layers.enumerated() {
-            let h = layer.hiddenSize, i = layer.inputSize
+            let h = layer.hiddenSize, i = layer.inputSize, s = layer.stateSize
             var layerCells: [Cell] = []
             for dir in layer.cells {
-                let cell = Cell(W: Buffer(count: 4 * h * i), U: Buffer(count: 4 * h * h), b: Buffer(count: 4 * h),
-                                UT: Buffer(count: 4 * h * h))
+                let cell = Cell(W: Buffer(count: 4 * h * i), U: Buffer(count: 4 * h * s), b: Buffer(count: 4 * h),
+                                UT: Buffer(count: 4 * h * s), R: layer.projectionSize.map { Buffer(count: $0 * h) })
+                if let r = cell.R, let p = layer.projectionSize {
+                    locations[TensorName.projection(k, dir)] = Location(buffer: r, offset: 0, shape: [p, h])
+                }
                 for (g, gate) in Gate.allCases.enumerated() {
                     let w = TensorName.lstm(k, dir, .W, gate)
                     let u = TensorName.lstm(k, dir, .U, gate)
                     let b = TensorName.lstm(k, dir, .b, gate)
                     locations[w] = Location(buffer: cell.W, offset: g * h * i, shape: [h, i])
-                    locations[u] = Location(buffer: cell.U, offset: g * h * h, shape: [h, h])
+                    locations[u] = Location(buffer: cell.U, offset: g * h * s, shape: [h, s])
                     locations[b] = Location(buffer: cell.b, offset: g * h, shape: [h])
                 }
                 layerCells.append(cell)
@@ -82,7 +88,7 @@ final class Weights<T: BLASScalar> {
     /// Rewrites UT from U.
     private func transpose(_ cell: Cell) {
         guard let ut = cell.UT else { return }
-        let rows = cell.b.count, cols = rows / 4
+        let rows = cell.b.count, cols = cell.U.count / rows
         for r in 0..<rows { for c in 0..<cols { ut.p[c * rows + r] = cell.U.p[r * cols + c] } }
     }
 
@@ -116,7 +122,7 @@ final class Weights<T: BLASScalar> {
         let p = loc.offset + index
         loc.buffer.p[p] = value
         if let c = cell(withU: loc.buffer), let ut = c.UT {
-            let rows = c.b.count, cols = rows / 4
+            let rows = c.b.count, cols = c.U.count / rows
             ut.p[(p % cols) * rows + p / cols] = value
         }
     }

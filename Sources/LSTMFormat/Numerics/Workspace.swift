@@ -6,8 +6,11 @@ final class Workspace<T: BLASScalar> {
     final class CellState {
         /// [T·B, 4H]: pre-activations, then gate outputs f, i, C̃, o; BPTT overwrites them with dL/d(pre-activation).
         let z: Buffer<T>
-        /// [(T+1)·B, H]: h at `slot(t)`; the one extra slot is h(-1) = 0 and is never written.
+        /// [(T+1)·B, S]: h at `slot(t)` (S = P projected, M24, else H); the one extra slot is h(-1) = 0 and is
+        /// never written.
         let h: Buffer<T>
+        /// [T·B, H]: m(t) = o(t) ⊙ act(C(t)) of a projected cell (M24), whose h(t) = m(t) W_hrᵀ; nil otherwise.
+        let m: Buffer<T>?
         /// [(T+1)·B, H]: C, same slots as `h`.
         let c: Buffer<T>
         /// [T·B, H]: act(C(t)) at row block t.
@@ -16,9 +19,10 @@ final class Workspace<T: BLASScalar> {
         let reverse: Bool
         let steps: Int
 
-        init(batch: Int, steps: Int, hidden: Int, reverse: Bool) {
+        init(batch: Int, steps: Int, hidden: Int, projection: Int? = nil, reverse: Bool) {
             z = Buffer(count: steps * batch * 4 * hidden)
-            h = Buffer(count: (steps + 1) * batch * hidden)
+            h = Buffer(count: (steps + 1) * batch * (projection ?? hidden))
+            m = projection == nil ? nil : Buffer(count: steps * batch * hidden)
             c = Buffer(count: (steps + 1) * batch * hidden)
             actC = Buffer(count: steps * batch * hidden)
             self.reverse = reverse
@@ -61,7 +65,10 @@ final class Workspace<T: BLASScalar> {
         let rows = batch * steps
         inputs = Buffer(count: rows * arch.inputSize)
         cells = arch.layers.map { layer in
-            layer.cells.map { CellState(batch: batch, steps: steps, hidden: layer.hiddenSize, reverse: $0 == .bwd) }
+            layer.cells.map {
+                CellState(batch: batch, steps: steps, hidden: layer.hiddenSize, projection: layer.projectionSize,
+                          reverse: $0 == .bwd)
+            }
         }
         // A forward layer's output is its h slots, unless masked steps output zeros (M19).
         layerOutputs = arch.layers.map {
@@ -99,7 +106,7 @@ final class Workspace<T: BLASScalar> {
 
 /// Buffers that only BPTT needs: gradients w.r.t. layer outputs and every weight, and per-step scratch.
 final class GradientWorkspace<T: BLASScalar> {
-    /// [T·B, H] per cell: dL/dh(t) arriving from above (the next layer or the head), by input time.
+    /// [T·B, S] per cell: dL/dh(t) arriving from above (the next layer or the head), by input time.
     let fromAbove: [[Buffer<T>]]
     /// [T·B, out_k]: dL/d(output of layer k), for k < last (the last layer's comes from the head).
     let layerOutputs: [Buffer<T>]
@@ -107,6 +114,9 @@ final class GradientWorkspace<T: BLASScalar> {
     let headInput: Buffer<T>
     /// [N, out_j]: dL/d(output of dense j), turned in place into dL/d(pre-activation).
     let dense: [Buffer<T>]
+    /// [T·B, P] per projected cell (M24): the full dL/dh(t) of each computed step (0 at a masked one), for
+    /// dW_hr = Σ_t dh(t)ᵀ m(t); nil for a cell without projection.
+    let projected: [[Buffer<T>?]]
     /// Gradients in the fused layout of `Weights`.
     let cells: [[Weights<T>.Cell]]
     let denseV: [Buffer<T>]
@@ -120,7 +130,8 @@ final class GradientWorkspace<T: BLASScalar> {
 
     init(architecture arch: ModelArchitecture, batch: Int, steps: Int) {
         let rows = batch * steps
-        fromAbove = arch.layers.map { l in l.cells.map { _ in Buffer(count: rows * l.hiddenSize) } }
+        fromAbove = arch.layers.map { l in l.cells.map { _ in Buffer(count: rows * l.stateSize) } }
+        projected = arch.layers.map { l in l.cells.map { _ in l.projectionSize.map { Buffer(count: rows * $0) } } }
         layerOutputs = arch.layers.map { Buffer(count: rows * $0.outputSize) }
         let width = arch.layers[arch.layers.count - 1].outputSize
         let headRows = arch.returnSequences ? rows : batch
@@ -129,7 +140,8 @@ final class GradientWorkspace<T: BLASScalar> {
         cells = arch.layers.map { l in
             l.cells.map { _ in
                 Weights<T>.Cell(W: Buffer(count: 4 * l.hiddenSize * l.inputSize),
-                                U: Buffer(count: 4 * l.hiddenSize * l.hiddenSize), b: Buffer(count: 4 * l.hiddenSize))
+                                U: Buffer(count: 4 * l.hiddenSize * l.stateSize), b: Buffer(count: 4 * l.hiddenSize),
+                                R: l.projectionSize.map { Buffer(count: $0 * l.hiddenSize) })
             }
         }
         denseV = arch.dense.map { Buffer(count: $0.outputSize * $0.inputSize) }

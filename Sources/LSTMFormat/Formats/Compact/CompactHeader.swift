@@ -11,6 +11,8 @@ struct CompactHeader: Decodable {
         var gate_activation: String
         var cell_activation: String
         var zero_output_for_mask: Bool?
+        /// L25: P of a projected layer (M24).
+        var projection_size: Int?
     }
 
     struct Embedding: Decodable {
@@ -86,7 +88,7 @@ struct CompactHeader: Decodable {
                 inputSize: l.input_size, hiddenSize: l.hidden_size, direction: direction, mergeMode: merge,
                 gateActivation: try Self.activation(l.gate_activation, place: "\(place) gate activation"),
                 cellActivation: try Self.activation(l.cell_activation, place: "\(place) cell activation"),
-                zeroOutputForMask: l.zero_output_for_mask ?? false))
+                zeroOutputForMask: l.zero_output_for_mask ?? false, projectionSize: l.projection_size))
         }
         var dense: [DenseLayerSpec] = []
         for (k, d) in architecture.dense.enumerated() {
@@ -136,6 +138,7 @@ extension CompactHeader {
             ]
             if let mode = l.mergeMode { m["merge_mode"] = .string(mode.rawValue) }
             if l.zeroOutputForMask { m["zero_output_for_mask"] = .bool(true) }
+            if let p = l.projectionSize { m["projection_size"] = .int(p) }
             return .object(m)
         }
         let dense: [CanonicalJSON] = a.dense.map { d in

@@ -26,8 +26,10 @@ enum CanonicalHDF5Layout {
         static let cellActivation = "cell_activation"
         /// H11: present (= 1) exactly when the layer has `zero_output_for_mask`.
         static let zeroOutputForMask = "zero_output_for_mask"
+        /// H12: present exactly when the layer has a projection (M24), with the dataset `W_hr` in each cell.
+        static let projectionSize = "projection_size"
         static let attributes: Set<String> = [inputSize, hiddenSize, direction, mergeMode, gateActivation, cellActivation,
-                                              zeroOutputForMask]
+                                              zeroOutputForMask, projectionSize]
     }
 
     enum Dense {

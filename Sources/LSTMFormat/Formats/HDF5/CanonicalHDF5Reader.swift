@@ -39,8 +39,14 @@ enum CanonicalHDF5Reader {
         for k in 0..<lstmCount {
             let layer = try readLayer(file, k)
             for cell in layer.cells {
-                let shapes: [TensorName.Kind: [Int]] = [.W: [layer.hiddenSize, layer.inputSize], .U: [layer.hiddenSize, layer.hiddenSize], .b: [layer.hiddenSize]]
-                try onlyChildren(file, L.cell(k, cell), Set(L.cellDatasets.map { "\($0.0.rawValue)_\($0.1.rawValue)" }), kind: "dataset")
+                let shapes: [TensorName.Kind: [Int]] = [.W: [layer.hiddenSize, layer.inputSize], .U: [layer.hiddenSize, layer.stateSize], .b: [layer.hiddenSize]]
+                var names = Set(L.cellDatasets.map { "\($0.0.rawValue)_\($0.1.rawValue)" })
+                if layer.projectionSize != nil { names.insert("W_hr") }
+                try onlyChildren(file, L.cell(k, cell), names, kind: "dataset")
+                if let p = layer.projectionSize {
+                    // H12: the projection of a projected layer (M24).
+                    tensors[TensorName.projection(k, cell)] = try dataset(file, L.cell(k, cell) + "/W_hr", shape: [p, layer.hiddenSize])
+                }
                 for (kind, gate) in L.cellDatasets {
                     tensors[TensorName.lstm(k, cell, kind, gate)] = try dataset(file, L.tensor(k, cell, kind, gate), shape: shapes[kind] ?? [])
                 }
@@ -109,10 +115,20 @@ enum CanonicalHDF5Reader {
         guard zero == nil || zero == 1 else {
             throw CanonicalHDF5Error.invalidAttribute(path: path, name: L.Layer.zeroOutputForMask, value: "\(zero!)", expected: "1 (or absent)")
         }
+        let hidden = try count(file, path, L.Layer.hiddenSize, minimum: 1)
+        var projection: Int?
+        if try file.intAttribute(path, L.Layer.projectionSize) != nil {
+            let p = try count(file, path, L.Layer.projectionSize, minimum: 1)
+            guard p < hidden else {
+                throw CanonicalHDF5Error.invalidAttribute(path: path, name: L.Layer.projectionSize, value: "\(p)",
+                                                          expected: "less than hidden_size \(hidden) (M24)")
+            }
+            projection = p
+        }
         let spec = LSTMLayerSpec(inputSize: try count(file, path, L.Layer.inputSize, minimum: 1),
-                                 hiddenSize: try count(file, path, L.Layer.hiddenSize, minimum: 1),
+                                 hiddenSize: hidden,
                                  direction: direction, mergeMode: merge, gateActivation: gate, cellActivation: cell,
-                                 zeroOutputForMask: zero == 1)
+                                 zeroOutputForMask: zero == 1, projectionSize: projection)
         try onlyChildren(file, path, Set(spec.cells.map(\.rawValue)), kind: "group")
         return spec
     }

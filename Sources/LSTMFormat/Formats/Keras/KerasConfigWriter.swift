@@ -17,6 +17,11 @@ enum KerasConfigWriter {
             throw KerasError.bfloat16(target: "Keras legacy .h5", tensor: name)
         }
         let arch = model.architecture
+        // K-W1, M24: Keras's LSTM has no output projection; dropping W_hr would change every prediction.
+        if let k = arch.layers.firstIndex(where: { $0.projectionSize != nil }) {
+            throw KerasError.notExpressible(target: target.rawValue, place: "lstm.\(k)",
+                                            reason: "has a projection (PyTorch proj_size, W_hr), which Keras's LSTM cannot express")
+        }
         let meta = model.metadata
         let generation: KerasGeneration = target == .keras3 ? .keras3 : .keras2
         var used: Set<String> = []

@@ -17,6 +17,11 @@ extension PyTorchStateDict {
             throw PyTorchError.notExpressible(place: "the model masks its input;", reason: "nn.LSTM has no masking (PyTorch packs sequences instead)")
         }
         for (k, l) in arch.layers.enumerated() {
+            if l.projectionSize != nil {
+                // M24: nn.LSTM(proj_size) exists, but this writer does not write weight_hr yet; never drop it.
+                throw PyTorchError.notExpressible(place: "lstm.\(k) has a projection (proj_size, W_hr);",
+                                                  reason: "this writer does not write weight_hr_l* yet")
+            }
             if l.direction == .backward {
                 throw PyTorchError.notExpressible(place: "lstm.\(k) is backward-only (go_backwards);", reason: "nn.LSTM has no backward-only layer")
             }
