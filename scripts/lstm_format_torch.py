@@ -42,7 +42,7 @@ class CanonicalLSTM(nn.Module):
             path = m["prefix"][:-1] if m["prefix"].endswith(".") else m["prefix"]
             if m["type"] == "LSTM":
                 module = nn.LSTM(m["input_size"], m["output_size"], num_layers=m["num_layers"], bias=m["bias"],
-                                 batch_first=True, bidirectional=m["bidirectional"])
+                                 batch_first=True, bidirectional=m["bidirectional"], proj_size=m.get("proj_size", 0))
             else:
                 module = nn.Linear(m["input_size"], m["output_size"], bias=m["bias"])
             self._place(path, module)

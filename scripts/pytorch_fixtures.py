@@ -31,9 +31,12 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures"
 torch.set_num_threads(1)
 
 
-def L(i, h, direction="forward", merge=None):
-    return {"input_size": i, "hidden_size": h, "direction": direction, "merge_mode": merge,
-            "gate_activation": "sigmoid", "cell_activation": "tanh"}
+def L(i, h, direction="forward", merge=None, proj=None):
+    layer = {"input_size": i, "hidden_size": h, "direction": direction, "merge_mode": merge,
+             "gate_activation": "sigmoid", "cell_activation": "tanh"}
+    if proj:
+        layer["projection_size"] = proj
+    return layer
 
 
 def D(i, o, act="linear"):
@@ -175,6 +178,18 @@ def accepted():
     net = Net([("lstm", nn.LSTM(2, 3, batch_first=True))], [("fc", nn.Linear(3, 2))], ["linear"], False)
     out.append(run("dtypes", net, {"layers": [L(2, 3)], "return_sequences": True, "dense": [D(3, 2)]},
                    (2, 3, 2), save_dtypes, note="float64, float16, bfloat16 copies of a float32 model"))
+    torch.manual_seed(7)
+    net = Net([("lstm", nn.LSTM(3, 5, proj_size=2, batch_first=True))], [("fc", nn.Linear(2, 2))], ["linear"], False)
+    out.append(run("proj_size", net, {"layers": [L(3, 5, proj=2)], "return_sequences": True, "dense": [D(2, 2)]},
+                   (2, 5, 3), save_both, note="nn.LSTM(proj_size=2): weight_hr_l0 [2, 5], weight_hh_l0 [20, 2]"))
+    torch.manual_seed(8)
+    net = Net([("lstm", nn.LSTM(3, 5, num_layers=2, proj_size=3, bidirectional=True, batch_first=True))],
+              [("fc", nn.Linear(6, 2))], ["tanh"], False)
+    # Many-to-many: out[:, -1] of a bidirectional nn.LSTM is not the canonical many-to-one (M5 takes the
+    # backward cell's last computed state, PyTorch's position T-1 holds its first).
+    out.append(run("bilstm2_proj_size", net, {"layers": [L(3, 5, "bidirectional", "concat", 3), L(6, 5, "bidirectional", "concat", 3)],
+                                              "return_sequences": True, "dense": [D(6, 2, "tanh")]},
+                   (3, 4, 3), save_both, note="2-layer bidirectional nn.LSTM(proj_size=3) and a tanh head: needs --architecture"))
     return out
 
 
@@ -195,9 +210,6 @@ def refusals():
     torch.save({f"gru.{k}": v for k, v in gru.state_dict().items()}, os.path.join(d, "gru.pt"))
     out += [{"id": "gru_safetensors", "file": "refused/gru.safetensors", "reason": "nn.GRU"},
             {"id": "gru_pt", "file": "refused/gru.pt", "reason": "nn.GRU"}]
-    proj = nn.LSTM(3, 4, proj_size=2, batch_first=True)
-    torch.save(proj.state_dict(), os.path.join(d, "proj_size.pt"))
-    out.append({"id": "proj_size_pt", "file": "refused/proj_size.pt", "reason": "proj_size"})
     rnn = nn.RNN(3, 4, batch_first=True)
     torch.save(rnn.state_dict(), os.path.join(d, "rnn.pt"))
     out.append({"id": "rnn_pt", "file": "refused/rnn.pt", "reason": "nn.RNN"})

@@ -173,16 +173,16 @@ import Testing
         }
     }
 
-    /// M24, K-W1: writers that cannot express a projection refuse it naming it, and write nothing.
+    /// M24, K-W1: the Keras writers cannot express a projection: they refuse it naming it, and write nothing.
     @Test func writersWithoutProjectionRefuse() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("projection-refuse-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let m = Self.projectedModels()[0]
-        for name in ["m.keras", "m.h5legacy.h5", "m.safetensors", "m.pt"] {
+        for name in ["m.keras", "m.h5legacy.h5", "m.weights.h5"] {
             let url = dir.appendingPathComponent(name)
             let format = try FormatRegistry.format(named: ["m.keras": "keras", "m.h5legacy.h5": "keras-h5",
-                                                           "m.safetensors": "safetensors", "m.pt": "torch"][name]!)
+                                                           "m.weights.h5": "keras-weights"][name]!)
             do {
                 try FormatRegistry.write(m, to: url, format: format)
                 Issue.record("\(name): a projected model was written")

@@ -8,13 +8,16 @@ extension GateLayout {
     ///
     /// - Throws: `LayoutError.shape` when an array does not have the shape this layout gives it,
     ///   `LayoutError.biasCount` when the number of bias arrays is neither 0 nor what the layout stores.
-    public func unpack(_ cell: FrameworkCell, hidden h: Int) throws(LayoutError) -> CanonicalCell {
+    /// `state`: the width of h when it differs from H (a projected cell, M24: U_g are then [H, state]).
+    public func unpack(_ cell: FrameworkCell, hidden h: Int, state: Int? = nil) throws(LayoutError) -> CanonicalCell {
         let n = try inputSize(cell.input, hidden: h)
-        guard cell.recurrent.shape == recurrentShape(hidden: h) else {
-            throw .shape(layout: name, array: "recurrent weights", expected: recurrentShape(hidden: h), actual: cell.recurrent.shape)
+        let s = state ?? h
+        let recurrent = Self.shape(recurrentWeights, s, h)
+        guard cell.recurrent.shape == recurrent else {
+            throw .shape(layout: name, array: "recurrent weights", expected: recurrent, actual: cell.recurrent.shape)
         }
         let W = Self.split(cell.input, inputWeights, inputs: n, hidden: h, order: gateOrder)
-        let U = Self.split(cell.recurrent, recurrentWeights, inputs: h, hidden: h, order: gateOrder)
+        let U = Self.split(cell.recurrent, recurrentWeights, inputs: s, hidden: h, order: gateOrder)
         let b: [Gate: Tensor]
         if cell.biases.isEmpty {
             b = Dictionary(uniqueKeysWithValues: Gate.allCases.map { ($0, Tensor.zeros(shape: [h], dtype: cell.input.dtype)) })

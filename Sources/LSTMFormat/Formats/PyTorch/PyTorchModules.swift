@@ -13,11 +13,54 @@ struct PyTorchModule: Codable, Equatable, Sendable {
     var numLayers: Int = 1
     var bidirectional: Bool = false
     var bias: Bool = true
+    /// nn.LSTM `proj_size` (M24, P-M6); 0 for none, as in PyTorch.
+    var projSize: Int = 0
 
-    /// Width of the module's output at each step.
-    var width: Int { type == .LSTM && bidirectional ? 2 * outputSize : outputSize }
+    /// Width of the module's output at each step (proj_size when projected).
+    var width: Int {
+        let w = type == .LSTM && projSize > 0 ? projSize : outputSize
+        return type == .LSTM && bidirectional ? 2 * w : w
+    }
 
-    enum CodingKeys: String, CodingKey { case prefix, type, inputSize = "input_size", outputSize = "output_size", numLayers = "num_layers", bidirectional, bias }
+    enum CodingKeys: String, CodingKey {
+        case prefix, type, inputSize = "input_size", outputSize = "output_size", numLayers = "num_layers", bidirectional, bias
+        case projSize = "proj_size"
+    }
+
+    init(prefix: String, type: Kind, inputSize: Int, outputSize: Int, numLayers: Int = 1, bidirectional: Bool = false,
+         bias: Bool = true, projSize: Int = 0) {
+        self.prefix = prefix
+        self.type = type
+        self.inputSize = inputSize
+        self.outputSize = outputSize
+        self.numLayers = numLayers
+        self.bidirectional = bidirectional
+        self.bias = bias
+        self.projSize = projSize
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(prefix: try c.decode(String.self, forKey: .prefix), type: try c.decode(Kind.self, forKey: .type),
+                  inputSize: try c.decode(Int.self, forKey: .inputSize), outputSize: try c.decode(Int.self, forKey: .outputSize),
+                  numLayers: try c.decodeIfPresent(Int.self, forKey: .numLayers) ?? 1,
+                  bidirectional: try c.decodeIfPresent(Bool.self, forKey: .bidirectional) ?? false,
+                  bias: try c.decodeIfPresent(Bool.self, forKey: .bias) ?? true,
+                  projSize: try c.decodeIfPresent(Int.self, forKey: .projSize) ?? 0)
+    }
+
+    /// `proj_size` only when set, so the metadata of other modules keeps its bytes.
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(prefix, forKey: .prefix)
+        try c.encode(type, forKey: .type)
+        try c.encode(inputSize, forKey: .inputSize)
+        try c.encode(outputSize, forKey: .outputSize)
+        try c.encode(numLayers, forKey: .numLayers)
+        try c.encode(bidirectional, forKey: .bidirectional)
+        try c.encode(bias, forKey: .bias)
+        if projSize > 0 { try c.encode(projSize, forKey: .projSize) }
+    }
 
     static func json(_ modules: [PyTorchModule]) -> String {
         let encoder = JSONEncoder()
@@ -91,12 +134,17 @@ enum PyTorchModuleDiscovery {
               ih0.shape.count == 2, hh0.shape.count == 2, hh0.shape[1] > 0 else {
             throw PyTorchError.invalidModule(prefix: prefix, reason: "weight_ih_l0 and weight_hh_l0 (two matrices) are required")
         }
-        let h = hh0.shape[1]
-        let gates = hh0.shape[0] / h
-        if t.keys.contains(where: { $0.hasPrefix(prefix + "weight_hr_l") && rnnParameter($0)?.0 == prefix }) {
-            throw PyTorchError.unsupportedModule(prefix: prefix, module: "an nn.LSTM with proj_size (weight_hr_l*)",
-                                                 reason: "LSTM projections are not supported by the canonical model")
+        // P-M6: proj_size P: weight_hr_l{k} [P, H] and weight_hh_l{k} [4H, P].
+        var h = hh0.shape[1]
+        var proj = 0
+        if let hr0 = t[key("weight_hr", 0, false)] {
+            guard hr0.shape.count == 2, hr0.shape[0] > 0, hr0.shape[1] > hr0.shape[0], hr0.shape[0] == hh0.shape[1] else {
+                throw PyTorchError.invalidModule(prefix: prefix, reason: "weight_hr_l0 has shape \(hr0.shape), expected [proj_size, hidden_size] with proj_size \(hh0.shape[1]) < hidden_size")
+            }
+            h = hr0.shape[1]
+            proj = hr0.shape[0]
         }
+        let gates = hh0.shape[0] / h
         guard hh0.shape[0] % h == 0, gates == 4 else {
             let module = gates == 3 ? "an nn.GRU" : gates == 1 ? "an nn.RNN" : "not an nn.LSTM"
             throw PyTorchError.unsupportedModule(prefix: prefix, module: module,
@@ -109,7 +157,9 @@ enum PyTorchModuleDiscovery {
         var expected = Set<String>()
         for k in 0..<layers {
             for r in bidirectional ? [false, true] : [false] {
-                for kind in ["weight_ih", "weight_hh"] + (bias ? ["bias_ih", "bias_hh"] : []) { expected.insert(key(kind, k, r)) }
+                for kind in ["weight_ih", "weight_hh"] + (bias ? ["bias_ih", "bias_hh"] : []) + (proj > 0 ? ["weight_hr"] : []) {
+                    expected.insert(key(kind, k, r))
+                }
             }
         }
         let present = Set(t.keys.filter { rnnParameter($0)?.0 == prefix })
@@ -119,7 +169,8 @@ enum PyTorchModuleDiscovery {
         if let extra = present.subtracting(expected).sorted().first {
             throw PyTorchError.invalidModule(prefix: prefix, reason: "\(extra) does not belong to an nn.LSTM of \(layers) layers (bias=\(bias), bidirectional=\(bidirectional))")
         }
-        return PyTorchModule(prefix: prefix, type: .LSTM, inputSize: ih0.shape[1], outputSize: h, numLayers: layers, bidirectional: bidirectional, bias: bias)
+        return PyTorchModule(prefix: prefix, type: .LSTM, inputSize: ih0.shape[1], outputSize: h, numLayers: layers, bidirectional: bidirectional,
+                             bias: bias, projSize: proj)
     }
 
     private static func linear(_ prefix: String, _ t: [String: Tensor]) throws -> PyTorchModule {

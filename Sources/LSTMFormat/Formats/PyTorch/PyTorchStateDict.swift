@@ -35,13 +35,16 @@ enum PyTorchStateDict {
                     let k = layers.count
                     let input = l == 0 ? m.inputSize : m.width
                     layers.append(LSTMLayerSpec(inputSize: input, hiddenSize: m.outputSize, direction: m.bidirectional ? .bidirectional : .forward,
-                                                mergeMode: m.bidirectional ? .concat : nil))
+                                                mergeMode: m.bidirectional ? .concat : nil, projectionSize: m.projSize > 0 ? m.projSize : nil))
                     for (reverse, cell) in (m.bidirectional ? [(false, CellDirection.fwd), (true, .bwd)] : [(false, .fwd)]) {
                         func t(_ kind: String) -> Tensor? { tensors[PyTorchModule.lstmKey(m.prefix, kind, layer: l, reverse: reverse)] }
                         let framework = FrameworkCell(input: t("weight_ih")!, recurrent: t("weight_hh")!,
                                                       biases: m.bias ? [t("bias_ih")!, t("bias_hh")!] : [])
                         do {
-                            canonical.merge(try GateLayout.pytorch.unpack(framework, hidden: m.outputSize).tensors(layer: k, cell: cell)) { a, _ in a }
+                            canonical.merge(try GateLayout.pytorch.unpack(framework, hidden: m.outputSize, state: m.projSize > 0 ? m.projSize : nil)
+                                .tensors(layer: k, cell: cell)) { a, _ in a }
+                            // M24: weight_hr_l{k} [P, H] is W_hr as it is.
+                            if m.projSize > 0 { canonical[TensorName.projection(k, cell)] = t("weight_hr")! }
                         } catch {
                             throw PyTorchError.invalidModule(prefix: m.prefix, reason: "layer \(l)\(reverse ? " (reverse)" : ""): \(error)")
                         }
@@ -135,9 +138,10 @@ enum PyTorchStateDict {
             throw PyTorchError.architectureMismatch("it has an embedding or masking, which a state dict of nn.LSTM and nn.Linear modules does not")
         }
         for (k, (g, f)) in zip(given.layers, inferred.layers).enumerated() {
-            guard g.inputSize == f.inputSize, g.hiddenSize == f.hiddenSize, g.direction == f.direction, g.mergeMode == f.mergeMode else {
-                throw PyTorchError.architectureMismatch("lstm.\(k) is \(g.direction.rawValue) \(g.inputSize)->\(g.hiddenSize)\(g.mergeMode.map { " merge \($0.rawValue)" } ?? ""), "
-                    + "the state dict's \(f.direction.rawValue) \(f.inputSize)->\(f.hiddenSize)\(f.mergeMode.map { " merge \($0.rawValue)" } ?? "")")
+            guard g.inputSize == f.inputSize, g.hiddenSize == f.hiddenSize, g.direction == f.direction, g.mergeMode == f.mergeMode,
+                  g.projectionSize == f.projectionSize else {
+                throw PyTorchError.architectureMismatch("lstm.\(k) is \(g.direction.rawValue) \(g.inputSize)->\(g.hiddenSize)\(g.mergeMode.map { " merge \($0.rawValue)" } ?? "")\(g.projectionSize.map { " proj_size \($0)" } ?? ""), "
+                    + "the state dict's \(f.direction.rawValue) \(f.inputSize)->\(f.hiddenSize)\(f.mergeMode.map { " merge \($0.rawValue)" } ?? "")\(f.projectionSize.map { " proj_size \($0)" } ?? "")")
             }
         }
         if let (k, g) = given.layers.enumerated().first(where: { $0.element.gateActivation != .sigmoid || $0.element.cellActivation != .tanh }) {

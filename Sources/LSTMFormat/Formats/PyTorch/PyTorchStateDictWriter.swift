@@ -17,11 +17,6 @@ extension PyTorchStateDict {
             throw PyTorchError.notExpressible(place: "the model masks its input;", reason: "nn.LSTM has no masking (PyTorch packs sequences instead)")
         }
         for (k, l) in arch.layers.enumerated() {
-            if l.projectionSize != nil {
-                // M24: nn.LSTM(proj_size) exists, but this writer does not write weight_hr yet; never drop it.
-                throw PyTorchError.notExpressible(place: "lstm.\(k) has a projection (proj_size, W_hr);",
-                                                  reason: "this writer does not write weight_hr_l* yet")
-            }
             if l.direction == .backward {
                 throw PyTorchError.notExpressible(place: "lstm.\(k) is backward-only (go_backwards);", reason: "nn.LSTM has no backward-only layer")
             }
@@ -49,6 +44,8 @@ extension PyTorchStateDict {
                             entries.append((key("bias_ih"), f.biases[0]))
                             entries.append((key("bias_hh"), f.biases[1]))
                         }
+                        // M24: W_hr is weight_hr_l{k} [P, H] as it is, after the biases (nn.LSTM's order).
+                        if m.projSize > 0 { entries.append((key("weight_hr"), model.tensors[TensorName.projection(k, cell)]!)) }
                     }
                     k += 1
                 }
@@ -98,12 +95,14 @@ extension PyTorchStateDict {
         var modules: [PyTorchModule] = []
         var runs = 0
         for l in arch.layers {
-            if var last = modules.last, last.outputSize == l.hiddenSize, last.bidirectional == (l.direction == .bidirectional) {
+            if var last = modules.last, last.outputSize == l.hiddenSize, last.bidirectional == (l.direction == .bidirectional),
+               last.projSize == (l.projectionSize ?? 0) {
                 last.numLayers += 1
                 modules[modules.count - 1] = last
             } else {
                 modules.append(PyTorchModule(prefix: runs == 0 ? "lstm." : "lstm_\(runs).", type: .LSTM, inputSize: l.inputSize, outputSize: l.hiddenSize,
-                                             numLayers: 1, bidirectional: l.direction == .bidirectional, bias: true))
+                                             numLayers: 1, bidirectional: l.direction == .bidirectional, bias: true,
+                                             projSize: l.projectionSize ?? 0))
                 runs += 1
             }
         }
@@ -129,6 +128,7 @@ extension PyTorchStateDict {
                     guard k < arch.layers.count else { return false }
                     let spec = arch.layers[k]
                     guard spec.hiddenSize == m.outputSize, (spec.direction == .bidirectional) == m.bidirectional,
+                          (spec.projectionSize ?? 0) == m.projSize,
                           spec.inputSize == (l == 0 ? m.inputSize : m.width) else { return false }
                     k += 1
                 }
