@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         // Zip archives: Keras 3 `.keras` files and numpy `.npz` files are zips.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // Protobuf runtime for ONNX files (the Swift code is generated once by scripts/gen_onnx_proto.sh).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // libhdf5 (Debian: libhdf5-dev), exposed through a shim header.
@@ -41,6 +43,7 @@ let package = Package(
             dependencies: [
                 "CHDF5", "CZlibShim", "CBLAS", "CSystemShim",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .executableTarget(

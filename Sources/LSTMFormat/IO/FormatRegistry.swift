@@ -12,6 +12,7 @@ public enum FormatRegistry {
         KerasWeightsFormat.self,
         SafetensorsFormat.self,
         TorchFormat.self,
+        ONNXFormat.self,
     ]
 
     public static func format(named name: String) throws -> any ModelFileFormat.Type {

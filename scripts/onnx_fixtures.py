@@ -1,0 +1,342 @@
+#!/usr/bin/env python3
+"""Build the ONNX fixtures in Fixtures/onnx/ (see Spec/onnx-mapping.md).
+
+Two parts, two Pythons (each part writes only its own fixtures):
+  torch + hand-made graphs:  ~/.cache/lstm-format/venv/bin/python scripts/onnx_fixtures.py torch handmade
+      (the test venv: torch 2.15.0, onnx 1.23.2, onnxruntime 1.31.1 -- scripts/requirements-interop.txt)
+  tf2onnx from Keras:        ~/.cache/lstm-format/onnx-venv/bin/python scripts/onnx_fixtures.py tf2onnx
+      (scripts/setup_onnx_venv.sh; Keras 3.15.1 model.export(format="onnx"), which runs tf2onnx 1.17.0 --
+      scripts/requirements-onnx-fixtures.txt)
+
+Per fixture directory Fixtures/onnx/<id>/:
+  model.onnx   what the exporter (or onnx.helper) wrote
+  x.npy        float32 [batch, steps, features] inputs, seeded from the id
+  y.npy        onnxruntime's first output for x (CPU provider), for fixtures we must read (hand_layout1:
+               onnx.reference.ReferenceEvaluator's, since onnxruntime's CPU LSTM refuses layout 1)
+  graph.txt    onnx.helper.printable_graph of the model (what the exporter really wrote, for Spec/onnx-mapping.md)
+  model.keras, y_keras.npy   for tf2onnx fixtures: the Keras source and Keras's own predictions
+Fixtures listed in REFUSED have no y.npy: the reader must refuse them (the expected reason is in the tests).
+"""
+import os
+import shutil
+import sys
+import zlib
+
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
+os.environ["KERAS_BACKEND"] = "tensorflow"
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "onnx")
+B, T, I = 2, 5, 3
+
+
+def rng(fid):
+    return np.random.default_rng(zlib.crc32(fid.encode()))
+
+
+def out_dir(fid):
+    d = os.path.join(ROOT, fid)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
+
+
+def run_ort(path, x):
+    if "layout1" in path:  # onnxruntime's CPU LSTM refuses layout 1; ONNX's own reference evaluator runs it
+        from onnx.reference import ReferenceEvaluator
+        return ReferenceEvaluator(path).run(None, {"x": x})[0]
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    return sess.run(None, {name: x})[0]
+
+
+def finish(fid, d, x, run=True):
+    path = os.path.join(d, "model.onnx")
+    model = onnx.load(path, load_external_data=False)
+    with open(os.path.join(d, "graph.txt"), "w") as f:
+        f.write(helper.printable_graph(model.graph) + "\n")
+        f.write("opset: %s; producer: %s %s\n" % ([(o.domain, o.version) for o in model.opset_import],
+                                                  model.producer_name, model.producer_version))
+    np.save(os.path.join(d, "x.npy"), x)
+    if run:
+        y = run_ort(path, x).astype(np.float32)
+        np.save(os.path.join(d, "y.npy"), y)
+    print(fid, "ok", "" if run else "(refusal)")
+
+
+# ---------------------------------------------------------------- torch.onnx.export (TorchScript exporter)
+
+def torch_part():
+    import torch
+
+    class LastStep(torch.nn.Module):
+        """nn.LSTM, out[:, -1, :], Linear, activation (the common many-to-one classifier)."""
+        def __init__(self, i, h, o, layers=1, act=None):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(i, h, num_layers=layers, batch_first=True)
+            self.fc = torch.nn.Linear(h, o)
+            self.act = act
+
+        def forward(self, x):
+            y, _ = self.lstm(x)
+            y = self.fc(y[:, -1, :])
+            return self.act(y) if self.act else y
+
+    class FinalState(torch.nn.Module):
+        """nn.LSTM, h_n[-1], Linear."""
+        def __init__(self, i, h, o):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(i, h, batch_first=True)
+            self.fc = torch.nn.Linear(h, o)
+
+        def forward(self, x):
+            _, (h, _) = self.lstm(x)
+            return torch.softmax(self.fc(h[-1]), dim=-1)
+
+    class SeqHead(torch.nn.Module):
+        """nn.LSTM (bidirectional, stacked), Linear at every step."""
+        def __init__(self, i, h, o, layers, bidirectional):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(i, h, num_layers=layers, bidirectional=bidirectional, batch_first=True)
+            self.fc = torch.nn.Linear(h * (2 if bidirectional else 1), o)
+
+        def forward(self, x):
+            y, _ = self.lstm(x)
+            return torch.tanh(self.fc(y))
+
+    class BidiLast(torch.nn.Module):
+        """Bidirectional out[:, -1, :]: the backward half has read only x(T-1) -- not a canonical many-to-one."""
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(I, 4, bidirectional=True, batch_first=True)
+
+        def forward(self, x):
+            y, _ = self.lstm(x)
+            return y[:, -1, :]
+
+    models = {
+        "torch_plain": (lambda: torch.nn.LSTM(I, 4, batch_first=True), True),
+        "torch_last_step_sigmoid": (lambda: LastStep(I, 4, 2, act=torch.sigmoid), True),
+        "torch_stacked_last_step": (lambda: LastStep(I, 5, 3, layers=2), True),
+        "torch_final_state_softmax": (lambda: FinalState(I, 4, 3), True),
+        "torch_bidi_stacked_seq": (lambda: SeqHead(I, 4, 2, 2, True), True),
+        "torch_bidi_last_step": (lambda: BidiLast(), False),
+    }
+    for fid, (make, readable) in models.items():
+        torch.manual_seed(zlib.crc32(fid.encode()))
+        m = make().eval()
+        r = rng(fid)
+        x = r.standard_normal((B, T, I)).astype(np.float32)
+        d = out_dir(fid)
+        torch.onnx.export(m, (torch.from_numpy(x),), os.path.join(d, "model.onnx"), dynamo=False,
+                          input_names=["x"], output_names=["y"], opset_version=17,
+                          dynamic_axes={"x": {0: "batch", 1: "steps"}, "y": {0: "batch"}})
+        finish(fid, d, x, run=readable)
+        if readable:
+            with torch.no_grad():
+                ty = m(torch.from_numpy(x))
+                ty = ty[0] if isinstance(ty, tuple) else ty
+            y = np.load(os.path.join(d, "y.npy"))
+            assert np.allclose(y, ty.numpy(), atol=1e-5), fid
+
+
+# ---------------------------------------------------------------- hand-made graphs (onnx.helper)
+
+def lstm_weights(r, dirs, h, i, peep=False):
+    w = (r.standard_normal((dirs, 4 * h, i)) * 0.5).astype(np.float32)
+    rr = (r.standard_normal((dirs, 4 * h, h)) * 0.5).astype(np.float32)
+    b = (r.standard_normal((dirs, 8 * h)) * 0.3).astype(np.float32)
+    p = (r.standard_normal((dirs, 3 * h)) * 0.3).astype(np.float32) if peep else None
+    return w, rr, b, p
+
+
+def save(model, d, **kw):
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(d, "model.onnx"), **kw)
+
+
+def hand_graph(fid, h=4, direction="forward", layout=0, attrs=None, extra_inputs=(), typed=False, head=None,
+               last="Y", peep=False, extra_inits=(), graph_inputs=(), opset=17):
+    """x [B, T, I] -> (Transpose for layout 0) -> LSTM -> output. last: "Y" full sequence, "Y_h" final state."""
+    r = rng(fid)
+    dirs = 2 if direction == "bidirectional" else 1
+    w, rr, b, p = lstm_weights(r, dirs, h, I, peep)
+
+    def init(name, a):
+        if typed:  # typed float_data field instead of raw_data
+            return helper.make_tensor(name, TensorProto.FLOAT, a.shape, a.flatten().tolist())
+        return numpy_helper.from_array(a, name)
+
+    inits = [init("W", w), init("R", rr), init("B", b)] + list(extra_inits)
+    nodes = []
+    lstm_in = ["xt" if layout == 0 else "x", "W", "R", "B"] + list(extra_inputs)
+    if peep:
+        while len(lstm_in) < 7:
+            lstm_in.append("")
+        lstm_in.append("P")
+        inits.append(init("P", p))
+    if layout == 0:
+        nodes.append(helper.make_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2]))
+    nodes.append(helper.make_node("LSTM", lstm_in, ["Y", "Y_h"], hidden_size=h, direction=direction,
+                                  layout=layout, **(attrs or {})))
+    if last == "Y":
+        if layout == 0:
+            nodes.append(helper.make_node("Transpose", ["Y"], ["Yt"], perm=[2, 0, 1, 3]))  # [B, T, dirs, H]
+        nodes.append(helper.make_node("Reshape", ["Yt" if layout == 0 else "Y", "flat"], ["seq"]))
+        inits.append(numpy_helper.from_array(np.array([0, 0, -1], dtype=np.int64), "flat"))
+        width = dirs * h
+    else:
+        if layout == 0:
+            nodes.append(helper.make_node("Transpose", ["Y_h"], ["Yh"], perm=[1, 0, 2]))  # [B, dirs, H]
+        nodes.append(helper.make_node("Reshape", ["Yh" if layout == 0 else "Y_h", "flat2"], ["seq"]))
+        inits.append(numpy_helper.from_array(np.array([0, -1], dtype=np.int64), "flat2"))
+        width = dirs * h
+    out = "seq"
+    if head:
+        o, act = head
+        v = r.standard_normal((width, o)).astype(np.float32)
+        c = r.standard_normal((o,)).astype(np.float32)
+        inits += [numpy_helper.from_array(v, "V"), numpy_helper.from_array(c, "c")]
+        if last == "Y":
+            nodes += [helper.make_node("MatMul", ["seq", "V"], ["mm"]), helper.make_node("Add", ["mm", "c"], ["pre"])]
+        else:
+            nodes.append(helper.make_node("Gemm", ["seq", "V", "c"], ["pre"]))
+        nodes.append(helper.make_node(act, ["pre"], ["out"]))
+        out = "out"
+        width = o
+    shape_out = ["batch", "steps", width] if last == "Y" else ["batch", width]
+    g = helper.make_graph(nodes, fid, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "steps", I])]
+                          + list(graph_inputs),
+                          [helper.make_tensor_value_info(out, TensorProto.FLOAT, shape_out)], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="onnx.helper",
+                             ir_version=8)
+
+
+def handmade_part():
+    hs = lambda a, b: {"activations": ["HardSigmoid", "Tanh", "Tanh"], "activation_alpha": [a], "activation_beta": [b]}
+    readable = {
+        "hand_layout1": dict(layout=1),
+        "hand_reverse_final_state_gemm_softmax": dict(direction="reverse", last="Y_h", head=(3, "Softmax")),
+        "hand_bidi_final_state": dict(direction="bidirectional", last="Y_h"),
+        "hand_bidi_seq_relu_head": dict(direction="bidirectional", head=(2, "Relu")),
+        "hand_hard_sigmoid_keras2": dict(attrs=hs(0.2, 0.5)),
+        "hand_hard_sigmoid_keras3": dict(attrs=hs(1 / 6, 0.5)),
+        "hand_relu_cell": dict(attrs={"activations": ["Sigmoid", "Relu", "Relu"]}),
+        "hand_typed_fields": dict(typed=True, head=(2, "Sigmoid")),
+        "hand_peephole_zero": dict(peep=True),
+    }
+    refused = {
+        "hand_clip": dict(attrs={"clip": 3.0}),
+        "hand_input_forget": dict(attrs={"input_forget": 1}),
+        "hand_mixed_activations": dict(attrs={"activations": ["Sigmoid", "Tanh", "Relu"]}),
+        "hand_scaled_tanh": dict(attrs={"activations": ["Sigmoid", "ScaledTanh", "Tanh"],
+                                        "activation_alpha": [1.0, 2.0], "activation_beta": [1.0, 0.5]}),
+        "hand_sequence_lens": dict(extra_inputs=["lens"], graph_inputs=[
+            helper.make_tensor_value_info("lens", TensorProto.INT32, ["batch"])]),
+        "hand_initial_h_input": dict(extra_inputs=["", "h0"], graph_inputs=[
+            helper.make_tensor_value_info("h0", TensorProto.FLOAT, [1, "batch", 4])]),
+        "hand_initial_h_nonzero": dict(extra_inputs=["", "h0"], extra_inits=[
+            numpy_helper.from_array(np.full((1, B, 4), 0.5, dtype=np.float32), "h0")]),
+    }
+    for fid, kw in readable.items():
+        d = out_dir(fid)
+        x = rng(fid + "/x").standard_normal((B, T, I)).astype(np.float32)
+        m = hand_graph(fid, **kw)
+        if fid == "hand_peephole_zero":  # peepholes present but all zero: the plain LSTM
+            for t in m.graph.initializer:
+                if t.name == "P":
+                    t.CopyFrom(numpy_helper.from_array(np.zeros((1, 12), dtype=np.float32), "P"))
+        save(m, d)
+        finish(fid, d, x)
+    for fid, kw in refused.items():
+        d = out_dir(fid)
+        x = rng(fid + "/x").standard_normal((B, T, I)).astype(np.float32)
+        save(hand_graph(fid, **kw), d)
+        finish(fid, d, x, run=False)
+
+    # Peepholes with non-zero P: ONNX's p_i, p_o, p_f (refused until the canonical model has peepholes).
+    fid = "hand_peephole"
+    d = out_dir(fid)
+    save(hand_graph(fid, peep=True), d)
+    finish(fid, d, rng(fid + "/x").standard_normal((B, T, I)).astype(np.float32), run=False)
+
+    # An op outside the recognised set after the LSTM.
+    fid = "hand_unknown_op"
+    d = out_dir(fid)
+    m = hand_graph(fid)
+    m.graph.node.append(helper.make_node("Erf", ["seq"], ["erf"]))
+    m.graph.output[0].name = "erf"
+    save(m, d)
+    finish(fid, d, rng(fid + "/x").standard_normal((B, T, I)).astype(np.float32), run=False)
+
+    # External data next to the model (allowed), and external data pointing outside the folder (refused).
+    fid = "hand_external_data"
+    d = out_dir(fid)
+    m = hand_graph(fid, head=(2, "Tanh"))
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(d, "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+              location="weights.bin", size_threshold=64)
+    finish(fid, d, rng(fid + "/x").standard_normal((B, T, I)).astype(np.float32))
+    for fid, loc in (("hand_external_escape", "../secret.bin"), ("hand_external_absolute", "/etc/passwd")):
+        d = out_dir(fid)
+        m = hand_graph(fid)
+        w = [t for t in m.graph.initializer if t.name == "W"][0]
+        w.ClearField("raw_data")
+        w.data_location = TensorProto.EXTERNAL
+        w.external_data.add(key="location", value=loc)
+        w.external_data.add(key="length", value=str(4 * 16 * I))
+        onnx.save(m, os.path.join(d, "model.onnx"))
+        finish(fid, d, rng(fid + "/x").standard_normal((B, T, I)).astype(np.float32), run=False)
+
+
+# ---------------------------------------------------------------- tf2onnx (Keras 3 models)
+
+def tf2onnx_part():
+    import keras
+    import tensorflow as tf
+    import tf2onnx  # noqa: F401  (Keras's ONNX export imports it)
+
+    L = keras.layers
+
+    def seq(*layers):
+        return keras.Sequential([keras.Input((T, I))] + list(layers))
+
+    models = {
+        "tf2onnx_plain": lambda: seq(L.LSTM(4, return_sequences=True)),
+        "tf2onnx_many_to_one": lambda: seq(L.LSTM(4), L.Dense(2, activation="sigmoid")),
+        "tf2onnx_stacked": lambda: seq(L.LSTM(5, return_sequences=True), L.LSTM(4, return_sequences=True),
+                                       L.Dense(3, activation="softmax")),
+        "tf2onnx_bidirectional": lambda: seq(L.Bidirectional(L.LSTM(4, return_sequences=True)),
+                                             L.Dense(2, activation="tanh")),
+        "tf2onnx_bidirectional_last": lambda: seq(L.Bidirectional(L.LSTM(4)), L.Dense(2)),
+        "tf2onnx_hard_sigmoid": lambda: seq(L.LSTM(4, recurrent_activation="hard_sigmoid",
+                                                   return_sequences=True)),
+        "tf2onnx_go_backwards": lambda: seq(L.LSTM(4, go_backwards=True), L.Dense(2, activation="relu")),
+    }
+    for fid, make in models.items():
+        keras.utils.set_random_seed(zlib.crc32(fid.encode()) % (2**31))
+        m = make()
+        # Non-zero biases so a dropped or doubled bias shows in the outputs.
+        for layer in m.layers:
+            ws = layer.get_weights()
+            layer.set_weights([w + 0.1 * np.arange(w.size).reshape(w.shape) / w.size if w.ndim == 1 else w for w in ws])
+        x = rng(fid).standard_normal((B, T, I)).astype(np.float32)
+        d = out_dir(fid)
+        m.save(os.path.join(d, "model.keras"))
+        np.save(os.path.join(d, "y_keras.npy"), np.asarray(m(x, training=False)).astype(np.float32))
+        # Keras 3's own ONNX export (TensorFlow backend) runs tf2onnx 1.17.0 (opset 15, its default).
+        # tf2onnx.convert.from_keras itself fails on Keras 3 models (KeyError 'keras_tensor_N').
+        spec = [tf.TensorSpec((None, None, I), tf.float32, name="x")]
+        m.export(os.path.join(d, "model.onnx"), format="onnx", input_signature=spec)
+        finish(fid, d, x)
+
+
+if __name__ == "__main__":
+    parts = sys.argv[1:] or ["torch", "handmade"]
+    for p in parts:
+        {"torch": torch_part, "handmade": handmade_part, "tf2onnx": tf2onnx_part}[p]()
