@@ -28,9 +28,17 @@ enum ONNXReader {
         case .refused(let e): throw e
         default: throw .graphInterface("the output '\(outputName)' does not depend on the input")
         }
-        var metadata = ["source.format": "onnx", "onnx.input": inputName, "onnx.output": outputName]
-        if !proto.producerName.isEmpty { metadata["source.tool"] = proto.producerName }
-        if !proto.producerVersion.isEmpty { metadata["source.tool_version"] = proto.producerVersion }
+        // O-R13: metadata_props come through as they are (files we wrote carry the source model's map, M16);
+        // other producers are recorded as the source.
+        var metadata: [String: String] = [:]
+        for entry in proto.metadataProps { metadata[entry.key] = entry.value }
+        if proto.producerName != ONNXWriter.producer {
+            metadata["source.format"] = "onnx"
+            if !proto.producerName.isEmpty { metadata["source.tool"] = proto.producerName }
+            if !proto.producerVersion.isEmpty { metadata["source.tool_version"] = proto.producerVersion }
+        }
+        metadata["onnx.input"] = inputName
+        metadata["onnx.output"] = outputName
         return try model(from: flow, outputName: outputName, metadata: metadata)
     }
 

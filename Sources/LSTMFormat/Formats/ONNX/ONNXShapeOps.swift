@@ -251,7 +251,8 @@ enum ONNXShapeOps {
 
     /// `Mul`, `Sub`, `Div` (and `Add`, through `ONNXHeadOps.add`) of known integers.
     static func arithmetic(_ ctx: ONNXNodeContext) throws(ONNXError) -> ONNXValue {
-        guard let a = ctx.input(0)?.asInts, let b = ctx.input(1)?.asInts, a.count == b.count || a.count == 1 || b.count == 1 else {
+        guard let a = ctx.input(0)?.asInts, let b = ctx.input(1)?.asInts, !a.isEmpty, !b.isEmpty,
+              a.count == b.count || a.count == 1 || b.count == 1 else {
             throw ctx.refuse("arithmetic on values other than known integers is not part of a supported model")
         }
         let n = max(a.count, b.count)

@@ -6,13 +6,14 @@ import SwiftProtobuf
 enum ONNXWriter {
     static let opset: Int64 = 17
     static let irVersion: Int64 = 8
+    static let producer = "lstm-format"
 
     static func encode(_ model: LSTMModel) throws(ONNXError) -> Data {
         var g = ONNXGraphBuilder(model: model)
         try g.build()
         var proto = Onnx_ModelProto()
         proto.irVersion = irVersion
-        proto.producerName = "lstm-format"
+        proto.producerName = producer
         var op = Onnx_OperatorSetIdProto()
         op.domain = ""
         op.version = opset

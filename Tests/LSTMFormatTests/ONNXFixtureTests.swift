@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+@testable import LSTMFormat
+
+/// What real exporters wrote (`Fixtures/onnx/`, made by `scripts/onnx_fixtures.py`) reads into the canonical model
+/// and reproduces onnxruntime's outputs (`Spec/onnx-mapping.md`, O-R1 – O-R12).
+@Suite struct ONNXFixtureTests {
+    /// Fixtures the reader must read: id → (return_sequences, number of LSTM layers, directions, dense layers).
+    static let readable: [String] = [
+        "torch_plain", "torch_last_step_sigmoid", "torch_stacked_last_step", "torch_final_state_softmax",
+        "torch_bidi_stacked_seq",
+        "tf2onnx_plain", "tf2onnx_many_to_one", "tf2onnx_stacked", "tf2onnx_bidirectional", "tf2onnx_bidirectional_last",
+        "tf2onnx_go_backwards",
+        "hand_layout1", "hand_reverse_final_state_gemm_softmax", "hand_bidi_final_state", "hand_bidi_seq_relu_head",
+        "hand_hard_sigmoid_keras2", "hand_hard_sigmoid_keras3", "hand_relu_cell", "hand_typed_fields",
+        "hand_peephole_zero", "hand_external_data",
+    ]
+
+    /// Fixtures the reader must refuse, with the words the one-line reason must contain.
+    static let refused: [(String, String)] = [
+        ("hand_clip", "clip"),
+        ("hand_input_forget", "input_forget"),
+        ("hand_mixed_activations", "candidate activation Tanh differs from the output activation Relu"),
+        ("hand_scaled_tanh", "ScaledTanh"),
+        ("hand_sequence_lens", "sequence_lens"),
+        ("hand_initial_h_input", "initial_h is the graph input 'h0'"),
+        ("hand_initial_h_nonzero", "initial_h is not all zero"),
+        ("hand_peephole", "peepholes P are not zero"),
+        ("hand_unknown_op", "(Erf)"),
+        ("hand_external_escape", "'../secret.bin' leaves the model's folder"),
+        ("hand_external_absolute", "'/etc/passwd' is an absolute path"),
+        ("torch_bidi_last_step", "bidirectional LSTM's output: its backward half"),
+        ("tf2onnx_hard_sigmoid", "(Loop): control flow"),
+    ]
+
+    static func dir(_ id: String) -> URL { FixturePaths.fixture("onnx/\(id)") }
+
+    static func read(_ id: String) throws -> LSTMModel {
+        try FormatRegistry.read(dir(id).appendingPathComponent("model.onnx")).model
+    }
+
+    /// O-R1 – O-R12: the model computes onnxruntime's outputs within 1e-5 (float32 forward pass).
+    @Test(arguments: readable)
+    func matchesOnnxruntime(_ id: String) throws {
+        let (model, format) = try FormatRegistry.read(Self.dir(id).appendingPathComponent("model.onnx"))
+        #expect(format.name == ONNXFormat.name)
+        let x = try NumPy.readNPY(Self.dir(id).appendingPathComponent("x.npy"))
+        let expected = try NumPy.readNPY(Self.dir(id).appendingPathComponent("y.npy"))
+        let y = try LSTMNumerics.forward(model, inputs: x, precision: .float32)
+        #expect(y.shape == expected.shape, "\(id)")
+        let a = y.float64Values(), b = expected.float64Values()
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-5, "\(id): max |ours − onnxruntime| = \(worst)")
+        #expect(model.metadata["source.format"] == "onnx")
+    }
+
+    /// O-R4 – O-R11: every refusal names the node and the reason, and never returns a model.
+    @Test(arguments: refused.map(\.0))
+    func refuses(_ id: String) throws {
+        let words = try #require(Self.refused.first { $0.0 == id }?.1)
+        let error = #expect(throws: FileError.self) { try Self.read(id) }
+        let text = error.map { String(describing: $0) } ?? ""
+        #expect(text.contains(words), "\(id): \(text)")
+        #expect(!text.contains("\n"))
+    }
+
+    /// O-R4: B = Wb ‖ Rb becomes one bias b = Wb + Rb, rounded once; gate blocks i, o, f, c land on f, i, c, o.
+    @Test func biasIsSummedOnceAndGatesReordered() throws {
+        let model = try Self.read("hand_layout1")
+        // Recompute from the file's own initializers with the generated protobuf types.
+        let data = try Data(contentsOf: Self.dir("hand_layout1").appendingPathComponent("model.onnx"))
+        let proto = try Onnx_ModelProto(serializedBytes: data)
+        func initializer(_ n: String) throws -> [Float] {
+            let t = try #require(proto.graph.initializer.first { $0.name == n })
+            return Tensor.decode(t.rawData, as: Float.self)
+        }
+        let B = try initializer("B"), W = try initializer("W")
+        let H = 4, I = 3
+        for (block, gate) in [(0, Gate.i), (1, .o), (2, .f), (3, .c)] {
+            let b = try #require(model.tensors["lstm.0.fwd.b_\(gate.rawValue)"]).float32Values()
+            #expect(b == (0..<H).map { B[block * H + $0] + B[4 * H + block * H + $0] }, "b_\(gate)")
+            let w = try #require(model.tensors["lstm.0.fwd.W_\(gate.rawValue)"]).float32Values()
+            #expect(w == Array(W[(block * H * I)..<((block + 1) * H * I)]), "W_\(gate)")
+        }
+    }
+
+    /// O-R5: HardSigmoid alpha 0.2 and 1/6 are the two distinct canonical hard sigmoids.
+    @Test func hardSigmoidsMapToTheirCanonicalActivations() throws {
+        #expect(try Self.read("hand_hard_sigmoid_keras2").architecture.layers[0].gateActivation == .hardSigmoidKeras2)
+        #expect(try Self.read("hand_hard_sigmoid_keras3").architecture.layers[0].gateActivation == .hardSigmoidKeras3)
+    }
+
+    /// O-R4, O-R7, O-R8: what each exporter's glue means in canonical terms.
+    @Test func architecturesOfExporterFiles() throws {
+        let bi = try Self.read("tf2onnx_bidirectional_last").architecture
+        #expect(bi.layers.map(\.direction) == [.bidirectional] && bi.layers[0].mergeMode == .concat && !bi.returnSequences)
+        let back = try Self.read("tf2onnx_go_backwards").architecture
+        #expect(back.layers.map(\.direction) == [.backward] && !back.returnSequences)
+        let torch = try Self.read("torch_bidi_stacked_seq").architecture
+        #expect(torch.layers.map(\.direction) == [.bidirectional, .bidirectional] && torch.returnSequences)
+        #expect(torch.dense.map(\.activation) == [.tanh])
+        let stacked = try Self.read("tf2onnx_stacked").architecture
+        #expect(stacked.layers.map(\.hiddenSize) == [5, 4] && stacked.dense.map(\.activation) == [.softmax])
+    }
+
+    /// Keras → tf2onnx → our reader gives Keras's own parameters (Keras's reader), bit for bit.
+    @Test(arguments: ["tf2onnx_plain", "tf2onnx_many_to_one", "tf2onnx_stacked", "tf2onnx_bidirectional",
+                      "tf2onnx_bidirectional_last", "tf2onnx_go_backwards"])
+    func tf2onnxKeepsKerasParameters(_ id: String) throws {
+        let onnx = try Self.read(id)
+        let keras = try FormatRegistry.read(Self.dir(id).appendingPathComponent("model.keras")).model
+        #expect(onnx.architecture == keras.architecture, "\(id)")
+        for (name, t) in keras.tensors {
+            #expect(onnx.tensors[name] == t, "\(id): \(name)")
+        }
+    }
+}
