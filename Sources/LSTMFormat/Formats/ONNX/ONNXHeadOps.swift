@@ -105,16 +105,6 @@ enum ONNXHeadOps {
 
     /// `[r, c]` → `[c, r]`, bytes moved as they are (no rounding).
     static func transposed(_ t: Tensor, _ ctx: ONNXNodeContext) throws(ONNXError) -> Tensor {
-        transposed(t)
-    }
-
-    static func transposed(_ t: Tensor) -> Tensor {
-        let r = t.shape[0], c = t.shape[1], s = t.dtype.byteSize
-        let src = [UInt8](t.bytes)
-        var dst = [UInt8](repeating: 0, count: src.count)
-        for i in 0..<r { for j in 0..<c { for b in 0..<s { dst[(j * r + i) * s + b] = src[(i * c + j) * s + b] } } }
-        return try! Tensor(dtype: t.dtype, shape: [c, r], bytes: Data(dst))
+        t.transposed2D()
     }
 }
-
-import Foundation

@@ -61,15 +61,23 @@ enum ONNXLSTMNode {
             throw ctx.refuse("its input X has axes \(describe(x.axes)); layout \(layout) with input size \(I) needs \(describe(expected))")
         }
 
+        // The gate layout layer (Spec/layout.md, GateLayout.onnx) splits the blocks and sums Wb + Rb once.
         var tensors: [String: Tensor] = [:]
         let B = try bias(ctx, dirs: dirs, hidden: H, like: W)
         let cells = LSTMLayerSpec(inputSize: I, hiddenSize: H, direction: direction).cells
-        for (d, cell) in cells.enumerated() {
-            for (block, g) in onnxGateOrder.enumerated() {
-                tensors["\(cell.rawValue).W_\(g.rawValue)"] = try rows(W, dir: d, block: block, hidden: H, ctx)
-                tensors["\(cell.rawValue).U_\(g.rawValue)"] = try rows(R, dir: d, block: block, hidden: H, ctx)
-                tensors["\(cell.rawValue).b_\(g.rawValue)"] = try biasSum(B, dir: d, block: block, hidden: H, ctx)
+        do {
+            let Ws = try GateLayout.splitDirections(W, count: dirs, array: "W"), Rs = try GateLayout.splitDirections(R, count: dirs, array: "R")
+            let Bs = try GateLayout.splitDirections(B, count: dirs, array: "B")
+            for (d, cell) in cells.enumerated() {
+                let canonical = try GateLayout.onnx.unpack(FrameworkCell(input: Ws[d], recurrent: Rs[d], biases: [Bs[d]]), hidden: H)
+                for g in Gate.allCases {
+                    tensors["\(cell.rawValue).W_\(g.rawValue)"] = canonical.W[g]
+                    tensors["\(cell.rawValue).U_\(g.rawValue)"] = canonical.U[g]
+                    tensors["\(cell.rawValue).b_\(g.rawValue)"] = canonical.b[g]
+                }
             }
+        } catch {
+            throw ctx.refuse(String(describing: error))
         }
         let spec = LSTMLayerSpec(inputSize: I, hiddenSize: H, direction: direction, mergeMode: nil,
                                  gateActivation: gate, cellActivation: cell)
@@ -85,9 +93,6 @@ enum ONNXLSTMNode {
         return [.flow(y), .flow(yh), .refused(ctx.refuse("its cell state output Y_c is not a canonical model output"))]
     }
 
-    /// ONNX's gate blocks in stored order.
-    static let onnxGateOrder: [Gate] = [.i, .o, .f, .c]
-
     private static func weight(_ ctx: ONNXNodeContext, _ k: Int, _ name: String) throws(ONNXError) -> Tensor {
         guard case .numbers(.floats(let t))? = ctx.input(k) else { throw ctx.refuse("\(name) is not a float initializer or constant") }
         return t
@@ -98,23 +103,6 @@ enum ONNXLSTMNode {
         let B = try weight(ctx, 3, "B")
         guard B.shape == [dirs, 8 * H] else { throw ctx.refuse("B has shape \(B.shape); \([dirs, 8 * H]) is expected") }
         return B
-    }
-
-    /// Rows `block·H ..< (block+1)·H` of direction `dir` of a `[dirs, 4H, n]` tensor, as `[H, n]`.
-    private static func rows(_ t: Tensor, dir: Int, block: Int, hidden H: Int, _ ctx: ONNXNodeContext) throws(ONNXError) -> Tensor {
-        let n = t.shape[2], size = t.dtype.byteSize
-        let start = ((dir * 4 * H) + block * H) * n * size
-        let bytes = t.bytes.subdata(in: (t.bytes.startIndex + start)..<(t.bytes.startIndex + start + H * n * size))
-        do { return try Tensor(dtype: t.dtype, shape: [H, n], bytes: bytes) } catch { throw ctx.refuse(String(describing: error)) }
-    }
-
-    /// Wb_g + Rb_g, computed in float64 and rounded once to B's dtype (exact for two float32s, O-R4).
-    private static func biasSum(_ B: Tensor, dir: Int, block: Int, hidden H: Int, _ ctx: ONNXNodeContext) throws(ONNXError) -> Tensor {
-        let v = B.float64Values()
-        let base = dir * 8 * H
-        let wb = v[(base + block * H)..<(base + (block + 1) * H)]
-        let rb = v[(base + 4 * H + block * H)..<(base + 4 * H + (block + 1) * H)]
-        return Tensor(shape: [H], values: zip(wb, rb).map { $0 + $1 }, dtype: B.dtype)
     }
 
     /// O-R6: an initial state must be absent or all zero, shaped `[dirs, batch, H]` (layout 0) or `[batch, dirs, H]`.

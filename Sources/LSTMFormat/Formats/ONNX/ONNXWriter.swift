@@ -47,6 +47,12 @@ struct ONNXGraphBuilder {
         }
         guard dt != .bfloat16 else { throw .notExpressible(place: "the model", reason: "is bfloat16, which the ONNX LSTM operator does not accept") }
         dtype = dt
+        if let e = arch.embedding {
+            throw .notExpressible(place: "the embedding", reason: "(\(e.vocabularySize) tokens) is not written as ONNX yet; convert a model without one")
+        }
+        if arch.isMasked {
+            throw .notExpressible(place: "the model", reason: "masks time steps, which an ONNX LSTM node cannot express (its sequence_lens only shortens sequences)")
+        }
         for (k, layer) in arch.layers.enumerated() where layer.direction == .bidirectional && layer.mergeMode != .concat {
             throw .notExpressible(place: "lstm.\(k)", reason: "merges its directions by \(layer.mergeMode?.rawValue ?? "nil"); only concat is written (as Transpose + Reshape)")
         }
@@ -61,7 +67,7 @@ struct ONNXGraphBuilder {
         if arch.returnSequences { cur = node("Transpose", [cur], attrs: [ints("perm", [1, 0, 2])]) }
         for (j, d) in arch.dense.enumerated() {
             let v = model.tensors[TensorName.denseV(j)]!
-            cur = node("MatMul", [cur, initializer("dense_\(j)_kernel", ONNXHeadOps.transposed(v))])
+            cur = node("MatMul", [cur, initializer("dense_\(j)_kernel", v.transposed2D())])
             cur = node("Add", [cur, initializer("dense_\(j)_bias", model.tensors[TensorName.denseC(j)]!)])
             if let (op, alpha) = ONNXActivations.onnx(d.activation) {
                 var attrs: [Onnx_AttributeProto] = []
@@ -88,19 +94,12 @@ struct ONNXGraphBuilder {
     /// the `[B, features]` final state when `finalState`).
     private mutating func lstm(_ k: Int, _ layer: LSTMLayerSpec, input: String, finalState: Bool) -> String {
         let cells = layer.cells, H = layer.hiddenSize
-        var w = Data(), r = Data(), b = Data()
-        for cell in cells {
-            for g in ONNXLSTMNode.onnxGateOrder {
-                w += model.tensors[TensorName.lstm(k, cell, .W, g)]!.bytes
-                r += model.tensors[TensorName.lstm(k, cell, .U, g)]!.bytes
-                b += model.tensors[TensorName.lstm(k, cell, .b, g)]!.bytes
-            }
-            b += Data(count: 4 * H * dtype.byteSize)  // Rb = 0: b already is Wb + Rb
-        }
+        // The gate layout layer (Spec/layout.md, GateLayout.onnx): blocks i, o, f, c; B = b ‖ 0 (Rb = 0).
+        let packed = cells.map { GateLayout.onnx.pack(CanonicalCell(model, layer: k, cell: $0)) }
         let d = cells.count
-        let W = initializer("lstm_\(k)_W", try! Tensor(dtype: dtype, shape: [d, 4 * H, layer.inputSize], bytes: w))
-        let R = initializer("lstm_\(k)_R", try! Tensor(dtype: dtype, shape: [d, 4 * H, H], bytes: r))
-        let B = initializer("lstm_\(k)_B", try! Tensor(dtype: dtype, shape: [d, 8 * H], bytes: b))
+        let W = initializer("lstm_\(k)_W", GateLayout.stackDirections(packed.map(\.input)))
+        let R = initializer("lstm_\(k)_R", GateLayout.stackDirections(packed.map(\.recurrent)))
+        let B = initializer("lstm_\(k)_B", GateLayout.stackDirections(packed.map { $0.biases[0] }))
         let direction = switch layer.direction { case .forward: "forward"; case .backward: "reverse"; case .bidirectional: "bidirectional" }
         var attrs = [int("hidden_size", Int64(H)), string("direction", direction)]
         if layer.gateActivation != .sigmoid || layer.cellActivation != .tanh {
