@@ -50,6 +50,9 @@ struct ONNXGraphBuilder {
         if let e = arch.embedding {
             throw .notExpressible(place: "the embedding", reason: "(\(e.vocabularySize) tokens) is not written as ONNX yet; convert a model without one")
         }
+        if let k = arch.layers.firstIndex(where: { $0.projectionSize != nil }) {
+            throw .notExpressible(place: "lstm.\(k)", reason: "has a projection (proj_size), which the ONNX LSTM operator does not have")
+        }
         if arch.isMasked {
             throw .notExpressible(place: "the model", reason: "masks time steps, which an ONNX LSTM node cannot express (its sequence_lens only shortens sequences)")
         }
