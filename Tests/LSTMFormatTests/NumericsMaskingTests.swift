@@ -157,4 +157,23 @@ import Testing
         #expect(Array(y[out ..< 2 * out]) == Array(y[0 ..< out]), "step 1 (all features 0.1) is masked: carried output")
         #expect(Array(y[2 * out ..< 3 * out]) != Array(y[out ..< 2 * out]), "step 2 (one feature 0.1) is computed")
     }
+
+    /// B23: the verifier's probe for a masked model pads leading, middle and trailing steps, so `compare` and
+    /// the gradient check run through masked steps; other ids are valid and non-zero.
+    @Test func probeIsPadded() throws {
+        let m = Self.embeddingModel()
+        guard case .tokens(let ids) = ProbeData.input(for: m.architecture) else { Issue.record("expected token ids"); return }
+        #expect(ids.shape == [2, 5])
+        #expect(ids.ids[0] == 0 && ids.ids[5 + 2] == 0 && ids.ids[5 + 4] == 0)
+        #expect(ids.ids.enumerated().allSatisfy { [0, 7, 9].contains($0.offset) || (1..<4).contains($0.element) })
+        var a = RandomModels.architecture()
+        a.maskValue = 0.5
+        guard case .features(let x) = ProbeData.input(for: a) else { Issue.record("expected features"); return }
+        let v = x.float64Values(), f = a.inputSize
+        #expect((0..<f).allSatisfy { v[$0] == 0.5 && v[(5 + 4) * f + $0] == 0.5 && v[(5 + 2) * f + $0] == 0.5 })
+        #expect(!(0..<f).allSatisfy { v[f + $0] == 0.5 })
+        // The gradient check passes on masked models (it runs on this probe).
+        #expect(try GradientCheck.run(m).passed)
+        #expect(try GradientCheck.run(RandomModels.make(architecture: a, seed: 5)).passed)
+    }
 }
