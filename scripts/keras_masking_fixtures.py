@@ -118,6 +118,32 @@ def zero_output(K):
 model("keras3_zero_output_for_mask", "Embedding(mask_zero) -> LSTM(seq, zero_output_for_mask) -> Dense", "keras3")(zero_output)
 
 
+def functional_masking(K):
+    """Keras 3 records the mask as NotEqual -> Any op nodes beside the chain (Spec/keras-mapping.md K-E3)."""
+    L = K.layers
+    i = K.Input((T, 3))
+    h = L.Masking(0.5, name="mask")(i)
+    h = L.LSTM(4, return_sequences=True, go_backwards=True, name="back")(h)
+    h = L.Bidirectional(L.LSTM(3, return_sequences=True), merge_mode="ave", name="bi")(h)
+    return K.Model(i, L.Dense(2, name="out")(h)), lambda r: floats(r, 3, 0.5)
+
+
+def functional_embedding(K):
+    L = K.layers
+    i = K.Input((T,), dtype="int32")
+    h = L.Embedding(8, 3, mask_zero=True, name="emb")(i)
+    h = L.LSTM(4, return_sequences=True, name="l1")(h)
+    h = L.LSTM(3, name="l2")(h)
+    return K.Model(i, L.Dense(2, activation="softmax", name="out")(h)), lambda r: ids(r, 8)
+
+
+for writer in ("keras3", "tf_keras"):
+    model(f"{writer}_functional_masking", "functional: Masking(0.5) -> LSTM(go_backwards, seq) -> Bidirectional(ave, seq) -> Dense",
+          writer)(functional_masking)
+    model(f"{writer}_functional_embedding", "functional: Embedding(mask_zero) -> LSTM(seq) -> LSTM -> Dense(softmax)",
+          writer)(functional_embedding)
+
+
 def canonical_grads(m, grads):
     """Keras variables' gradients -> canonical names (M10, M17)."""
     out = {}
@@ -125,6 +151,8 @@ def canonical_grads(m, grads):
     j = 0
     for layer in m.layers:
         cls = type(layer).__name__
+        if cls == "InputLayer":
+            continue
         g = [np.asarray(tf.convert_to_tensor(grads[id(v)])) if id(v) in grads else None for v in layer.trainable_weights]
         if cls == "Embedding":
             out["embedding.E"] = g[0]

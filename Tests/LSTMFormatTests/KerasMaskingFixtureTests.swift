@@ -22,7 +22,7 @@ import Testing
         return m.fixtures
     }()
 
-    @Test func manifestListsTheFixtures() { #expect(Self.all.count == 10) }
+    @Test func manifestListsTheFixtures() { #expect(Self.all.count == 14) }
 
     /// Keras's predictions (float32, within 1e-5) and TensorFlow's loss and gradients (float64 BPTT within 1e-4
     /// of GradientTape on the float32 Keras model), the embedding table's gradient included.
