@@ -50,8 +50,10 @@ struct ModelReadOptions: ParsableArguments {
         do {
             try IOProblem.requireFile(URL(fileURLWithPath: path))
             return try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch let problem as IOProblem {
+            throw FileError(path: path, underlying: problem)
         } catch {
-            throw FileError(path: path, underlying: error)
+            throw FileError(path: path, underlying: IOProblem.cannotOpen(IOProblem.reason(error)))
         }
     }
 

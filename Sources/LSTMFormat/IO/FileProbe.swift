@@ -15,6 +15,7 @@ public final class FileProbe: @unchecked Sendable {
 
     public init(url: URL) throws {
         self.url = url
+        try IOProblem.requireFile(url)  // before open(2): opening a FIFO would block
         let fd = open(url.path, O_RDONLY)
         guard fd >= 0 else { throw IOProblem.cannotOpen(String(cString: strerror(errno))) }
         defer { close(fd) }

@@ -50,12 +50,20 @@ public enum IOProblem: Error, CustomStringConvertible, Equatable {
         }
     }
 
-    /// Throws `cannotOpen` when `url` does not exist or is a directory. ZIPFoundation, given a directory, seeks
-    /// to offsets near Int64.max looking for the end of the central directory and never returns.
+    /// Throws `cannotOpen` when `url` does not exist or is not a regular file (after following symlinks): a
+    /// directory makes zip readers seek near Int64.max, and opening a FIFO blocks until a writer appears, so
+    /// inputs (models, `--config`, `--architecture`, arrays) MUST be regular files (`Spec/reliability.md`, E1).
     public static func requireFile(_ url: URL) throws {
         var st = stat()
         guard stat(url.path, &st) == 0 else { throw cannotOpen(String(cString: strerror(errno))) }
-        if (st.st_mode & S_IFMT) == S_IFDIR { throw cannotOpen("is a directory") }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFDIR: throw cannotOpen("is a directory")
+        case S_IFIFO: throw cannotOpen("is a FIFO, not a regular file")
+        case S_IFCHR, S_IFBLK: throw cannotOpen("is a device, not a regular file")
+        case S_IFSOCK: throw cannotOpen("is a socket, not a regular file")
+        default: throw cannotOpen("is not a regular file")
+        }
     }
 
     /// The operating system's one-line reason for a Foundation file error (not the NSError dump).
