@@ -38,10 +38,12 @@ let package = Package(
         // Linux calls Swift cannot make directly (prctl, memfd_create, posix_spawn with file actions) and the
         // async-signal-safe removal of temporary files on SIGINT/SIGTERM (Spec/reliability.md, P1, W2).
         .target(name: "CSystemShim"),
+        // float32 <-> float16 array conversion with the CPU's F16C instructions (software fallback elsewhere).
+        .target(name: "CFloatConversion"),
         .target(
             name: "LSTMFormat",
             dependencies: [
-                "CHDF5", "CZlibShim", "CBLAS", "CSystemShim",
+                "CHDF5", "CZlibShim", "CBLAS", "CSystemShim", "CFloatConversion",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]

@@ -153,6 +153,27 @@ import Testing
         #expect(model.tensors["lstm.0.fwd.W_c"]?.float32Values() == [2.5])
     }
 
+    @Test func L23_unverifiedCRCIsNotReused() throws {
+        // A file whose stored CRC is wrong, read with checks off: writing it again must store the bytes' real CRC.
+        var b = CompactFileBuilder.minimal()
+        let right = ReferenceCRC32.checksum(b.entries[2].data)
+        b.entries[2].crc32 = right ^ 1
+        let unchecked = try Self.decode(b, verify: false)
+        let rewritten = try CompactFormat.decode(CompactFormat.encode(unchecked))
+        #expect(rewritten.tensors["lstm.0.fwd.W_c"]?.crc32 == right)
+        #expect(InspectReport(file: "m", format: "lstm", model: unchecked).tensors[2].crc32 == CRC32.hex(right))
+    }
+
+    @Test func L23_verifiedCRCIsReused() throws {
+        let b = CompactFileBuilder.minimal()
+        let model = try Self.decode(b)
+        let stored = b.entries.map { ReferenceCRC32.checksum($0.data) }
+        #expect(model.orderedTensors.map { $0.tensor.verifiedCRC32 } == stored.map { Optional($0) })
+        #expect(model.orderedTensors.map { $0.tensor.crc32 } == stored)
+        // A converted tensor has new bytes and no cached CRC.
+        #expect(model.orderedTensors[0].tensor.converted(to: .float16).verifiedCRC32 == nil)
+    }
+
     @Test func L19_damagedTensorData() throws {
         let b = CompactFileBuilder.minimal()
         var bytes = b.bytes()

@@ -1,3 +1,4 @@
+import CFloatConversion
 import Foundation
 
 /// A dense, row-major (C order) tensor held as its little-endian element bytes.
@@ -9,6 +10,17 @@ public struct Tensor: Sendable, Equatable {
     public let shape: [Int]
     /// `elementCount * dtype.byteSize` bytes, little-endian, C order.
     public let bytes: Data
+    /// CRC-32 of `bytes` when a reader has already computed and checked it (a `.lstm` tensor read with
+    /// checksums verified), so writers and `inspect` need not read the bytes again. Not part of equality.
+    var verifiedCRC32: UInt32? = nil
+
+    /// CRC-32 (zlib's) of `bytes`.
+    public var crc32: UInt32 { verifiedCRC32 ?? CRC32.checksum(bytes) }
+
+    /// Same dtype, shape and bytes (a known CRC is a cache, not a property of the value).
+    public static func == (a: Tensor, b: Tensor) -> Bool {
+        a.dtype == b.dtype && a.shape == b.shape && a.bytes == b.bytes
+    }
 
     /// Wraps existing bytes. Throws when the byte count does not match the shape and dtype.
     public init(dtype: DType, shape: [Int], bytes: Data) throws {
@@ -69,7 +81,7 @@ public struct Tensor: Sendable, Equatable {
         switch dtype {
         case .float64: return Tensor.decode(bytes, as: Double.self)
         case .float32: return Tensor.decode(bytes, as: Float.self).map(Double.init)
-        case .float16: return Tensor.decode(bytes, as: UInt16.self).map { Double(Float16(bitPattern: $0)) }
+        case .float16: return widenedFloat16().map(Double.init)
         case .bfloat16: return Tensor.decode(bytes, as: UInt16.self).map { Double(BFloat16Bits.toFloat($0)) }
         }
     }
@@ -79,8 +91,17 @@ public struct Tensor: Sendable, Equatable {
         switch dtype {
         case .float32: return Tensor.decode(bytes, as: Float.self)
         case .float64: return Tensor.decode(bytes, as: Double.self).map { Float($0) }
-        case .float16: return Tensor.decode(bytes, as: UInt16.self).map { Float(Float16(bitPattern: $0)) }
+        case .float16: return widenedFloat16()
         case .bfloat16: return Tensor.decode(bytes, as: UInt16.self).map(BFloat16Bits.toFloat)
+        }
+    }
+
+    /// float16 bytes widened to float32 in one pass (F16C where the CPU has it; exact either way).
+    private func widenedFloat16() -> [Float] {
+        let n = elementCount
+        return [Float](unsafeUninitializedCapacity: n) { out, initialized in
+            bytes.withUnsafeBytes { lstmformat_f16_to_f32($0.baseAddress, out.baseAddress, n) }
+            initialized = n
         }
     }
 
@@ -109,9 +130,17 @@ public struct Tensor: Sendable, Equatable {
             data = Tensor.encode(float64Values())
         case .float32:
             data = Tensor.encode(float32Values())
+        case .float16 where dtype == .float32:
+            // One correctly rounded step per element, in place from the float32 bytes (F16C where available).
+            let n = elementCount
+            var out = Data(count: n * 2)
+            out.withUnsafeMutableBytes { dst in bytes.withUnsafeBytes { lstmformat_f32_to_f16($0.baseAddress, dst.baseAddress, n) } }
+            data = out
         case .float16:
             // Float16(Double) and Float16(Float) are correctly rounded; widening first is exact.
             data = Tensor.encode(float64Values().map { Float16($0).bitPattern })
+        case .bfloat16 where dtype == .float32:
+            data = Tensor.mapBits(bytes, from: UInt32.self, to: UInt16.self) { BFloat16Bits.fromFloat(Float(bitPattern: $0)) }
         case .bfloat16:
             if dtype == .float64 {
                 data = Tensor.encode(float64Values().map(BFloat16Bits.fromDouble))
@@ -128,6 +157,21 @@ public struct Tensor: Sendable, Equatable {
     }
 
     // MARK: little-endian encoding
+
+    /// Element-wise map of little-endian bit patterns, straight from `data` into the result (no arrays between).
+    static func mapBits<A: FixedWidthInteger, B: FixedWidthInteger>(_ data: Data, from: A.Type, to: B.Type, _ f: (A) -> B) -> Data {
+        let n = data.count / MemoryLayout<A>.size
+        var out = Data(count: n * MemoryLayout<B>.size)
+        out.withUnsafeMutableBytes { dst in
+            data.withUnsafeBytes { src in
+                for k in 0..<n {
+                    let a = A(littleEndian: src.loadUnaligned(fromByteOffset: k * MemoryLayout<A>.size, as: A.self))
+                    dst.storeBytes(of: f(a).littleEndian, toByteOffset: k * MemoryLayout<B>.size, as: B.self)
+                }
+            }
+        }
+        return out
+    }
 
     static func encode<T: FixedWidthEncodable>(_ values: [T]) -> Data {
         var data = Data(count: values.count * MemoryLayout<T>.size)

@@ -124,6 +124,13 @@ final class Engine<T: BLASScalar> {
 
     private func gradients(_ inputs: ModelInput, targets: Tensor, threads: Int) throws(NumericsError)
         -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
+        let (loss, outputs, grads) = try runGradients(inputs, targets: targets, threads: threads)
+        return (loss, outputs, gradientTensors(grads))
+    }
+
+    /// Forward + BPTT leaving the gradients in the fused layout of the (cached) gradient workspace.
+    func runGradients(_ inputs: ModelInput, targets: Tensor, threads: Int) throws(NumericsError)
+        -> (loss: Double, outputs: Tensor, gradients: GradientWorkspace<T>) {
         let ws = try prepare(inputs)
         ws.parts = threads
         let expected = outputShape(batch: ws.batch, steps: ws.steps)
@@ -138,11 +145,24 @@ final class Engine<T: BLASScalar> {
             ws.gradients = grads
         }
         let loss = runBackward(ws, grads, head: head, targets: T.values(of: targets))
-        return (loss, outputs, gradientTensors(grads))
+        return (loss, outputs, grads)
     }
+
+    /// Frees the gradient buffers kept for the next gradient call (as large as the model).
+    func releaseGradientBuffers() { cached?.gradients = nil }
 
     /// The fused gradients cut back into canonical tensors (same ranges as `Weights.locations`).
     private func gradientTensors(_ g: GradientWorkspace<T>) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (name, region) in gradientRegions(g) {
+            out[name] = region.buffer.tensor(shape: region.shape, offset: region.offset, count: region.count)
+        }
+        return out
+    }
+
+    /// Where each canonical tensor's gradient lives in `g`: the gradient buffer matching its weight buffer,
+    /// at the same offset and shape.
+    func gradientRegions(_ g: GradientWorkspace<T>) -> [String: Weights<T>.Location] {
         var match: [ObjectIdentifier: Buffer<T>] = [:]
         for (k, cells) in weights.cells.enumerated() {
             for (c, cell) in cells.enumerated() {
@@ -157,11 +177,11 @@ final class Engine<T: BLASScalar> {
             match[ObjectIdentifier(weights.denseV[j])] = g.denseV[j]
             match[ObjectIdentifier(weights.denseC[j])] = g.denseC[j]
         }
-        var out: [String: Tensor] = [:]
+        var out: [String: Weights<T>.Location] = [:]
         for (name, loc) in weights.locations {
             // Every weight buffer has a gradient buffer of the same size (both built from the architecture).
             if let buffer = match[ObjectIdentifier(loc.buffer)] {
-                out[name] = buffer.tensor(shape: loc.shape, offset: loc.offset, count: loc.count)
+                out[name] = Weights<T>.Location(buffer: buffer, offset: loc.offset, shape: loc.shape)
             }
         }
         return out

@@ -74,4 +74,38 @@ public final class PreparedModel {
         case .float64(let e): try e.weights.replace(name, with: tensor)
         }
     }
+
+    // MARK: in-place access for the float64 gradient checker (no copies of model-sized arrays)
+
+    private var float64Engine: Engine<Double> {
+        guard case .float64(let e) = storage else { preconditionFailure("in-place access needs a .float64 model") }
+        return e
+    }
+
+    /// `.float64` only: forward + BPTT, then `body` with the loss and every canonical tensor's gradient, read in
+    /// place in the fused gradient buffers (C order, shaped like the tensor). The buffers are freed afterwards.
+    func withGradients<R>(inputs: ModelInput, targets: Tensor,
+                          _ body: (Double, [String: UnsafeMutableBufferPointer<Double>]) throws -> R) throws -> R {
+        let engine = float64Engine
+        defer { engine.releaseGradientBuffers() }
+        let (loss, grads) = try RowParallel.withBLASThreads { threads throws(NumericsError) in
+            let r = try engine.runGradients(inputs, targets: targets, threads: threads)
+            return (r.loss, r.gradients)
+        }
+        let regions = engine.gradientRegions(grads)
+        return try body(loss, regions.mapValues { UnsafeMutableBufferPointer(start: $0.buffer.p + $0.offset, count: $0.count) })
+    }
+
+    /// `.float64` only: canonical tensor `name`'s values in place. After writing, call `didUpdate(name)`.
+    func float64Values(_ name: String) throws(NumericsError) -> UnsafeMutableBufferPointer<Double> {
+        try float64Engine.weights.values(name)
+    }
+
+    /// Brings derived copies up to date after `float64Values(name)` was written to.
+    func didUpdate(_ name: String) throws(NumericsError) {
+        switch storage {
+        case .float32(let e): try e.weights.didUpdate(name)
+        case .float64(let e): try e.weights.didUpdate(name)
+        }
+    }
 }

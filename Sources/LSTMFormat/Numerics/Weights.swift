@@ -85,11 +85,20 @@ final class Weights<T: BLASScalar> {
         for layerCells in cells { for cell in layerCells { transpose(cell) } }
     }
 
-    /// Rewrites UT from U.
-    private func transpose(_ cell: Cell) {
+    /// Rewrites UT from U, for all of U's rows or only `rows` (one gate's block after a gate tensor changed).
+    private func transpose(_ cell: Cell, rows range: Range<Int>? = nil) {
         guard let ut = cell.UT else { return }
         let rows = cell.b.count, cols = cell.U.count / rows
-        for r in 0..<rows { for c in 0..<cols { ut.p[c * rows + r] = cell.U.p[r * cols + c] } }
+        // Blocks of 32 rows × 32 columns keep both the reads and the writes within cache lines.
+        let all = range ?? 0..<rows
+        let tile = 32
+        for r0 in stride(from: all.lowerBound, to: all.upperBound, by: tile) {
+            let r1 = Swift.min(r0 + tile, all.upperBound)
+            for c0 in stride(from: 0, to: cols, by: tile) {
+                let c1 = Swift.min(c0 + tile, cols)
+                for r in r0..<r1 { for c in c0..<c1 { ut.p[c * rows + r] = cell.U.p[r * cols + c] } }
+            }
+        }
     }
 
     /// The cell whose U is `buffer`, if any.
@@ -131,6 +140,23 @@ final class Weights<T: BLASScalar> {
         let loc = try location(name)
         guard tensor.shape == loc.shape else { throw .tensorShape(tensor: name, expected: loc.shape, actual: tensor.shape) }
         load(tensor, into: loc)
-        if let c = cell(withU: loc.buffer) { transpose(c) }
+        didUpdate(loc)
+    }
+
+    /// Canonical tensor `name`'s values in place; call `didUpdate(name)` after writing to them.
+    func values(_ name: String) throws(NumericsError) -> UnsafeMutableBufferPointer<T> {
+        let loc = try location(name)
+        return UnsafeMutableBufferPointer(start: loc.buffer.p + loc.offset, count: loc.count)
+    }
+
+    /// Brings derived copies (Uᵀ) up to date after tensor `name` was written through `values(_:)`.
+    func didUpdate(_ name: String) throws(NumericsError) {
+        didUpdate(try location(name))
+    }
+
+    private func didUpdate(_ loc: Location) {
+        guard let c = cell(withU: loc.buffer) else { return }
+        let cols = c.U.count / c.b.count
+        transpose(c, rows: loc.offset / cols ..< loc.offset / cols + loc.shape[0])
     }
 }

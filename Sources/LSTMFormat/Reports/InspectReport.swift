@@ -24,7 +24,7 @@ public struct InspectReport: Codable, Equatable, Sendable {
         self.architecture = model.architecture
         self.parameterCount = model.parameterCount
         self.tensors = model.orderedTensors.map {
-            TensorEntry(name: $0.name, dtype: $0.tensor.dtype, shape: $0.tensor.shape, crc32: CRC32.hex(CRC32.checksum($0.tensor.bytes)))
+            TensorEntry(name: $0.name, dtype: $0.tensor.dtype, shape: $0.tensor.shape, crc32: CRC32.hex($0.tensor.crc32))
         }
         self.metadata = model.metadata
     }

@@ -67,9 +67,11 @@ struct CompactReader {
         }
         var tensors: [String: Tensor] = [:]
         for p in placed {
-            guard let t = try? Tensor(dtype: p.dtype, shape: p.shape, bytes: slice(p.start..<p.end)) else {
+            guard var t = try? Tensor(dtype: p.dtype, shape: p.shape, bytes: slice(p.start..<p.end)) else {
                 throw .lengthMismatch(tensor: p.name, expected: p.end - p.start, actual: p.end - p.start)
             }
+            // Checked above: writers and `inspect` reuse it instead of reading the bytes again.
+            if verifyChecksums { t.verifiedCRC32 = p.crc }
             tensors[p.name] = t
         }
         do {

@@ -10,7 +10,7 @@ enum CompactWriter {
         for (name, tensor) in model.orderedTensors {
             // In-memory tensors are far below 2^63 bytes: the layout cannot overflow here.
             offset = CompactLayout.aligned(offset) ?? offset
-            entries.append((name, tensor, offset, CRC32.checksum(tensor.bytes)))
+            entries.append((name, tensor, offset, tensor.crc32))
             offset += tensor.bytes.count
         }
         let header = CompactHeader.encode(model, entries: entries)
