@@ -92,3 +92,26 @@ public enum BLASThreads {
     public static func set(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
     public static var current: Int { Int(openblas_get_num_threads()) }
 }
+
+/// OpenBLAS chooses its kernels by the CPU's model number. On a CPU it does not know — for one, a virtual machine
+/// whose hypervisor reports a generic "Intel Xeon Processor", like this project's build machines — it falls back
+/// to "Prescott": SSE3 kernels that run the verifier's products 1.5–2× slower than the AVX2 or AVX-512 kernels
+/// the CPU can run. Before the first product, this re-selects by the instruction sets the CPU and OS report,
+/// unless the user chose a core with `OPENBLAS_CORETYPE`. Results stay deterministic run to run (one kernel set
+/// per process, fixed by the CPU).
+public enum BLASKernels {
+    /// OpenBLAS's core name after the check ("Prescott", "Haswell", "SkylakeX", …).
+    public static let core: String = {
+        let chosen = String(cString: openblas_get_corename())
+        guard chosen == "Prescott", ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+              let better = lstmformat_blas_core_for_cpu(), lstmformat_blas_select_core(better) != 0
+        else { return chosen }
+        return String(cString: openblas_get_corename())
+    }()
+
+    /// The core OpenBLAS is using right now.
+    public static var current: String { String(cString: openblas_get_corename()) }
+
+    /// The OpenBLAS core whose kernels fit this CPU's instruction sets ("SkylakeX", "Haswell"), or nil.
+    public static var coreForCPU: String? { lstmformat_blas_core_for_cpu().map { String(cString: $0) } }
+}

@@ -20,6 +20,7 @@ enum RowParallel {
     static func withBLASThreads<R>(_ body: (Int) throws(NumericsError) -> R) throws(NumericsError) -> R {
         lock.lock()
         defer { lock.unlock() }
+        _ = BLASKernels.core
         let threads = Int(openblas_get_num_threads())
         if threads <= 1 { return try body(1) }
         openblas_set_num_threads(1)
