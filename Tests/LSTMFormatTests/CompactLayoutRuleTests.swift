@@ -153,7 +153,7 @@ import Testing
         #expect(model.tensors["lstm.0.fwd.W_c"]?.float32Values() == [2.5])
     }
 
-    @Test func L25_unverifiedCRCIsNotReused() throws {
+    @Test func L26_unverifiedCRCIsNotReused() throws {
         // A file whose stored CRC is wrong, read with checks off: writing it again must store the bytes' real CRC.
         var b = CompactFileBuilder.minimal()
         let right = ReferenceCRC32.checksum(b.entries[2].data)
@@ -164,7 +164,7 @@ import Testing
         #expect(InspectReport(file: "m", format: "lstm", model: unchecked).tensors[2].crc32 == CRC32.hex(right))
     }
 
-    @Test func L25_verifiedCRCIsReused() throws {
+    @Test func L26_verifiedCRCIsReused() throws {
         let b = CompactFileBuilder.minimal()
         let model = try Self.decode(b)
         let stored = b.entries.map { ReferenceCRC32.checksum($0.data) }
