@@ -67,7 +67,7 @@ public enum IOProblem: Error, CustomStringConvertible, Equatable {
     }
 
     /// The operating system's one-line reason for a Foundation file error (not the NSError dump).
-    static func reason(_ error: any Error) -> String {
+    public static func reason(_ error: any Error) -> String {
         let ns = error as NSError
         if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
             return String(cString: strerror(Int32(posix.code)))
