@@ -65,7 +65,11 @@ import Testing
         let e = #expect(throws: FileError.self) { try FormatRegistry.read(fixture.file("model.pt"), options: options) }
         #expect(e?.underlying as? PyTorchError == .badKey("optimizer_state_dict", reason: "is not a dict of tensors"))
         options.torch.key = "nope"
-        #expect(throws: FileError.self) { try FormatRegistry.read(fixture.file("model.pt"), options: options) }
+        let missing = #expect(throws: FileError.self) { try FormatRegistry.read(fixture.file("model.pt"), options: options) }
+        // A missing key lists the entries that do exist, so the user can pick one.
+        guard case .badKey("nope", let reason)? = missing?.underlying as? PyTorchError else { Issue.record("expected badKey, got \(String(describing: missing))"); return }
+        #expect(reason.hasPrefix("does not exist (entries: "))
+        #expect(reason.contains("model_state_dict") && reason.contains("optimizer_state_dict"))
         let lightning = try FormatRegistry.read(fixture.file("lightning.ckpt"), options: ReadOptions(architecture: arch)).model
         #expect(lightning.tensors == plain.tensors)
     }

@@ -75,7 +75,10 @@ enum TorchCheckpoint {
             var current = top
             let path = top[key] != nil ? [key] : key.split(separator: "/").map(String.init)
             for (i, part) in path.enumerated() {
-                guard let v = current[part] else { throw PyTorchError.badKey(key, reason: "does not exist") }
+                guard let v = current[part] else {
+                    let here = current.entries.compactMap { e -> String? in if case .string(let s) = e.key { return s }; return nil }
+                    throw PyTorchError.badKey(key, reason: "does not exist (entries: \(here.prefix(20).joined(separator: ", ")))")
+                }
                 guard case .dict(let d) = v else { throw PyTorchError.badKey(key, reason: "is a \(v.typeName), not a dict of tensors") }
                 current = d
                 if i == path.count - 1, !isStateDict(d) { throw PyTorchError.badKey(key, reason: "is not a dict of tensors") }
