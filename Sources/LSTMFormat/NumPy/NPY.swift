@@ -10,8 +10,9 @@ public enum NumPy {
     /// Headers larger than this are refused before they are read (numpy itself caps them at 10,000 bytes).
     static let maxHeaderLength = 1 << 16
 
-    /// Reads a `.npy` file into a tensor (float16, float32 or float64).
-    public static func readNPY(_ url: URL) throws -> Tensor {
+    /// Maps a regular file and decodes it; every error is a `FileError` naming the file, with the OS reason
+    /// (not an NSError dump) when it cannot be read.
+    private static func mapAndDecode<T>(_ url: URL, _ decode: (Data) throws -> T) throws -> T {
         let data: Data
         do {
             try IOProblem.requireFile(url)
@@ -21,7 +22,12 @@ public enum NumPy {
         } catch {
             throw FileError(path: url.relativePath, underlying: NumPyError.unreadable(IOProblem.reason(error)))
         }
-        do { return try decodeNPY(data) } catch { throw FileError(path: url.relativePath, underlying: error) }
+        do { return try decode(data) } catch { throw FileError(path: url.relativePath, underlying: error) }
+    }
+
+    /// Reads a `.npy` file into a tensor (float16, float32 or float64).
+    public static func readNPY(_ url: URL) throws -> Tensor {
+        try mapAndDecode(url, decodeNPY)
     }
 
     /// Writes a tensor as a version 1.0 `.npy` file, atomically. bfloat16 has no numpy dtype and is refused.
@@ -80,16 +86,7 @@ public enum NumPy {
     /// Reads a `.npy` file as model inputs (`Spec/canonical-model.md` M17): float16/32/64 arrays as features,
     /// signed or unsigned 8/16/32/64-bit integer arrays as token ids. An integer array must be [batch, steps].
     public static func readModelInput(_ url: URL) throws -> ModelInput {
-        let data: Data
-        do {
-            try IOProblem.requireFile(url)
-            data = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch let problem as IOProblem {
-            throw FileError(path: url.relativePath, underlying: problem)
-        } catch {
-            throw FileError(path: url.relativePath, underlying: NumPyError.unreadable(IOProblem.reason(error)))
-        }
-        do { return try decodeModelInput(data) } catch { throw FileError(path: url.relativePath, underlying: error) }
+        try mapAndDecode(url, decodeModelInput)
     }
 
     /// See `readModelInput`.
