@@ -30,6 +30,9 @@ public enum CellDirection: String, Codable, CaseIterable, Sendable {
 /// The four gates in canonical order (the seed's f, i, c, o). Keras stores them as i, f, c, o.
 public enum Gate: String, Codable, CaseIterable, Sendable {
     case f, i, c, o
+
+    /// The gates with a peephole p_g ⊙ C (M25), in canonical order: f, i, o (ONNX stores them as i, o, f).
+    public static let peepholed: [Gate] = [.f, .i, .o]
 }
 
 /// Shape and activation of one LSTM layer, without weights.
@@ -49,11 +52,15 @@ public struct LSTMLayerSpec: Codable, Equatable, Sendable {
     /// M24: P of a projected layer (PyTorch `proj_size`): h(t) = W_hr (o(t) ⊙ act(C(t))) with W_hr [P, H] per
     /// cell, so h is P wide (U_* [H, P]) while C stays H wide. nil (the default) for no projection.
     public var projectionSize: Int?
+    /// M25: the layer's cells have peephole vectors p_f, p_i, p_o [H] (ONNX `P`): p_f ⊙ C(t-1) and
+    /// p_i ⊙ C(t-1) enter f and i, p_o ⊙ C(t) (the new cell state) enters o. false (the default) for none.
+    public var peepholes: Bool
 
     public init(inputSize: Int, hiddenSize: Int, direction: Direction = .forward, mergeMode: MergeMode? = nil,
                 gateActivation: Activation = .sigmoid, cellActivation: Activation = .tanh,
-                zeroOutputForMask: Bool = false, projectionSize: Int? = nil) {
+                zeroOutputForMask: Bool = false, projectionSize: Int? = nil, peepholes: Bool = false) {
         self.projectionSize = projectionSize
+        self.peepholes = peepholes
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.direction = direction
@@ -65,7 +72,7 @@ public struct LSTMLayerSpec: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case inputSize, hiddenSize, direction, mergeMode, gateActivation, cellActivation, zeroOutputForMask
-        case projectionSize
+        case projectionSize, peepholes
     }
 
     public init(from decoder: Decoder) throws {
@@ -76,7 +83,8 @@ public struct LSTMLayerSpec: Codable, Equatable, Sendable {
                   gateActivation: try c.decode(Activation.self, forKey: .gateActivation),
                   cellActivation: try c.decode(Activation.self, forKey: .cellActivation),
                   zeroOutputForMask: try c.decodeIfPresent(Bool.self, forKey: .zeroOutputForMask) ?? false,
-                  projectionSize: try c.decodeIfPresent(Int.self, forKey: .projectionSize))
+                  projectionSize: try c.decodeIfPresent(Int.self, forKey: .projectionSize),
+                  peepholes: try c.decodeIfPresent(Bool.self, forKey: .peepholes) ?? false)
     }
 
     /// Writes every key, `mergeMode` as null when absent, so JSON reports have a fixed set of keys.
@@ -91,6 +99,8 @@ public struct LSTMLayerSpec: Codable, Equatable, Sendable {
         try c.encode(zeroOutputForMask, forKey: .zeroOutputForMask)
         // M24: only a projected layer has the key, so every other report keeps its bytes.
         try c.encodeIfPresent(projectionSize, forKey: .projectionSize)
+        // M25: likewise only a layer with peepholes has the key.
+        if peepholes { try c.encode(true, forKey: .peepholes) }
     }
 
     /// The cells this layer has, in canonical order.
@@ -191,8 +201,9 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
     public var outputSize: Int { dense.last?.outputSize ?? layers.last?.outputSize ?? 0 }
 
     /// Every tensor the architecture needs, in canonical order, with its shape:
-    /// per layer and cell W_f…W_o [hidden, input], U_f…U_o [hidden, state], b_f…b_o [hidden], then for a
-    /// projected layer W_hr [projection, hidden] (M24; state = projection or hidden);
+    /// per layer and cell W_f…W_o [hidden, input], U_f…U_o [hidden, state], b_f…b_o [hidden], then for a layer
+    /// with peepholes p_f, p_i, p_o [hidden] (M25), then for a projected layer W_hr [projection, hidden] (M24;
+    /// state = projection or hidden);
     /// then per dense layer V [out, in] and c [out].
     public var expectedTensors: [(name: String, shape: [Int])] {
         var out: [(String, [Int])] = []
@@ -202,6 +213,9 @@ public struct ModelArchitecture: Codable, Equatable, Sendable {
                 for g in Gate.allCases { out.append((TensorName.lstm(k, cell, .W, g), [layer.hiddenSize, layer.inputSize])) }
                 for g in Gate.allCases { out.append((TensorName.lstm(k, cell, .U, g), [layer.hiddenSize, layer.stateSize])) }
                 for g in Gate.allCases { out.append((TensorName.lstm(k, cell, .b, g), [layer.hiddenSize])) }
+                if layer.peepholes {
+                    for g in Gate.peepholed { out.append((TensorName.peephole(k, cell, g), [layer.hiddenSize])) }
+                }
                 if let p = layer.projectionSize { out.append((TensorName.projection(k, cell), [p, layer.hiddenSize])) }
             }
         }
@@ -266,6 +280,10 @@ public enum TensorName {
     /// The projection W_hr [P, H] of a projected cell (M24), after the cell's b_o in canonical order.
     public static func projection(_ layer: Int, _ cell: CellDirection) -> String {
         "lstm.\(layer).\(cell.rawValue).W_hr"
+    }
+    /// The peephole vector p_g [H] of gate f, i or o of a cell with peepholes (M25), after b_o in canonical order.
+    public static func peephole(_ layer: Int, _ cell: CellDirection, _ gate: Gate) -> String {
+        "lstm.\(layer).\(cell.rawValue).p_\(gate.rawValue)"
     }
     /// The embedding table E [vocabulary, dim] (M17), first in canonical order.
     public static let embedding = "embedding.E"

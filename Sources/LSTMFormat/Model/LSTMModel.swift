@@ -19,6 +19,17 @@ public struct LSTMModel: Sendable, Equatable {
             guard let t = tensors[name] else { throw .missingTensor(name) }
             guard t.shape == shape else { throw .shapeMismatch(tensor: name, expected: shape, actual: t.shape) }
         }
+        // M25: peepholes must be finite (3H values per cell, so checking them costs nothing).
+        for (k, layer) in architecture.layers.enumerated() where layer.peepholes {
+            for cell in layer.cells {
+                for g in Gate.peepholed {
+                    let name = TensorName.peephole(k, cell, g)
+                    if let (i, v) = tensors[name]?.float64Values().enumerated().first(where: { !$0.element.isFinite }) {
+                        throw .nonFinite(tensor: name, index: i, value: v)
+                    }
+                }
+            }
+        }
         if tensors.count != expected.count {
             let known = Set(expected.map(\.name))
             if let extra = tensors.keys.sorted().first(where: { !known.contains($0) }) { throw .unexpectedTensor(extra) }

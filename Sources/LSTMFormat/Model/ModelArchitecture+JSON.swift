@@ -59,6 +59,7 @@ public struct ArchitectureMismatch: Error, CustomStringConvertible, Equatable {
     static func firstDifference(_ a: ModelArchitecture, _ b: ModelArchitecture) -> String {
         if a.layers.count != b.layers.count { return "\(b.layers.count) LSTM layers, given \(a.layers.count)" }
         for (k, (x, y)) in zip(a.layers, b.layers).enumerated() where x != y {
+            if x.peepholes != y.peepholes { return "lstm.\(k) \(y.peepholes ? "has" : "has no") peepholes (M25), given \(x.peepholes ? "with" : "without")" }
             return "lstm.\(k) is \(y.direction.rawValue) \(y.inputSize)->\(y.hiddenSize) merge \(y.mergeMode?.rawValue ?? "none") "
                 + "\(y.gateActivation.rawValue)/\(y.cellActivation.rawValue), given \(x.direction.rawValue) \(x.inputSize)->\(x.hiddenSize) "
                 + "merge \(x.mergeMode?.rawValue ?? "none") \(x.gateActivation.rawValue)/\(x.cellActivation.rawValue)"

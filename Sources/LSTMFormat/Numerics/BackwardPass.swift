@@ -147,7 +147,28 @@ extension Engine {
         let state = layer.stateSize, blockS = batch * state
         let g4 = 4 * hidden, block = batch * hidden
         let dh = g.dh.p, rec = g.recurrent.p, carry = g.carry.p
-        let fused = layer.gateActivation == .sigmoid && layer.cellActivation == .tanh && w.R == nil
+        // B28: cells with peepholes take the general pass.
+        let fused = layer.gateActivation == .sigmoid && layer.cellActivation == .tanh && w.R == nil && w.P == nil
+        /// B28: one row of a cell with peepholes. δ_o comes first, because dC(t) takes p_o ⊙ δ_o(t); the carry
+        /// to step t-1 takes p_f ⊙ δ_f(t) + p_i ⊙ δ_i(t) besides dC(t) ⊙ f(t).
+        func peephole(_ gt: UnsafeMutablePointer<T>, P: UnsafePointer<T>, dAct: UnsafePointer<T>,
+                      dPost: UnsafeMutablePointer<T>, dh dhr: UnsafePointer<T>, actC a: UnsafePointer<T>,
+                      cPrev: UnsafePointer<T>, carry cr: UnsafeMutablePointer<T>) {
+            let f = gt, i = gt + hidden, cc = gt + 2 * hidden, o = gt + 3 * hidden
+            let pf = P, pi = P + hidden, po = P + 2 * hidden
+            for u in 0..<hidden { dPost[3 * hidden + u] = dhr[u] * a[u] }
+            ActivationKernels.backprop(layer.gateActivation, dy: dPost + 3 * hidden, y: o, out: o, rows: 1, cols: hidden)
+            for u in 0..<hidden {
+                let dC = dAct[u] + cr[u] + po[u] * o[u]  // o holds δ_o(t) now
+                dPost[u] = dC * cPrev[u]
+                dPost[hidden + u] = dC * cc[u]
+                dPost[2 * hidden + u] = dC * i[u]
+                cr[u] = dC * f[u]
+            }
+            ActivationKernels.backprop(layer.gateActivation, dy: dPost, y: gt, out: gt, rows: 1, cols: 2 * hidden)
+            ActivationKernels.backprop(layer.cellActivation, dy: dPost + 2 * hidden, y: cc, out: cc, rows: 1, cols: hidden)
+            for u in 0..<hidden { cr[u] += pf[u] * f[u] + pi[u] * i[u] }  // f, i hold δ_f(t), δ_i(t)
+        }
         // One step for rows `part` with any activations: buffer passes through `ActivationKernels`.
         func general(_ zt: UnsafeMutablePointer<T>, part: Range<Int>, t: Int) {
             for b in part {
@@ -160,6 +181,10 @@ extension Engine {
                 // dC(t) = dh ⊙ o ⊙ act'(C(t)) + dC(t+1) ⊙ f(t+1): the carry eq. 8.29 leaves out.
                 for u in 0..<hidden { dAct[u] = dhr[u] * o[u] }
                 ActivationKernels.backprop(layer.cellActivation, dy: dAct, y: a, out: dAct, rows: 1, cols: hidden)
+                if let P = w.P {
+                    peephole(gt, P: P.p, dAct: dAct, dPost: dPost, dh: dhr, actC: a, cPrev: cPrev, carry: cr)
+                    continue
+                }
                 for u in 0..<hidden {
                     let dC = dAct[u] + cr[u]
                     dPost[u] = dC * cPrev[u]
@@ -253,6 +278,22 @@ extension Engine {
         }
         RowParallel.run(parts: parts, count: g4, align: 16) { cols in
             columnSums(s.z.p + cols.lowerBound, rows: rows, cols: cols.count, stride: g4, into: dw.b.p + cols.lowerBound)
+        }
+        if let dP = dw.P {
+            // B28: dp_f = Σ_t δ_f(t) ⊙ C(t-1), dp_i = Σ_t δ_i(t) ⊙ C(t-1), dp_o = Σ_t δ_o(t) ⊙ C(t).
+            let pf = dP.p, pi = dP.p + hidden, po = dP.p + 2 * hidden
+            dP.p.update(repeating: 0, count: 3 * hidden)
+            for t in 0..<steps {
+                for b in 0..<batch {
+                    let d = s.z.p + (t * batch + b) * g4
+                    let cPrev = s.c.p + s.previousSlot(t) * block + b * hidden, cNow = s.c.p + s.slot(t) * block + b * hidden
+                    for u in 0..<hidden {
+                        pf[u] += d[u] * cPrev[u]
+                        pi[u] += d[hidden + u] * cPrev[u]
+                        po[u] += d[3 * hidden + u] * cNow[u]
+                    }
+                }
+            }
         }
     }
 

@@ -170,6 +170,7 @@ final class Engine<T: BLASScalar> {
                 match[ObjectIdentifier(cell.U)] = g.cells[k][c].U
                 match[ObjectIdentifier(cell.b)] = g.cells[k][c].b
                 if let r = cell.R { match[ObjectIdentifier(r)] = g.cells[k][c].R }
+                if let p = cell.P { match[ObjectIdentifier(p)] = g.cells[k][c].P }
             }
         }
         if let e = weights.embedding, let ge = g.embedding { match[ObjectIdentifier(e)] = ge }

@@ -72,14 +72,18 @@ extension Engine {
                                a: hPrev, lda: state, b: w.U.p, ldb: state, beta: 1, c: zt, ldc: g4)
                     }
                 }
-                for b in 0..<n {
-                    let g = zt + b * g4
-                    ActivationKernels.apply(layer.gateActivation, g, rows: 1, cols: 2 * hidden)  // f, i
-                    ActivationKernels.apply(layer.cellActivation, g + 2 * hidden, rows: 1, cols: hidden)  // C̃
-                    ActivationKernels.apply(layer.gateActivation, g + 3 * hidden, rows: 1, cols: hidden)  // o
-                    let f = g, i = g + hidden, cc = g + 2 * hidden
-                    let cp = cPrev + b * hidden, co = cOut + b * hidden
-                    for u in 0..<hidden { co[u] = f[u] * cp[u] + i[u] * cc[u] }
+                if let P = w.P {
+                    peepholeGates(zt, P: P.p, cPrev: cPrev, cOut: cOut, rows: n, layer: layer)
+                } else {
+                    for b in 0..<n {
+                        let g = zt + b * g4
+                        ActivationKernels.apply(layer.gateActivation, g, rows: 1, cols: 2 * hidden)  // f, i
+                        ActivationKernels.apply(layer.cellActivation, g + 2 * hidden, rows: 1, cols: hidden)  // C̃
+                        ActivationKernels.apply(layer.gateActivation, g + 3 * hidden, rows: 1, cols: hidden)  // o
+                        let f = g, i = g + hidden, cc = g + 2 * hidden
+                        let cp = cPrev + b * hidden, co = cOut + b * hidden
+                        for u in 0..<hidden { co[u] = f[u] * cp[u] + i[u] * cc[u] }
+                    }
                 }
                 actC.update(from: cOut, count: n * hidden)
                 ActivationKernels.apply(layer.cellActivation, actC, rows: 1, cols: n * hidden)
@@ -106,6 +110,30 @@ extension Engine {
                     }
                 }
             }
+        }
+    }
+
+    /// The gates and C(t) of one step for `rows` rows of a cell with peepholes (M25, `Spec/bptt.md` B27): `z` holds
+    /// the pre-activations without the peephole terms [rows, 4H] and gets f, i, C̃, o; `P` is p_f ‖ p_i ‖ p_o.
+    private func peepholeGates(_ z: UnsafeMutablePointer<T>, P: UnsafePointer<T>, cPrev: UnsafePointer<T>,
+                               cOut: UnsafeMutablePointer<T>, rows: Int, layer: LSTMLayerSpec) {
+        let hidden = layer.hiddenSize
+        let pf = P, pi = P + hidden, po = P + 2 * hidden
+        for b in 0..<rows {
+            let g = z + b * 4 * hidden
+            let f = g, i = g + hidden, cc = g + 2 * hidden, o = g + 3 * hidden
+            let cp = cPrev + b * hidden, co = cOut + b * hidden
+            // f and i see the previous cell state C(t-1) ...
+            for u in 0..<hidden {
+                f[u] += pf[u] * cp[u]
+                i[u] += pi[u] * cp[u]
+            }
+            ActivationKernels.apply(layer.gateActivation, g, rows: 1, cols: 2 * hidden)  // f, i
+            ActivationKernels.apply(layer.cellActivation, cc, rows: 1, cols: hidden)  // C̃
+            for u in 0..<hidden { co[u] = f[u] * cp[u] + i[u] * cc[u] }
+            // ... o sees the new one, C(t), as the ONNX operator defines it.
+            for u in 0..<hidden { o[u] += po[u] * co[u] }
+            ActivationKernels.apply(layer.gateActivation, o, rows: 1, cols: hidden)
         }
     }
 

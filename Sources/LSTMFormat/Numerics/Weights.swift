@@ -1,5 +1,6 @@
 /// A model's weights fused for GEMM: per LSTM cell Wcat [4H, I], Ucat [4H, S] and bcat [4H] (S = P for a
-/// projected layer, M24, else H) and, projected, W_hr [P, H]; gate blocks in
+/// projected layer, M24, else H), with peepholes Pcat [3H] (blocks p_f, p_i, p_o, M25) and, projected,
+/// W_hr [P, H]; gate blocks in
 /// canonical order f, i, c, o (so rows g·H ..< (g+1)·H of Wcat are W_g); per dense layer V [out, in] and c.
 ///
 /// Every canonical tensor is one contiguous range of one buffer, which makes reading or perturbing a single
@@ -14,6 +15,8 @@ final class Weights<T: BLASScalar> {
         var UT: Buffer<T>? = nil
         /// W_hr [P, H] of a projected cell (M24), nil otherwise.
         var R: Buffer<T>? = nil
+        /// [3H]: p_f, p_i, p_o of a cell with peepholes (M25), nil otherwise.
+        var P: Buffer<T>? = nil
     }
 
     /// Where a canonical tensor lives: a buffer, the range in it, and the tensor's shape.
@@ -50,7 +53,13 @@ final class Weights<T: BLASScalar> {
             var layerCells: [Cell] = []
             for dir in layer.cells {
                 let cell = Cell(W: Buffer(count: 4 * h * i), U: Buffer(count: 4 * h * s), b: Buffer(count: 4 * h),
-                                UT: Buffer(count: 4 * h * s), R: layer.projectionSize.map { Buffer(count: $0 * h) })
+                                UT: Buffer(count: 4 * h * s), R: layer.projectionSize.map { Buffer(count: $0 * h) },
+                                P: layer.peepholes ? Buffer(count: 3 * h) : nil)
+                if let pcat = cell.P {
+                    for (g, gate) in Gate.peepholed.enumerated() {
+                        locations[TensorName.peephole(k, dir, gate)] = Location(buffer: pcat, offset: g * h, shape: [h])
+                    }
+                }
                 if let r = cell.R, let p = layer.projectionSize {
                     locations[TensorName.projection(k, dir)] = Location(buffer: r, offset: 0, shape: [p, h])
                 }

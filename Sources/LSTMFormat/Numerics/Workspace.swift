@@ -141,7 +141,8 @@ final class GradientWorkspace<T: BLASScalar> {
             l.cells.map { _ in
                 Weights<T>.Cell(W: Buffer(count: 4 * l.hiddenSize * l.inputSize),
                                 U: Buffer(count: 4 * l.hiddenSize * l.stateSize), b: Buffer(count: 4 * l.hiddenSize),
-                                R: l.projectionSize.map { Buffer(count: $0 * l.hiddenSize) })
+                                R: l.projectionSize.map { Buffer(count: $0 * l.hiddenSize) },
+                                P: l.peepholes ? Buffer(count: 3 * l.hiddenSize) : nil)
             }
         }
         denseV = arch.dense.map { Buffer(count: $0.outputSize * $0.inputSize) }

@@ -13,6 +13,8 @@ struct CompactHeader: Decodable {
         var zero_output_for_mask: Bool?
         /// L25: P of a projected layer (M24).
         var projection_size: Int?
+        /// L27: true for a layer with peepholes p_f, p_i, p_o (M25); absent (or false) for none.
+        var peepholes: Bool?
     }
 
     struct Embedding: Decodable {
@@ -88,7 +90,8 @@ struct CompactHeader: Decodable {
                 inputSize: l.input_size, hiddenSize: l.hidden_size, direction: direction, mergeMode: merge,
                 gateActivation: try Self.activation(l.gate_activation, place: "\(place) gate activation"),
                 cellActivation: try Self.activation(l.cell_activation, place: "\(place) cell activation"),
-                zeroOutputForMask: l.zero_output_for_mask ?? false, projectionSize: l.projection_size))
+                zeroOutputForMask: l.zero_output_for_mask ?? false, projectionSize: l.projection_size,
+                peepholes: l.peepholes ?? false))
         }
         var dense: [DenseLayerSpec] = []
         for (k, d) in architecture.dense.enumerated() {
@@ -139,6 +142,7 @@ extension CompactHeader {
             if let mode = l.mergeMode { m["merge_mode"] = .string(mode.rawValue) }
             if l.zeroOutputForMask { m["zero_output_for_mask"] = .bool(true) }
             if let p = l.projectionSize { m["projection_size"] = .int(p) }
+            if l.peepholes { m["peepholes"] = .bool(true) }
             return .object(m)
         }
         let dense: [CanonicalJSON] = a.dense.map { d in

@@ -28,8 +28,10 @@ enum CanonicalHDF5Layout {
         static let zeroOutputForMask = "zero_output_for_mask"
         /// H12: present exactly when the layer has a projection (M24), with the dataset `W_hr` in each cell.
         static let projectionSize = "projection_size"
+        /// H13: present (= 1) exactly when the layer has peepholes (M25), with the datasets `p_f`, `p_i`, `p_o`.
+        static let peepholes = "peepholes"
         static let attributes: Set<String> = [inputSize, hiddenSize, direction, mergeMode, gateActivation, cellActivation,
-                                              zeroOutputForMask, projectionSize]
+                                              zeroOutputForMask, projectionSize, peepholes]
     }
 
     enum Dense {
@@ -54,6 +56,10 @@ enum CanonicalHDF5Layout {
 
     static func layer(_ k: Int) -> String { "/lstm/\(k)" }
     static func cell(_ k: Int, _ cell: CellDirection) -> String { "/lstm/\(k)/\(cell.rawValue)" }
+    /// `/lstm/{k}/{fwd|bwd}/p_{f|i|o}` (H13).
+    static func peephole(_ k: Int, _ cell: CellDirection, _ gate: Gate) -> String {
+        "\(self.cell(k, cell))/p_\(gate.rawValue)"
+    }
     /// `/lstm/{k}/{fwd|bwd}/{W|U|b}_{f|i|c|o}` (H4).
     static func tensor(_ k: Int, _ cell: CellDirection, _ kind: TensorName.Kind, _ gate: Gate) -> String {
         "\(self.cell(k, cell))/\(kind.rawValue)_\(gate.rawValue)"

@@ -42,7 +42,14 @@ enum CanonicalHDF5Reader {
                 let shapes: [TensorName.Kind: [Int]] = [.W: [layer.hiddenSize, layer.inputSize], .U: [layer.hiddenSize, layer.stateSize], .b: [layer.hiddenSize]]
                 var names = Set(L.cellDatasets.map { "\($0.0.rawValue)_\($0.1.rawValue)" })
                 if layer.projectionSize != nil { names.insert("W_hr") }
+                if layer.peepholes { for g in Gate.peepholed { names.insert("p_\(g.rawValue)") } }
                 try onlyChildren(file, L.cell(k, cell), names, kind: "dataset")
+                if layer.peepholes {
+                    // H13: the peepholes of a layer that has them (M25).
+                    for g in Gate.peepholed {
+                        tensors[TensorName.peephole(k, cell, g)] = try dataset(file, L.peephole(k, cell, g), shape: [layer.hiddenSize])
+                    }
+                }
                 if let p = layer.projectionSize {
                     // H12: the projection of a projected layer (M24).
                     tensors[TensorName.projection(k, cell)] = try dataset(file, L.cell(k, cell) + "/W_hr", shape: [p, layer.hiddenSize])
@@ -115,6 +122,10 @@ enum CanonicalHDF5Reader {
         guard zero == nil || zero == 1 else {
             throw CanonicalHDF5Error.invalidAttribute(path: path, name: L.Layer.zeroOutputForMask, value: "\(zero!)", expected: "1 (or absent)")
         }
+        let peepholes = try file.intAttribute(path, L.Layer.peepholes)
+        guard peepholes == nil || peepholes == 1 else {
+            throw CanonicalHDF5Error.invalidAttribute(path: path, name: L.Layer.peepholes, value: "\(peepholes!)", expected: "1 (or absent)")
+        }
         let hidden = try count(file, path, L.Layer.hiddenSize, minimum: 1)
         var projection: Int?
         if try file.intAttribute(path, L.Layer.projectionSize) != nil {
@@ -128,7 +139,7 @@ enum CanonicalHDF5Reader {
         let spec = LSTMLayerSpec(inputSize: try count(file, path, L.Layer.inputSize, minimum: 1),
                                  hiddenSize: hidden,
                                  direction: direction, mergeMode: merge, gateActivation: gate, cellActivation: cell,
-                                 zeroOutputForMask: zero == 1, projectionSize: projection)
+                                 zeroOutputForMask: zero == 1, projectionSize: projection, peepholes: peepholes == 1)
         try onlyChildren(file, path, Set(spec.cells.map(\.rawValue)), kind: "group")
         return spec
     }

@@ -38,10 +38,16 @@ enum CanonicalHDF5Writer {
             try file.setStringAttribute(path, L.Layer.cellActivation, layer.cellActivation.rawValue)
             if layer.zeroOutputForMask { try file.setIntAttribute(path, L.Layer.zeroOutputForMask, 1) }
             if let p = layer.projectionSize { try file.setIntAttribute(path, L.Layer.projectionSize, p) }
+            if layer.peepholes { try file.setIntAttribute(path, L.Layer.peepholes, 1) }
             for cell in layer.cells {
                 try file.createGroup(L.cell(k, cell))
                 for (kind, gate) in L.cellDatasets {
                     try file.writeTensor(L.tensor(k, cell, kind, gate), tensor(model, TensorName.lstm(k, cell, kind, gate)), compress: compress)
+                }
+                if layer.peepholes {
+                    for g in Gate.peepholed {
+                        try file.writeTensor(L.peephole(k, cell, g), tensor(model, TensorName.peephole(k, cell, g)), compress: compress)
+                    }
                 }
                 if layer.projectionSize != nil {
                     try file.writeTensor(L.cell(k, cell) + "/W_hr", tensor(model, TensorName.projection(k, cell)), compress: compress)

@@ -22,6 +22,11 @@ enum KerasConfigWriter {
             throw KerasError.notExpressible(target: target.rawValue, place: "lstm.\(k)",
                                             reason: "has a projection (PyTorch proj_size, W_hr), which Keras's LSTM cannot express")
         }
+        // M25: Keras's LSTM has no peephole connections; dropping P would change every prediction.
+        if let k = arch.layers.firstIndex(where: \.peepholes) {
+            throw KerasError.notExpressible(target: target.rawValue, place: "peephole weights P of layer \(k) (lstm.\(k).*.p_f, p_i, p_o)",
+                                            reason: "cannot be expressed in Keras: its LSTM has no peephole connections")
+        }
         let meta = model.metadata
         let generation: KerasGeneration = target == .keras3 ? .keras3 : .keras2
         var used: Set<String> = []

@@ -53,6 +53,10 @@ struct ONNXGraphBuilder {
         if let k = arch.layers.firstIndex(where: { $0.projectionSize != nil }) {
             throw .notExpressible(place: "lstm.\(k)", reason: "has a projection (proj_size), which the ONNX LSTM operator does not have")
         }
+        if let k = arch.layers.firstIndex(where: \.peepholes) {
+            // M25: not written yet (the LSTM node's P input); never dropped.
+            throw .notExpressible(place: "peephole weights P of layer \(k)", reason: "are not written as ONNX yet")
+        }
         if arch.isMasked {
             throw .notExpressible(place: "the model", reason: "masks time steps, which an ONNX LSTM node cannot express (its sequence_lens only shortens sequences)")
         }

@@ -144,6 +144,9 @@ enum PyTorchStateDict {
                     + "the state dict's \(f.direction.rawValue) \(f.inputSize)->\(f.hiddenSize)\(f.mergeMode.map { " merge \($0.rawValue)" } ?? "")\(f.projectionSize.map { " proj_size \($0)" } ?? "")")
             }
         }
+        if let k = given.layers.firstIndex(where: \.peepholes) {
+            throw PyTorchError.architectureMismatch("lstm.\(k) has peephole weights P (M25), which nn.LSTM does not have")
+        }
         if let (k, g) = given.layers.enumerated().first(where: { $0.element.gateActivation != .sigmoid || $0.element.cellActivation != .tanh }) {
             throw PyTorchError.architectureMismatch("lstm.\(k) has \(g.gateActivation.rawValue)/\(g.cellActivation.rawValue) activations; nn.LSTM computes sigmoid/tanh")
         }

@@ -17,6 +17,11 @@ extension PyTorchStateDict {
             throw PyTorchError.notExpressible(place: "the model masks its input;", reason: "nn.LSTM has no masking (PyTorch packs sequences instead)")
         }
         for (k, l) in arch.layers.enumerated() {
+            if l.peepholes {
+                // M25: dropping P would change every prediction.
+                throw PyTorchError.notExpressible(place: "peephole weights P of layer \(k) (lstm.\(k).*.p_f, p_i, p_o)",
+                                                  reason: "cannot be expressed in PyTorch: nn.LSTM has no peephole connections")
+            }
             if l.direction == .backward {
                 throw PyTorchError.notExpressible(place: "lstm.\(k) is backward-only (go_backwards);", reason: "nn.LSTM has no backward-only layer")
             }
