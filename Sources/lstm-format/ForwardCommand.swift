@@ -25,6 +25,10 @@ struct ForwardCommand: ToolCommand {
     @OptionGroup var numeric: PrecisionOptions
     @OptionGroup var read: ModelReadOptions
 
+    func validate() throws {
+        try refuseOtherArraySuffix(output, writes: ".npy", option: "--output")
+    }
+
     func execute() throws {
         let (m, _) = try read.load(model)
         let x = try readModelInput(inputs)

@@ -28,6 +28,10 @@ struct GradientsCommand: ToolCommand {
     @OptionGroup var numeric: PrecisionOptions
     @OptionGroup var read: ModelReadOptions
 
+    func validate() throws {
+        try refuseOtherArraySuffix(output, writes: ".npz", option: "--output")
+    }
+
     func execute() throws {
         let (m, _) = try read.load(model)
         let x = try readModelInput(inputs), t = try readFiniteArray(targets, role: "targets")

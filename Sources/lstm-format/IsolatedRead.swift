@@ -30,9 +30,18 @@ enum IsolatedRead {
 
     /// Seconds the child may take: 60 s plus 1 s per 10 MB of input (`LSTMFORMAT_READ_TIMEOUT` overrides).
     static func timeLimit(for url: URL) -> Int {
-        if let s = ProcessInfo.processInfo.environment["LSTMFORMAT_READ_TIMEOUT"], let v = Double(s), v > 0 { return max(1, Int(v.rounded(.up))) }
+        if let s = ProcessInfo.processInfo.environment[timeoutVariable], let v = seconds(s) { return v }
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         return 60 + (size ?? 0) / 10_000_000
+    }
+
+    static let timeoutVariable = "LSTMFORMAT_READ_TIMEOUT"
+
+    /// Whole seconds (rounded up, at least 1) from a positive finite number of seconds; nil for anything else
+    /// (`EnvironmentSettings` refuses such a value before any command runs).
+    static func seconds(_ text: String) -> Int? {
+        guard let v = Double(text.trimmingCharacters(in: .whitespaces)), v > 0, v <= 1e9 else { return nil }
+        return max(1, Int(v.rounded(.up)))
     }
 
     static func load(_ url: URL, readArguments: [String]) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {

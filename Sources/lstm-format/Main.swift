@@ -39,7 +39,10 @@ struct Main {
     static func main() {
         lstm_unblock_termination_signals()  // before any thread starts, so every thread inherits it
         do {
-            var command = try LSTMFormatCommand.parseAsRoot()
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            try RepeatedOptions.check(arguments)
+            var command = try LSTMFormatCommand.parseAsRoot(arguments)
+            try EnvironmentSettings.check()
             try command.run()
         } catch let failure as CommandFailure {
             if !failure.message.isEmpty {

@@ -12,18 +12,20 @@ struct PrecisionOptions: ParsableArguments {
 
 /// --rtol / --atol / --json, shared by verify and compare.
 struct CheckOptions: ParsableArguments {
-    @Option(help: "Relative tolerance (|a − e| ≤ atol + rtol·|e|). Default: see the command's help.")
+    // `.unconditional`: the value is the next argument even when it starts with '-', so `--rtol -1` reaches
+    // validate() and is refused for what it is, not as a "missing value" (Spec/reliability.md, U3).
+    @Option(parsing: .unconditional, help: "Relative tolerance (|a − e| ≤ atol + rtol·|e|). Default: see the command's help.")
     var rtol: Double?
 
-    @Option(help: "Absolute tolerance. Default: see the command's help.")
+    @Option(parsing: .unconditional, help: "Absolute tolerance. Default: see the command's help.")
     var atol: Double?
 
     @Flag(help: "Print the report as JSON (stable schema, see README).")
     var json = false
 
     func validate() throws {
-        if let rtol, !(rtol >= 0) { throw ValidationError("--rtol must be a non-negative number") }
-        if let atol, !(atol >= 0) { throw ValidationError("--atol must be a non-negative number") }
+        if let rtol, !(rtol >= 0 && rtol.isFinite) { throw ValidationError("--rtol must be a finite non-negative number, not \(rtol)") }
+        if let atol, !(atol >= 0 && atol.isFinite) { throw ValidationError("--atol must be a finite non-negative number, not \(atol)") }
     }
 
     var tolerance: Tolerance? {
@@ -40,6 +42,14 @@ struct CheckOptions: ParsableArguments {
 
 extension CheckReport {
     func json() throws -> String { try ReportJSON.encode(self) }
+}
+
+/// `Spec/reliability.md` U4: an output named for the other NumPy format is a usage mistake, not a file of one
+/// format under the other's name (`forward --output y.npz` would write .npy bytes that np.load cannot open as .npz).
+func refuseOtherArraySuffix(_ path: String, writes suffix: String, option: String) throws {
+    let other = suffix == ".npy" ? ".npz" : ".npy"
+    guard path.lowercased().hasSuffix(other) else { return }
+    throw ValidationError("\(option) '\(path)' names a \(other) file, but this command writes \(suffix); name it *\(suffix)")
 }
 
 func readArray(_ path: String) throws -> Tensor {

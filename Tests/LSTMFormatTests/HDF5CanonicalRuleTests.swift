@@ -56,6 +56,12 @@ import Testing
         Self.expectError({ $0.attributes["/lstm/0"]?["extra"] = .int(1) }, "/lstm/0: unexpected attribute extra")
     }
 
+    /// H8: an extra attribute on the root, a layer, a dense or the embedding group is refused naming the group.
+    @Test(arguments: ["/", "/lstm/0", "/dense/0"])
+    func H8_anExtraAttributeOnAnyGroupIsRefused(group: String) {
+        Self.expectError({ $0.attributes[group]?["extra"] = .int(1) }, "\(group): unexpected attribute extra")
+    }
+
     @Test func h3RejectsUnknownNamesAndMisplacedMergeMode() {
         Self.expectError({ $0.attributes["/dense/0"]?["activation"] = .string("gelu") },
                          "/dense/0: attribute activation has unknown value 'gelu' (known: linear, sigmoid, hard_sigmoid_keras2, hard_sigmoid_keras3, tanh, relu, softmax)")

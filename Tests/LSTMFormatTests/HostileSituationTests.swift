@@ -91,21 +91,55 @@ import Testing
         }
     }
 
-    /// W2: a temporary file left by a killed run (its PID no longer runs) is recognised and removed by the
-    /// next write of the same output; another process's live one and unrelated files stay.
+    /// W2: temporary files left by killed runs (their PID no longer runs) are recognised by name and removed by
+    /// the next write into the same folder, whatever output they were for; a live process's and other files stay.
     @Test func W2_staleTemporaryFilesOfDeadRunsAreRemoved() throws {
         try inFolder { folder in
             let dead = Process()
             dead.executableURL = URL(fileURLWithPath: "/bin/true")
             try dead.run()
             dead.waitUntilExit()
-            let stale = ".y.npy.lstm-format-\(dead.processIdentifier)-12345.tmp"
+            let pid = dead.processIdentifier
+            let stale = [".y.npy.lstm-format-\(pid)-12345.tmp", ".model.keras.lstm-format-\(pid)-99.tmp",
+                         ".a-b.lstm-format-1.h5.lstm-format-\(pid)-7.tmp"]
             let live = ".y.npy.lstm-format-1-12345.tmp"  // PID 1 always runs
-            for name in [stale, live, ".y.npy.other.tmp"] { try Data([1]).write(to: folder.appendingPathComponent(name)) }
-            try NumPy.writeNPY(Tensor(shape: [1], float64: [2]), to: folder.appendingPathComponent("y.npy"))
+            let others = [".y.npy.other.tmp", ".lstm-format-\(pid)-1.tmp", "m.lstm-format-\(pid)-1.tmp",
+                          ".m.lstm-format-\(pid)-1x.tmp", ".m.lstm-format-\(pid)-1-2.tmp", ".m.lstm-format-+\(pid)-1.tmp"]
+            for name in stale + [live] + others { try Data([1]).write(to: folder.appendingPathComponent(name)) }
+            try NumPy.writeNPY(Tensor(shape: [1], float64: [2]), to: folder.appendingPathComponent("other.npy"))
             let left = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path))
-            #expect(left == ["y.npy", live, ".y.npy.other.tmp"])
-            #expect(AtomicFile.owner(ofTemporary: stale, for: "y.npy") == dead.processIdentifier)
+            #expect(left == Set(["other.npy", live] + others))
+            #expect(stale.map(AtomicFile.owner(ofTemporary:)) == [pid, pid, pid])
+            #expect(others.compactMap(AtomicFile.owner(ofTemporary:)) == [])
+        }
+    }
+
+    /// W2: a convert killed by SIGKILL (no handler runs) leaves its temporary file, named with its PID; the next
+    /// write of any output into that folder removes it.
+    @Test func W2_aSIGKILLedWritesTemporaryFileIsRemovedByTheNextWriteIntoTheFolder() throws {
+        try inFolder { folder in
+            let big = folder.appendingPathComponent("big.lstm")
+            try FormatRegistry.write(RandomModels.make(architecture: ModelArchitecture(
+                layers: [LSTMLayerSpec(inputSize: 8, hiddenSize: 1200)], returnSequences: false, dense: []), seed: 3), to: big)
+            let p = Process()
+            p.executableURL = CLI.binary
+            p.arguments = ["convert", big.path, folder.appendingPathComponent("out.h5").path, "--compress"]
+            p.standardError = FileHandle.nullDevice
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            var temporary: String?
+            let sawTemp = Self.waitUntil(seconds: 20) {
+                temporary = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).first { $0.hasSuffix(".tmp") }
+                return temporary != nil
+            }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            try #require(sawTemp)
+            #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGKILL)
+            #expect(AtomicFile.owner(ofTemporary: temporary ?? "") == p.processIdentifier)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).contains(temporary ?? ""))
+            try NumPy.writeNPY(Tensor(shape: [1], float64: [2]), to: folder.appendingPathComponent("y.npy"))
+            #expect(Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)) == ["big.lstm", "y.npy"])
         }
     }
 

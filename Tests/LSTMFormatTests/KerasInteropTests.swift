@@ -5,8 +5,7 @@ import Testing
 /// Files we write load in real Keras and predict what the source model predicts (`Spec/keras-mapping.md`,
 /// K-T5, K-T6). Python: env LSTMFORMAT_PYTHON (default the project venv); LSTMFORMAT_SKIP_PYTHON=1 skips.
 @Suite struct KerasInteropTests {
-    static let python = ProcessInfo.processInfo.environment["LSTMFORMAT_PYTHON"] ?? "/root/.cache/lstm-format/venv/bin/python"
-    static let skipPython = ProcessInfo.processInfo.environment["LSTMFORMAT_SKIP_PYTHON"] == "1"
+    static let skipPython = !TestPython.enabled
 
     static func source(_ f: KerasFixture) throws -> LSTMModel {
         let (_, url, options) = try #require(try f.readings().first)
@@ -94,21 +93,7 @@ import Testing
         codes = [keras_check.main(args) for args in json.load(open(sys.argv[2]))]
         print("CODES " + json.dumps(codes))
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script, FixturePaths.repoRoot.appendingPathComponent("scripts").path, jobsURL.path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("CODES ") }),
-              let codes = try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [Int] else {
-            Issue.record("\(loader): no result from keras_check (output: \(text.suffix(500)))")
-            return []
-        }
-        return codes
+        return try TestPython.runCodes(["-c", script, FixturePaths.repoRoot.appendingPathComponent("scripts").path, jobsURL.path],
+                                       label: "\(loader): keras_check").codes
     }
 }

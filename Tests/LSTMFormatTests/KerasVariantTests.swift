@@ -82,11 +82,12 @@ import Testing
         #expect(notes.joined.contains("'dropout'"))
     }
 
-    /// K-R3: a SavedModel directory and a TensorFlow checkpoint are recognised, and the refusal says how to get
-    /// a Keras file (library and command line).
+    /// K-R3: a SavedModel directory and a TensorFlow checkpoint (its .index, its .data-* and the `checkpoint`
+    /// file naming it) are recognised, and the refusal says how to get a Keras file (library and command line).
     @Test func tensorFlowArtifactsAreRecognised() throws {
         for (file, phrase) in [("tf_artifacts/saved_model", "SavedModel directory"), ("tf_artifacts/ckpt/weights.index", "TensorFlow checkpoint"),
-                               ("tf_artifacts/ckpt/weights.data-00000-of-00001", "model.load_weights(\"weights\")")] {
+                               ("tf_artifacts/ckpt/weights.data-00000-of-00001", "model.load_weights(\"weights\")"),
+                               ("tf_artifacts/ckpt/checkpoint", "model.load_weights(\"weights\")")] {
             let error = #expect(throws: FileError.self) { _ = try FormatRegistry.read(Self.url(file)) }
             #expect(String(describing: error as Any).contains(phrase), "\(file): \(String(describing: error))")
             let r = try CLI.run(["inspect", Self.url(file).path])

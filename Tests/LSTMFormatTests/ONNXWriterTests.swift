@@ -6,8 +6,7 @@ import Testing
 /// onnx.checker and run in onnxruntime with our forward pass's outputs. Python: env LSTMFORMAT_PYTHON (default the
 /// project venv); LSTMFORMAT_SKIP_PYTHON=1 skips the onnxruntime test.
 @Suite struct ONNXWriterTests {
-    static let python = ProcessInfo.processInfo.environment["LSTMFORMAT_PYTHON"] ?? "/root/.cache/lstm-format/venv/bin/python"
-    static let skipPython = ProcessInfo.processInfo.environment["LSTMFORMAT_SKIP_PYTHON"] == "1"
+    static let skipPython = !TestPython.enabled
 
     /// O-W4: what ONNX (as written here) cannot express.
     static func expressible(_ a: ModelArchitecture) -> Bool {
@@ -104,21 +103,8 @@ import Testing
     static func runChecks(_ jobs: [[String]], folder: URL) throws -> [Int] {
         let jobsURL = folder.appendingPathComponent("jobs.json")
         try JSONSerialization.data(withJSONObject: jobs).write(to: jobsURL)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [FixturePaths.repoRoot.appendingPathComponent("scripts/onnx_check.py").path, "--jobs", jobsURL.path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("CODES ") }),
-              let codes = try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [Int] else {
-            Issue.record("no result from onnx_check.py (output: \(text.suffix(500)))")
-            return []
-        }
+        let (codes, text) = try TestPython.runCodes([FixturePaths.repoRoot.appendingPathComponent("scripts/onnx_check.py").path, "--jobs", jobsURL.path],
+                                                    label: "onnx_check.py")
         for l in text.split(separator: "\n") where !l.hasPrefix("OK ") && !l.hasPrefix("CODES ") { Issue.record("\(l)") }
         return codes
     }

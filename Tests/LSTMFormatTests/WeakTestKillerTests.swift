@@ -123,3 +123,54 @@ import Testing
         #expect(failed.contains("outputs"))
     }
 }
+
+/// Refusals and inferences of the Keras readers that whole-fixture tests did not pin down (issue 12).
+@Suite struct KerasWeakTestKillerTests {
+    /// K-F6: a weights-only file read without a config gets Keras's return_sequences: false on the last LSTM of a
+    /// many-to-one model (its Dense sees [batch, units]), true when a TimeDistributed head follows, true on every
+    /// LSTM but the last. Expected values: the manifest's architecture, from Keras's own config.
+    @Test(arguments: [("k3_lstm_last_dense", "weights_h5"), ("k3_stacked_autonames", "weights_h5"),
+                      ("k2_lstm_last_dense", "weights_h5"), ("k2_lstm_last_dense", "weights_v3_h5"),
+                      ("k3_lstm_seq_timedistributed", "weights_h5")])
+    func K_F6_weightsWithoutConfigGetKerasReturnSequences(id: String, kind: String) throws {
+        let fixture = try #require(KerasFixture.accepted.first { $0.id == id })
+        let keras = try #require(fixture.architecture)
+        let model = try FormatRegistry.read(#require(fixture.url(kind)), options: ReadOptions(warn: { _ in })).model
+        #expect(model.architecture.returnSequences == keras.returnSequences)
+        #expect(model.architecture.layers == keras.layers)
+        if keras.dense.allSatisfy({ $0.activation == .linear }) {
+            #expect(model.architecture == keras)  // what weights show is all there is to this model
+        }
+    }
+
+    /// K-C2: a recurrent layer after a Dense is refused naming both layers, not read as some other model.
+    @Test func K_C2_aRecurrentLayerAfterADenseIsRefused() {
+        let config = #"{"class_name":"Sequential","config":{"layers":[{"class_name":"LSTM","config":{"name":"l1","units":2,"return_sequences":true}},"#
+            + #"{"class_name":"Dense","config":{"name":"d","units":3}},{"class_name":"LSTM","config":{"name":"l2","units":2}}]}}"#
+        #expect(throws: KerasError.unsupportedLayer(name: "l2", className: "LSTM", reason: "a recurrent layer after the Dense layer 'd' is not supported")) {
+            try KerasConfig.parse(Data(config.utf8), generation: .keras3)
+        }
+    }
+}
+
+extension KerasWeakTestKillerTests {
+    /// K-C4: `hard_sigmoid` is Keras 2's clip(0.2x + 0.5) in files Keras 2 wrote and Keras 3's relu6(x + 3) / 6 in
+    /// files Keras 3 wrote — in a config and in the real files of each (expected: the manifest, from Keras).
+    @Test func K_C4_hardSigmoidIsTheFormOfTheKerasThatWroteTheFile() throws {
+        let config = #"{"class_name":"Sequential","config":{"layers":[{"class_name":"LSTM","config":{"name":"l","units":2,"recurrent_activation":"hard_sigmoid"}}]}}"#
+        for (generation, expected) in [(KerasGeneration.keras2, Activation.hardSigmoidKeras2), (.keras3, .hardSigmoidKeras3)] {
+            let plan = try KerasConfig.parse(Data(config.utf8), generation: generation)
+            let gates = plan.layers.compactMap { layer -> Activation? in
+                if case .lstm(let l) = layer.kind { return l.recurrentActivation }
+                return nil
+            }
+            #expect(gates == [expected], "\(generation)")
+        }
+        for (id, kind, expected) in [("k2_hard_sigmoid", "legacy_h5", Activation.hardSigmoidKeras2), ("k3_hard_sigmoid", "keras", .hardSigmoidKeras3)] {
+            let fixture = try #require(KerasFixture.accepted.first { $0.id == id })
+            #expect(fixture.architecture?.layers.first?.gateActivation == expected, "the manifest says \(expected)")
+            let model = try FormatRegistry.read(#require(fixture.url(kind))).model
+            #expect(model.architecture.layers.first?.gateActivation == expected, "\(id)")
+        }
+    }
+}

@@ -83,38 +83,34 @@ extension HDF5File {
 
     /// An integer attribute (any integer type, converted to 64-bit); nil if absent. Scalar or one element.
     func intAttribute(_ path: String, _ name: String) throws -> Int? {
-        try HDF5Library.serialized {
-            guard let attribute = try openAttribute(path, name) else { return nil }
-            let type = try HDF5Library.handle(H5Aget_type(attribute.id), "H5Aget_type", path, attribute: name, close: H5Tclose)
-            guard H5Tget_class(type.id) == H5T_INTEGER else {
-                throw HDF5Error(call: "read integer attribute", path: path, attribute: name,
-                                detail: "the attribute holds \(HDF5File.describe(type.id)), not an integer")
-            }
-            let count = try elementCount(attribute.id, path, name)
-            guard count == 1 else {
-                throw HDF5Error(call: "read integer attribute", path: path, attribute: name, detail: "expected one integer, found \(count)")
-            }
-            var value: Int64 = 0
-            try HDF5Library.check(H5Aread(attribute.id, shim_H5T_NATIVE_INT64(), &value), "H5Aread", path, attribute: name)
-            return Int(value)
-        }
+        try numberAttribute(path, name, class: H5T_INTEGER, what: ("integer", "an integer", "one integer"), as: Int64(0),
+                            memoryType: shim_H5T_NATIVE_INT64).map { Int($0) }
     }
 
     /// A floating-point attribute (any float type, converted to 64-bit); nil if absent. Scalar or one element.
     func doubleAttribute(_ path: String, _ name: String) throws -> Double? {
+        try numberAttribute(path, name, class: H5T_FLOAT, what: ("float", "a float", "one number"), as: Double(0),
+                            memoryType: shim_H5T_NATIVE_DOUBLE)
+    }
+
+    /// One number of HDF5 type class `typeClass`, converted by libhdf5 to `T` (`memoryType`); nil if absent. `what`
+    /// names the kind in errors: (the call's word, "not …", "expected …").
+    private func numberAttribute<T>(_ path: String, _ name: String, class typeClass: H5T_class_t,
+                                    what: (call: String, not: String, one: String), as zero: T,
+                                    memoryType: () -> hid_t) throws -> T? {
         try HDF5Library.serialized {
             guard let attribute = try openAttribute(path, name) else { return nil }
             let type = try HDF5Library.handle(H5Aget_type(attribute.id), "H5Aget_type", path, attribute: name, close: H5Tclose)
-            guard H5Tget_class(type.id) == H5T_FLOAT else {
-                throw HDF5Error(call: "read float attribute", path: path, attribute: name,
-                                detail: "the attribute holds \(HDF5File.describe(type.id)), not a float")
+            guard H5Tget_class(type.id) == typeClass else {
+                throw HDF5Error(call: "read \(what.call) attribute", path: path, attribute: name,
+                                detail: "the attribute holds \(HDF5File.describe(type.id)), not \(what.not)")
             }
             let count = try elementCount(attribute.id, path, name)
             guard count == 1 else {
-                throw HDF5Error(call: "read float attribute", path: path, attribute: name, detail: "expected one number, found \(count)")
+                throw HDF5Error(call: "read \(what.call) attribute", path: path, attribute: name, detail: "expected \(what.one), found \(count)")
             }
-            var value: Double = 0
-            try HDF5Library.check(H5Aread(attribute.id, shim_H5T_NATIVE_DOUBLE(), &value), "H5Aread", path, attribute: name)
+            var value = zero
+            try HDF5Library.check(H5Aread(attribute.id, memoryType(), &value), "H5Aread", path, attribute: name)
             return value
         }
     }

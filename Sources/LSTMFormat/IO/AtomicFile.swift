@@ -19,7 +19,7 @@ public enum AtomicFile {
             throw IOProblem.cannotWrite("the folder \(folder.path) does not exist")
         }
         let mode = try existingMode(destination)
-        removeStale(in: folder, for: destination.lastPathComponent)
+        removeStale(in: folder)
         let temp = folder.appendingPathComponent(temporaryName(for: destination.lastPathComponent))
         let slot = TemporaryFiles.register(temp)
         defer { TemporaryFiles.unregister(slot) }
@@ -73,25 +73,29 @@ public enum AtomicFile {
         }
     }
 
-    /// The name of this process's temporary file for `name`; `staleOwner` reads the PID back.
+    /// The name of this process's temporary file for `name`; `owner(ofTemporary:)` reads the PID back.
     static func temporaryName(for name: String) -> String {
         ".\(name).lstm-format-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
     }
 
-    /// The PID in a temporary file name made by `temporaryName(for: name)`, or nil for any other file.
-    static func owner(ofTemporary file: String, for name: String) -> pid_t? {
-        let prefix = ".\(name).lstm-format-"
-        guard file.hasPrefix(prefix), file.hasSuffix(".tmp") else { return nil }
-        let parts = file.dropFirst(prefix.count).dropLast(4).split(separator: "-")
-        guard parts.count == 2, UInt32(parts[1]) != nil else { return nil }
-        return pid_t(parts[0])
+    /// The PID in the name of a temporary file made by `temporaryName(for:)` for any output name
+    /// (`.NAME.lstm-format-PID-RANDOM.tmp`), or nil for any other file.
+    static func owner(ofTemporary file: String) -> pid_t? {
+        let marker = ".lstm-format-"
+        guard file.hasPrefix("."), file.hasSuffix(".tmp"), let m = file.range(of: marker, options: .backwards),
+              m.lowerBound > file.index(after: file.startIndex) else { return nil }
+        let parts = file[m.upperBound...].dropLast(4).split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              UInt32(parts[1]) != nil, let pid = pid_t(parts[0]), pid > 0 else { return nil }
+        return pid
     }
 
-    /// Removes temporary files for `name` whose writing process no longer runs (W2).
-    static func removeStale(in folder: URL, for name: String) {
+    /// Removes the temporary files in `folder`, for any output name, whose writing process no longer runs (W2):
+    /// what a run killed by SIGKILL left behind. A live process's file (another write in progress) stays.
+    static func removeStale(in folder: URL) {
         guard let files = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
         for file in files {
-            guard let pid = owner(ofTemporary: file, for: name), pid > 0, pid != getpid() else { continue }
+            guard let pid = owner(ofTemporary: file), pid != getpid() else { continue }
             if kill(pid, 0) != 0 && errno == ESRCH { unlink(folder.appendingPathComponent(file).path) }
         }
     }

@@ -11,7 +11,7 @@ public final class FileProbe: @unchecked Sendable {
 
     private let lock = NSLock()
     private var hdf5Cache: Result<HDF5Marks, HDF5OpenFailure>?
-    private var zipCache: [String]??
+    private var zipCache: Result<[String], ZipError>??
 
     public init(url: URL) throws {
         self.url = url
@@ -51,13 +51,27 @@ public final class FileProbe: @unchecked Sendable {
     /// The member names of a zip archive (at most `zipEntryLimit`), nil when the file is not a readable zip.
     /// Read from the central directory on first use only.
     public var zipEntryNames: [String]? {
+        if case .success(let names)? = zipDirectory { return names }
+        return nil
+    }
+
+    /// The member names of a file that starts like a zip archive, or why its central directory cannot be read
+    /// (a truncated download has no end record); nil when the file does not start with the zip signature.
+    public var zipDirectory: Result<[String], ZipError>? {
         guard starts(with: Self.zipSignature) else { return nil }
         lock.lock()
         defer { lock.unlock() }
         if let cached = zipCache { return cached }
-        let names = (try? ZipDirectory.parse(Data(contentsOf: url, options: .alwaysMapped)))?.prefix(Self.zipEntryLimit).map(\.name)
-        zipCache = .some(names)
-        return names
+        let result: Result<[String], ZipError>
+        do {
+            result = .success(try ZipDirectory.parse(Data(contentsOf: url, options: .alwaysMapped)).prefix(Self.zipEntryLimit).map(\.name))
+        } catch let e as ZipError {
+            result = .failure(e)
+        } catch {
+            result = .failure(.notAnArchive(IOProblem.reason(error)))
+        }
+        zipCache = .some(result)
+        return result
     }
 
     /// Zip members listed for detection; model archives have a handful.

@@ -38,6 +38,8 @@ public enum FormatRegistry {
                 case .success: throw FormatError.unrecognizedHDF5
                 case nil: break
                 }
+                // A zip whose directory cannot be read (a truncated .keras, .npz or .pt): say so, not "not a model".
+                if case .failure(let zip)? = probe.zipDirectory { throw FormatError.unreadableZip(zip.reason) }
                 let hex = probe.head.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
                 throw FormatError.unrecognized(head: hex.isEmpty ? "empty file" : hex)
             }

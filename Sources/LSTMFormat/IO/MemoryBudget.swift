@@ -7,12 +7,16 @@ import Foundation
 /// gigabytes never makes the tool allocate them.
 public enum MemoryBudget {
     public static var bytes: UInt64 {
-        if let s = ProcessInfo.processInfo.environment["LSTMFORMAT_MEMORY_BUDGET"], let v = parse(s) { return v }
+        if let s = ProcessInfo.processInfo.environment[variable], let v = parse(s) { return v }
         return ProcessInfo.processInfo.physicalMemory / 2
     }
 
-    /// Parses "123", "512M", "8G" (powers of 1024).
-    static func parse(_ text: String) -> UInt64? {
+    /// The environment variable that sets the budget. The command line refuses a value `parse` does not take
+    /// (`Spec/reliability.md`, U2); the library then uses the default.
+    public static let variable = "LSTMFORMAT_MEMORY_BUDGET"
+
+    /// Parses "123", "512M", "8G" (powers of 1024); nil for anything else.
+    public static func parse(_ text: String) -> UInt64? {
         let s = text.trimmingCharacters(in: .whitespaces).uppercased()
         let shifts: [Character: UInt64] = ["K": 10, "M": 20, "G": 30, "T": 40]
         if let last = s.last, let shift = shifts[last], let v = UInt64(s.dropLast()) {

@@ -83,6 +83,8 @@ public enum FormatError: HintedError, Equatable {
     case unrecognized(head: String)
     case unreadableHDF5(String)
     case unrecognizedHDF5
+    /// A file that starts like a zip archive whose central directory cannot be read (`Spec/reliability.md`, Z6).
+    case unreadableZip(String)
     case unknownFormatName(String, known: [String])
     case noFormatForSuffix(String)
     case notWritable(String)
@@ -92,6 +94,8 @@ public enum FormatError: HintedError, Equatable {
         case .unrecognized(let head): "not a model file of any supported format (first bytes: \(head))"
         case .unreadableHDF5(let why): "an HDF5 file that libhdf5 cannot open: \(why)"
         case .unrecognizedHDF5: "an HDF5 file, but neither a canonical LSTM file (no root attribute lstm_format) nor a Keras file (no model_config, model_weights, layer_names or layers/)"
+        case .unreadableZip(let why):
+            "a zip archive (the container of .keras, .npz and torch.save files) whose central directory cannot be read: \(why); the file is truncated or damaged"
         case .unknownFormatName(let n, let known): "unknown format '\(n)' (known: \(known.joined(separator: ", ")))"
         case .noFormatForSuffix(let name): "cannot tell the output format from the name '\(name)'"
         case .notWritable(let n): "format '\(n)' is read-only"

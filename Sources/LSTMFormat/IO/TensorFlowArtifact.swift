@@ -7,7 +7,7 @@ public enum TensorFlowArtifact: Error, CustomStringConvertible, Equatable {
     /// A directory holding `saved_model.pb` (`tf.saved_model.save`, Keras 2 `model.save("dir")`).
     case savedModel
     /// A checkpoint: `<prefix>.index` + `<prefix>.data-00000-of-00001` (`tf.train.Checkpoint`,
-    /// Keras 2 `save_weights("prefix")`), or the `checkpoint` bookkeeping file.
+    /// Keras 2 `save_weights("prefix")`), or the `checkpoint` bookkeeping file that names the prefix.
     case checkpoint(prefix: String)
 
     public var description: String {
@@ -21,7 +21,8 @@ public enum TensorFlowArtifact: Error, CustomStringConvertible, Equatable {
         }
     }
 
-    /// What `url` is when it is one of these, else nil. Looks only at the directory listing and the file name.
+    /// What `url` is when it is one of these, else nil. Looks at the directory listing and the file name, and reads
+    /// the first 4 KiB of a file named `checkpoint`.
     static func recognize(_ url: URL) -> TensorFlowArtifact? {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return nil }
@@ -34,6 +35,19 @@ public enum TensorFlowArtifact: Error, CustomStringConvertible, Equatable {
             return .checkpoint(prefix: String(name[..<r.lowerBound]))
         }
         if name == "saved_model.pb" { return .savedModel }
+        if name == "checkpoint", let prefix = checkpointPrefix(url) { return .checkpoint(prefix: prefix) }
         return nil
+    }
+
+    /// The prefix a `checkpoint` bookkeeping file names (`model_checkpoint_path: "PREFIX"`, a text protobuf that
+    /// `tf.train.CheckpointManager` and Keras 2's `save_weights` write next to the checkpoint), from its first 4 KiB.
+    static func checkpointPrefix(_ url: URL) -> String? {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+        defer { try? handle.close() }
+        let text = String(decoding: (try? handle.read(upToCount: 4096)) ?? Data(), as: UTF8.self)
+        let key = "model_checkpoint_path: \""
+        guard text.hasPrefix(key), let end = text.dropFirst(key.count).firstIndex(of: "\"") else { return nil }
+        let path = text[text.index(text.startIndex, offsetBy: key.count)..<end]
+        return path.split(separator: "/").last.map(String.init)
     }
 }

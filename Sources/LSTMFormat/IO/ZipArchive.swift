@@ -89,6 +89,12 @@ public enum ZipError: Error, CustomStringConvertible, Equatable, Sendable {
     case unsupported(String, String)
     case checksumMismatch(member: String, recorded: UInt32, actual: UInt32)
 
+    /// The problem without the "not a zip archive" frame, for a file already known to start like one.
+    public var reason: String {
+        if case .notAnArchive(let why) = self { return why }
+        return description
+    }
+
     public var description: String {
         switch self {
         case .notAnArchive(let why): "not a zip archive: \(why)"

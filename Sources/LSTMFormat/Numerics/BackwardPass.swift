@@ -148,7 +148,7 @@ extension Engine {
         let g4 = 4 * hidden, block = batch * hidden
         let dh = g.dh.p, rec = g.recurrent.p, carry = g.carry.p
         // B28: cells with peepholes take the general pass.
-        let fused = layer.gateActivation == .sigmoid && layer.cellActivation == .tanh && w.R == nil && w.P == nil
+        let fused = FusedBPTTStep.enabled && layer.gateActivation == .sigmoid && layer.cellActivation == .tanh && w.R == nil && w.P == nil
         /// B28: one row of a cell with peepholes. δ_o comes first, because dC(t) takes p_o ⊙ δ_o(t); the carry
         /// to step t-1 takes p_f ⊙ δ_f(t) + p_i ⊙ δ_i(t) besides dC(t) ⊙ f(t).
         func peephole(_ gt: UnsafeMutablePointer<T>, P: UnsafePointer<T>, dAct: UnsafePointer<T>,
@@ -330,4 +330,10 @@ extension Engine {
             for k in 0..<cols { out[k] += row[k] }
         }
     }
+}
+
+/// Whether BPTT may take the fused sigmoid/tanh step (`Spec/bptt.md`, B14). Always on in use; tests turn it off
+/// (`FusedBPTTStep.$enabled.withValue(false) { … }`) to check that it gives exactly the general path's bits.
+enum FusedBPTTStep {
+    @TaskLocal static var enabled = true
 }

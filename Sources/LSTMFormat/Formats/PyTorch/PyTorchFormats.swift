@@ -39,7 +39,8 @@ public enum TorchFormat: ModelFileFormat {
     public static func matches(_ probe: FileProbe) -> Bool {
         if probe.starts(with: TorchArchive.legacyMagic) { return true }
         guard let names = probe.zipEntryNames else { return false }
-        return TorchArchive.recordPrefix(names) != nil
+        // Any <dir>/data.pkl claims the file, so that two of them are refused by name (P-Z1), not "not a model".
+        return !TorchArchive.pickleMembers(names).isEmpty
     }
 
     public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {

@@ -8,9 +8,14 @@ enum TorchArchive {
     /// Largest storage member read: the memory budget (`Spec/reliability.md`, M2).
     static var storageLimit: UInt64 { MemoryBudget.bytes }
 
+    /// The members named `<dir>/data.pkl` (a torch.save archive has one).
+    static func pickleMembers(_ names: [String]) -> [String] {
+        names.filter { n in n.hasSuffix("/data.pkl") && n.split(separator: "/", omittingEmptySubsequences: false).count == 2 }
+    }
+
     /// The one `<dir>/` holding `data.pkl`, or nil.
     static func recordPrefix(_ names: [String]) -> String? {
-        let pickles = names.filter { n in n.hasSuffix("/data.pkl") && n.split(separator: "/", omittingEmptySubsequences: false).count == 2 }
+        let pickles = pickleMembers(names)
         return pickles.count == 1 ? String(pickles[0].dropLast("data.pkl".count)) : nil
     }
 
@@ -22,7 +27,11 @@ enum TorchArchive {
     static func read(_ url: URL, options: ReadOptions) throws -> (entries: [(name: String, tensor: Tensor)], stored: [String: String]) {
         let archive = try ZipArchive(url: url)
         let names = archive.members.map(\.name)
-        guard let prefix = recordPrefix(names) else { throw TorchArchiveError.layout("no single <dir>/data.pkl member") }
+        guard let prefix = recordPrefix(names) else {
+            let pickles = pickleMembers(names)
+            throw TorchArchiveError.layout(pickles.isEmpty ? "no <dir>/data.pkl member"
+                : "\(pickles.count) data.pkl members (\(pickles.joined(separator: ", "))); a torch.save archive has exactly one")
+        }
         if isTorchScript(names, prefix: prefix) { throw TorchArchiveError.torchScript }
         if let e = archive[prefix + "byteorder"] {
             let order = String(decoding: try archive.read(e, limit: 64), as: UTF8.self)
