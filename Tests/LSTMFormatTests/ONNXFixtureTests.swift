@@ -25,7 +25,6 @@ import Testing
         ("hand_sequence_lens", "sequence_lens"),
         ("hand_initial_h_input", "initial_h is the graph input 'h0'"),
         ("hand_initial_h_nonzero", "initial_h is not all zero"),
-        ("hand_peephole", "peepholes P are not zero"),
         ("hand_unknown_op", "(Erf)"),
         ("hand_external_escape", "'../secret.bin' leaves the model's folder"),
         ("hand_external_absolute", "'/etc/passwd' is an absolute path"),

@@ -38,7 +38,7 @@ enum ONNXLSTMNode {
         for (k, name) in [(5, "initial_h"), (6, "initial_c")] {
             try checkZeroState(ctx, k, name, dirs: dirs, hidden: H, layout: layout)
         }
-        try checkPeepholes(ctx, dirs: dirs, hidden: H)
+        let peepholes = try peepholes(ctx, dirs: dirs, hidden: H)
         let (gate, cell) = try ONNXActivations.parse(ctx, directions: dirs)
 
         // The input: the graph input, or the merged output sequence of the layer before.
@@ -65,6 +65,10 @@ enum ONNXLSTMNode {
         var tensors: [String: Tensor] = [:]
         let B = try bias(ctx, dirs: dirs, hidden: H, like: W)
         let cells = LSTMLayerSpec(inputSize: I, hiddenSize: H, direction: direction).cells
+        for (d, cell) in cells.enumerated() {
+            // O-R14: row d of P is p_i ‖ p_o ‖ p_f of direction d.
+            for (gate, p) in peepholes?[d] ?? [:] { tensors["\(cell.rawValue).p_\(gate.rawValue)"] = p }
+        }
         do {
             let Ws = try GateLayout.splitDirections(W, count: dirs, array: "W"), Rs = try GateLayout.splitDirections(R, count: dirs, array: "R")
             let Bs = try GateLayout.splitDirections(B, count: dirs, array: "B")
@@ -80,7 +84,7 @@ enum ONNXLSTMNode {
             throw ctx.refuse(String(describing: error))
         }
         let spec = LSTMLayerSpec(inputSize: I, hiddenSize: H, direction: direction, mergeMode: nil,
-                                 gateActivation: gate, cellActivation: cell)
+                                 gateActivation: gate, cellActivation: cell, peepholes: peepholes != nil)
         var flow = x
         flow.timeReversed = false
         flow.layers.append(ONNXLayer(spec: spec, tensors: tensors, nodeName: ctx.node.name.isEmpty ? ctx.label : ctx.node.name))
@@ -129,13 +133,24 @@ enum ONNXLSTMNode {
         }
     }
 
-    /// O-R6: peepholes `P` `[dirs, 3H]` must be absent or all zero (then the node is the plain LSTM).
-    private static func checkPeepholes(_ ctx: ONNXNodeContext, dirs: Int, hidden H: Int) throws(ONNXError) {
-        guard ctx.input(7) != nil else { return }
+    /// O-R14: peepholes `P` `[dirs, 3H]` (blocks p_i, p_o, p_f per direction) as the canonical p_f, p_i, p_o per
+    /// direction, in P's dtype. nil when P is absent or all zero (then the node is the plain LSTM, exactly).
+    private static func peepholes(_ ctx: ONNXNodeContext, dirs: Int, hidden H: Int) throws(ONNXError) -> [[Gate: Tensor]]? {
+        guard ctx.input(7) != nil else { return nil }
         let P = try weight(ctx, 7, "P")
         guard P.shape == [dirs, 3 * H] else { throw ctx.refuse("P has shape \(P.shape); \([dirs, 3 * H]) is expected") }
-        guard P.float64Values().allSatisfy({ $0 == 0 }) else {
-            throw ctx.refuse("peepholes P are not zero; the canonical model has no peephole connections")
+        let values = P.float64Values()
+        guard values.contains(where: { $0 != 0 }) else { return nil }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw ctx.refuse("peephole P[\(bad / (3 * H)), \(bad % (3 * H))] is \(values[bad]); peepholes must be finite (M25)")
+        }
+        do {
+            return try GateLayout.splitDirections(P, count: dirs, array: "P").map { row throws(LayoutError) in
+                let blocks = try GateLayout.splitDirections(try! Tensor(dtype: row.dtype, shape: [3, H], bytes: row.bytes), count: 3, array: "P")
+                return [.i: blocks[0], .o: blocks[1], .f: blocks[2]]
+            }
+        } catch {
+            throw ctx.refuse(String(describing: error))
         }
     }
 

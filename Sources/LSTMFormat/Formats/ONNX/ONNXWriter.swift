@@ -53,10 +53,6 @@ struct ONNXGraphBuilder {
         if let k = arch.layers.firstIndex(where: { $0.projectionSize != nil }) {
             throw .notExpressible(place: "lstm.\(k)", reason: "has a projection (proj_size), which the ONNX LSTM operator does not have")
         }
-        if let k = arch.layers.firstIndex(where: \.peepholes) {
-            // M25: not written yet (the LSTM node's P input); never dropped.
-            throw .notExpressible(place: "peephole weights P of layer \(k)", reason: "are not written as ONNX yet")
-        }
         if arch.isMasked {
             throw .notExpressible(place: "the model", reason: "masks time steps, which an ONNX LSTM node cannot express (its sequence_lens only shortens sequences)")
         }
@@ -119,7 +115,18 @@ struct ONNXGraphBuilder {
         }
         let name = "lstm_\(k)"
         let outs = [name + "_Y", name + "_Y_h"]
-        append(op: "LSTM", name: name, inputs: [input, W, R, B], outputs: outs, attrs: attrs)
+        var inputs = [input, W, R, B]
+        if layer.peepholes {
+            // O-W6: P [dirs, 3H] = p_i ‖ p_o ‖ p_f per direction, the node's input 7 (sequence_lens, initial_h and
+            // initial_c left empty).
+            let rows = cells.map { cell in
+                let parts = [Gate.i, .o, .f].map { model.tensors[TensorName.peephole(k, cell, $0)]! }
+                let stacked = GateLayout.stackDirections(parts)
+                return try! Tensor(dtype: stacked.dtype, shape: [3 * H], bytes: stacked.bytes)
+            }
+            inputs += ["", "", "", initializer("lstm_\(k)_P", GateLayout.stackDirections(rows))]
+        }
+        append(op: "LSTM", name: name, inputs: inputs, outputs: outs, attrs: attrs)
         if finalState {
             if d == 1 { return node("Squeeze", [outs[1], constInts("\(name)_axes0", [0])]) }
             let t = node("Transpose", [outs[1]], attrs: [ints("perm", [1, 0, 2])])
