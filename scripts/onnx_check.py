@@ -3,6 +3,8 @@
 predicts `expected` for `inputs` within atol + rtol·|expected|.
 
   python scripts/onnx_check.py model.onnx x.npy expected.npy [atol] [rtol]
+  python scripts/onnx_check.py model.onnx x.npy --raises     (onnxruntime must refuse to run x, e.g. an id
+                                                              outside the embedding's vocabulary, O-W7)
   python scripts/onnx_check.py --jobs jobs.json     (a JSON list of such argument lists; prints CODES [..])
 
 Prints one line; exit 0 when both hold, 1 when the outputs differ, 2 when the file is refused.
@@ -26,8 +28,19 @@ def main(args):
         print("REFUSED %s: %s" % (path, str(e).splitlines()[0] if str(e) else type(e).__name__))
         return 2
     x = np.load(x_path)
+    # The input's element type is the file's: float32 features, or int64/int32 token ids (O-W7).
+    kind = sess.get_inputs()[0].type
+    x = x.astype({"tensor(int64)": np.int64, "tensor(int32)": np.int32}.get(kind, np.float32))
+    if y_path == "--raises":
+        try:
+            sess.run(None, {sess.get_inputs()[0].name: x})
+        except Exception as e:  # noqa: BLE001
+            print("OK %s: onnxruntime refused the input (%s)" % (path, str(e).splitlines()[0][:160]))
+            return 0
+        print("DIFF %s: onnxruntime ran an input it should refuse" % path)
+        return 1
     expected = np.load(y_path)
-    y = sess.run(None, {sess.get_inputs()[0].name: x.astype(np.float32)})[0]
+    y = sess.run(None, {sess.get_inputs()[0].name: x})[0]
     if y.shape != expected.shape:
         print("SHAPE %s: onnxruntime %s, expected %s" % (path, y.shape, expected.shape))
         return 1

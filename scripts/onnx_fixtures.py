@@ -7,14 +7,19 @@ Two parts, two Pythons (each part writes only its own fixtures):
   tf2onnx from Keras:        ~/.cache/lstm-format/onnx-venv/bin/python scripts/onnx_fixtures.py tf2onnx
       (scripts/setup_onnx_venv.sh; Keras 3.15.1 model.export(format="onnx"), which runs tf2onnx 1.17.0 --
       scripts/requirements-onnx-fixtures.txt)
+  torch.onnx.export(dynamo=True):  ~/.cache/lstm-format/onnx-dynamo-venv/bin/python scripts/onnx_fixtures.py dynamo
+      (scripts/setup_onnx_dynamo_venv.sh: onnxscript 0.7.2 on top of the test venv's torch 2.15.0 --
+      scripts/requirements-onnx-dynamo.txt)
 
 Per fixture directory Fixtures/onnx/<id>/:
   model.onnx   what the exporter (or onnx.helper) wrote
-  x.npy        float32 [batch, steps, features] inputs, seeded from the id
+  x.npy        float32 [batch, steps, features] inputs, seeded from the id; for models with an embedding,
+               token ids [batch, steps] (int64 for torch, int32 for Keras), every id of the vocabulary used
   y.npy        onnxruntime's first output for x (CPU provider), for fixtures we must read (hand_layout1:
                onnx.reference.ReferenceEvaluator's, since onnxruntime's CPU LSTM refuses layout 1)
   graph.txt    onnx.helper.printable_graph of the model (what the exporter really wrote, for Spec/onnx-mapping.md)
-  model.keras, y_keras.npy   for tf2onnx fixtures: the Keras source and Keras's own predictions
+  model.keras, y_keras.npy   for tf2onnx fixtures: the Keras source and Keras's own predictions (model.h5 for
+               the tf_keras ones)
 Fixtures listed in REFUSED have no y.npy: the reader must refuse them (the expected reason is in the tests).
 """
 import os
@@ -33,6 +38,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "onnx")
 B, T, I = 2, 5, 3
+VOCABULARY = 7  # embedding fixtures: B * T ids cover every row
 
 
 def rng(fid):
@@ -55,6 +61,13 @@ def run_ort(path, x):
     return sess.run(None, {name: x})[0]
 
 
+def token_ids(fid, vocabulary, dtype):
+    """[B, T] ids covering 0 ... vocabulary-1 (so a wrong row of the table shows), shuffled by the id's seed."""
+    ids = np.arange(B * T) % vocabulary
+    rng(fid).shuffle(ids)
+    return ids.reshape(B, T).astype(dtype)
+
+
 def finish(fid, d, x, run=True):
     path = os.path.join(d, "model.onnx")
     model = onnx.load(path, load_external_data=False)
@@ -71,7 +84,8 @@ def finish(fid, d, x, run=True):
 
 # ---------------------------------------------------------------- torch.onnx.export (TorchScript exporter)
 
-def torch_part():
+def torch_modules():
+    """The PyTorch models both exporters see (one definition, so the two exporters' files are comparable)."""
     import torch
 
     class LastStep(torch.nn.Module):
@@ -119,30 +133,106 @@ def torch_part():
             y, _ = self.lstm(x)
             return y[:, -1, :]
 
-    models = {
-        "torch_plain": (lambda: torch.nn.LSTM(I, 4, batch_first=True), True),
-        "torch_last_step_sigmoid": (lambda: LastStep(I, 4, 2, act=torch.sigmoid), True),
-        "torch_stacked_last_step": (lambda: LastStep(I, 5, 3, layers=2), True),
-        "torch_final_state_softmax": (lambda: FinalState(I, 4, 3), True),
-        "torch_bidi_stacked_seq": (lambda: SeqHead(I, 4, 2, 2, True), True),
-        "torch_bidi_last_step": (lambda: BidiLast(), False),
+    class EmbeddingLastStep(torch.nn.Module):
+        """nn.Embedding -> nn.LSTM -> out[:, -1] -> Linear (a text classifier)."""
+        def __init__(self, vocabulary, h, o):
+            super().__init__()
+            self.embedding = torch.nn.Embedding(vocabulary, I)
+            self.lstm = torch.nn.LSTM(I, h, batch_first=True)
+            self.fc = torch.nn.Linear(h, o)
+
+        def forward(self, ids):
+            y, _ = self.lstm(self.embedding(ids))
+            return self.fc(y[:, -1, :])
+
+    return {
+        "plain": lambda: torch.nn.LSTM(I, 4, batch_first=True),
+        "time_major": lambda: torch.nn.LSTM(I, 4, batch_first=False),
+        "embedding": lambda: EmbeddingLastStep(VOCABULARY, 4, 2),
+        "last_step_sigmoid": lambda: LastStep(I, 4, 2, act=torch.sigmoid),
+        "stacked_last_step": lambda: LastStep(I, 5, 3, layers=2),
+        "final_state_softmax": lambda: FinalState(I, 4, 3),
+        "bidirectional_seq": lambda: SeqHead(I, 4, 2, 1, True),
+        "bidi_stacked_seq": lambda: SeqHead(I, 4, 2, 2, True),
+        "bidi_last_step": lambda: BidiLast(),
     }
-    for fid, (make, readable) in models.items():
+
+
+def torch_inputs(fid):
+    if "embedding" in fid:
+        return token_ids(fid, VOCABULARY, np.int64)
+    x = rng(fid).standard_normal((B, T, I)).astype(np.float32)
+    return np.ascontiguousarray(x.transpose(1, 0, 2)) if "time_major" in fid else x
+
+
+def check_against_torch(fid, d, m, x):
+    import torch
+    with torch.no_grad():
+        ty = m(torch.from_numpy(x))
+        ty = ty[0] if isinstance(ty, tuple) else ty
+    y = np.load(os.path.join(d, "y.npy"))
+    assert np.allclose(y, ty.numpy(), atol=1e-5), fid
+
+
+def torch_part():
+    """torch.onnx.export with the TorchScript exporter (dynamo=False), opset 17."""
+    import torch
+
+    make = torch_modules()
+    models = {  # fixture id -> (model, readable)
+        "torch_embedding": ("embedding", True),
+        "torch_plain": ("plain", True),
+        "torch_last_step_sigmoid": ("last_step_sigmoid", True),
+        "torch_stacked_last_step": ("stacked_last_step", True),
+        "torch_final_state_softmax": ("final_state_softmax", True),
+        "torch_bidi_stacked_seq": ("bidi_stacked_seq", True),
+        "torch_bidi_last_step": ("bidi_last_step", False),
+    }
+    for fid, (kind, readable) in models.items():
+        if not wanted(fid):
+            continue
         torch.manual_seed(zlib.crc32(fid.encode()))
-        m = make().eval()
-        r = rng(fid)
-        x = r.standard_normal((B, T, I)).astype(np.float32)
+        m = make[kind]().eval()
+        x = torch_inputs(fid)
         d = out_dir(fid)
         torch.onnx.export(m, (torch.from_numpy(x),), os.path.join(d, "model.onnx"), dynamo=False,
                           input_names=["x"], output_names=["y"], opset_version=17,
                           dynamic_axes={"x": {0: "batch", 1: "steps"}, "y": {0: "batch"}})
         finish(fid, d, x, run=readable)
         if readable:
-            with torch.no_grad():
-                ty = m(torch.from_numpy(x))
-                ty = ty[0] if isinstance(ty, tuple) else ty
-            y = np.load(os.path.join(d, "y.npy"))
-            assert np.allclose(y, ty.numpy(), atol=1e-5), fid
+            check_against_torch(fid, d, m, x)
+
+
+def dynamo_part():
+    """torch.onnx.export(dynamo=True): torch.export + onnxscript (opset 20 by default in torch 2.15.0)."""
+    import torch
+    from torch.export import Dim
+
+    make = torch_modules()
+    models = {  # fixture id -> (model, readable)
+        "dynamo_plain": ("plain", True),
+        "dynamo_embedding": ("embedding", True),
+        "dynamo_last_step_sigmoid": ("last_step_sigmoid", True),
+        "dynamo_stacked_last_step": ("stacked_last_step", True),
+        "dynamo_final_state_softmax": ("final_state_softmax", True),
+        "dynamo_bidirectional_seq": ("bidirectional_seq", True),
+        "dynamo_bidi_stacked_seq": ("bidi_stacked_seq", True),
+        "dynamo_time_major": ("time_major", False),
+    }
+    for fid, (kind, readable) in models.items():
+        if not wanted(fid):
+            continue
+        torch.manual_seed(zlib.crc32(fid.encode()))
+        m = make[kind]().eval()
+        x = torch_inputs(fid)
+        d = out_dir(fid)
+        batch_axis, steps_axis = (1, 0) if kind == "time_major" else (0, 1)
+        shapes = ({batch_axis: Dim("batch"), steps_axis: Dim("steps")},)  # by position: nn.LSTM's argument is `input`
+        torch.onnx.export(m, (torch.from_numpy(x),), os.path.join(d, "model.onnx"), dynamo=True, external_data=False,
+                          input_names=["x"], output_names=["y"], dynamic_shapes=shapes)
+        finish(fid, d, x, run=readable)
+        if readable:
+            check_against_torch(fid, d, m, x)
 
 
 # ---------------------------------------------------------------- hand-made graphs (onnx.helper)
@@ -244,6 +334,8 @@ def handmade_part():
             numpy_helper.from_array(np.full((1, B, 4), 0.5, dtype=np.float32), "h0")]),
     }
     for fid, kw in readable.items():
+        if not wanted(fid):
+            continue
         d = out_dir(fid)
         x = rng(fid + "/x").standard_normal((B, T, I)).astype(np.float32)
         m = hand_graph(fid, **kw)
@@ -254,6 +346,8 @@ def handmade_part():
         save(m, d)
         finish(fid, d, x)
     for fid, kw in refused.items():
+        if not wanted(fid):
+            continue
         d = out_dir(fid)
         x = rng(fid + "/x").standard_normal((B, T, I)).astype(np.float32)
         save(hand_graph(fid, **kw), d)
@@ -269,6 +363,37 @@ def handmade_part():
     m.graph.output[0].name = "erf"
     save(m, d)
     finish(fid, d, rng(fid + "/x").standard_normal((B, T, I)).astype(np.float32), run=False)
+
+    # Token ids (O-R15): int32 ids transposed to time-major and cast to int64 before the table's Gather (read:
+    # every valid id keeps its row); and ids shifted by one before the Gather (refused: id 0 reads row 1).
+    for fid, readable in (("hand_embedding_transposed_ids", True), ("hand_embedding_shifted", False)):
+        if not wanted(fid):
+            continue
+        d = out_dir(fid)
+        r = rng(fid)
+        w, rr, b, _ = lstm_weights(r, 1, 4, I)
+        table = r.standard_normal((VOCABULARY, I)).astype(np.float32)
+        inits = [numpy_helper.from_array(a, n) for a, n in ((w, "W"), (rr, "R"), (b, "B"), (table, "E"))]
+        if readable:
+            nodes = [helper.make_node("Transpose", ["x"], ["ids_t"], perm=[1, 0]),
+                     helper.make_node("Cast", ["ids_t"], ["ids"], to=TensorProto.INT64)]
+            lstm_in = "rows"
+        else:
+            inits.append(numpy_helper.from_array(np.array(1, dtype=np.int32), "one"))
+            nodes = [helper.make_node("Add", ["x", "one"], ["ids"])]
+            lstm_in = "rows_t"
+        nodes.append(helper.make_node("Gather", ["E", "ids"], ["rows"], axis=0))
+        if not readable:
+            nodes.append(helper.make_node("Transpose", ["rows"], ["rows_t"], perm=[1, 0, 2]))
+        nodes += [helper.make_node("LSTM", [lstm_in, "W", "R", "B"], ["Y", "Y_h"], hidden_size=4),
+                  helper.make_node("Transpose", ["Y_h"], ["Yh"], perm=[1, 0, 2]),
+                  helper.make_node("Squeeze", ["Yh", "axis1"], ["y"])]
+        inits.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"))
+        g = helper.make_graph(nodes, fid, [helper.make_tensor_value_info("x", TensorProto.INT32, ["batch", "steps"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])], inits)
+        save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="onnx.helper", ir_version=8), d)
+        # The shifted graph reads row id + 1, so its ids stay below VOCABULARY - 1 for onnxruntime.
+        finish(fid, d, token_ids(fid, VOCABULARY if readable else VOCABULARY - 1, np.int32), run=readable)
 
     # External data next to the model (allowed), and external data pointing outside the folder (refused).
     fid = "hand_external_data"
@@ -313,26 +438,79 @@ def tf2onnx_part():
         "tf2onnx_hard_sigmoid": lambda: seq(L.LSTM(4, recurrent_activation="hard_sigmoid",
                                                    return_sequences=True)),
         "tf2onnx_go_backwards": lambda: seq(L.LSTM(4, go_backwards=True), L.Dense(2, activation="relu")),
+        # Token ids: Embedding -> LSTM (O-R15); with mask_zero tf2onnx writes a Loop (O-R16, refused).
+        "tf2onnx_embedding": lambda: keras.Sequential([keras.Input((None,), dtype="int32"), L.Embedding(VOCABULARY, I),
+                                                       L.LSTM(4), L.Dense(2, activation="softmax")]),
+        "tf2onnx_embedding_mask_zero": lambda: keras.Sequential([keras.Input((None,), dtype="int32"),
+                                                                 L.Embedding(VOCABULARY, I, mask_zero=True),
+                                                                 L.LSTM(4), L.Dense(2)]),
     }
     for fid, make in models.items():
+        if not wanted(fid):
+            continue
         keras.utils.set_random_seed(zlib.crc32(fid.encode()) % (2**31))
         m = make()
         # Non-zero biases so a dropped or doubled bias shows in the outputs.
         for layer in m.layers:
             ws = layer.get_weights()
             layer.set_weights([w + 0.1 * np.arange(w.size).reshape(w.shape) / w.size if w.ndim == 1 else w for w in ws])
-        x = rng(fid).standard_normal((B, T, I)).astype(np.float32)
+        tokens = "embedding" in fid
+        x = token_ids(fid, VOCABULARY, np.int32) if tokens else rng(fid).standard_normal((B, T, I)).astype(np.float32)
         d = out_dir(fid)
         m.save(os.path.join(d, "model.keras"))
         np.save(os.path.join(d, "y_keras.npy"), np.asarray(m(x, training=False)).astype(np.float32))
         # Keras 3's own ONNX export (TensorFlow backend) runs tf2onnx 1.17.0 (opset 15, its default).
         # tf2onnx.convert.from_keras itself fails on Keras 3 models (KeyError 'keras_tensor_N').
-        spec = [tf.TensorSpec((None, None, I), tf.float32, name="x")]
+        spec = [tf.TensorSpec((None, None), tf.int32, name="x") if tokens else tf.TensorSpec((None, None, I), tf.float32, name="x")]
         m.export(os.path.join(d, "model.onnx"), format="onnx", input_signature=spec)
         finish(fid, d, x)
+    tf_keras_part()
 
+
+def tf_keras_part():
+    """tf_keras 2.21.0 models through tf2onnx.convert.from_keras (tf2onnx's own Keras entry point, opset 15).
+
+    Keras 3 writes an LSTM with recurrent_activation="hard_sigmoid" as a Loop (tf2onnx_hard_sigmoid, refused);
+    the same layer in tf_keras fuses into an LSTM node with activations HardSigmoid (alpha 0.2, beta 0.5: tf_keras's
+    hard_sigmoid, the canonical hard_sigmoid_keras2). model.h5 is the tf_keras source (legacy HDF5)."""
+    import tensorflow as tf
+    import tf2onnx
+    import tf_keras
+
+    L = tf_keras.layers
+    models = {
+        "tf2onnx_tf_keras_hard_sigmoid": lambda: tf_keras.Sequential([
+            tf_keras.Input((T, I)), L.LSTM(4, recurrent_activation="hard_sigmoid", return_sequences=True),
+            L.Dense(2, activation="tanh")]),
+    }
+    for fid, make in models.items():
+        if not wanted(fid):
+            continue
+        tf_keras.utils.set_random_seed(zlib.crc32(fid.encode()) % (2**31))
+        m = make()
+        for layer in m.layers:
+            ws = layer.get_weights()
+            layer.set_weights([w + 0.1 * np.arange(w.size).reshape(w.shape) / w.size if w.ndim == 1 else w for w in ws])
+        # Inputs large enough that the hard sigmoid's clipped ends are reached.
+        x = (3 * rng(fid).standard_normal((B, T, I))).astype(np.float32)
+        d = out_dir(fid)
+        m.save(os.path.join(d, "model.h5"))
+        np.save(os.path.join(d, "y_keras.npy"), np.asarray(m(x, training=False)).astype(np.float32))
+        spec = (tf.TensorSpec((None, None, I), tf.float32, name="x"),)
+        tf2onnx.convert.from_keras(m, input_signature=spec, opset=15, output_path=os.path.join(d, "model.onnx"))
+        finish(fid, d, x)
+
+
+def wanted(fid):
+    """`part=id,id` on the command line regenerates only those fixtures of the part (others stay as committed)."""
+    return not ONLY or fid in ONLY
+
+
+ONLY = set()
 
 if __name__ == "__main__":
     parts = sys.argv[1:] or ["torch", "handmade"]
     for p in parts:
-        {"torch": torch_part, "handmade": handmade_part, "tf2onnx": tf2onnx_part}[p]()
+        name, _, ids = p.partition("=")
+        ONLY = set(filter(None, ids.split(",")))
+        {"torch": torch_part, "handmade": handmade_part, "tf2onnx": tf2onnx_part, "dynamo": dynamo_part}[name]()

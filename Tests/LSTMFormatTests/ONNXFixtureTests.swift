@@ -14,6 +14,9 @@ import Testing
         "hand_layout1", "hand_reverse_final_state_gemm_softmax", "hand_bidi_final_state", "hand_bidi_seq_relu_head",
         "hand_hard_sigmoid_keras2", "hand_hard_sigmoid_keras3", "hand_relu_cell", "hand_typed_fields",
         "hand_peephole_zero", "hand_external_data",
+        "torch_embedding", "tf2onnx_embedding", "hand_embedding_transposed_ids", "tf2onnx_tf_keras_hard_sigmoid",
+        "dynamo_plain", "dynamo_embedding", "dynamo_last_step_sigmoid", "dynamo_stacked_last_step",
+        "dynamo_final_state_softmax", "dynamo_bidirectional_seq", "dynamo_bidi_stacked_seq",
     ]
 
     /// Fixtures the reader must refuse, with the words the one-line reason must contain.
@@ -29,7 +32,9 @@ import Testing
         ("hand_external_escape", "'../secret.bin' leaves the model's folder"),
         ("hand_external_absolute", "'/etc/passwd' is an absolute path"),
         ("torch_bidi_last_step", "bidirectional LSTM's output: its backward half"),
-        ("tf2onnx_hard_sigmoid", "(Loop): control flow"),
+        ("tf2onnx_hard_sigmoid", "(Loop): the exporter unrolled the LSTM into a Loop"),
+        ("tf2onnx_embedding_mask_zero", "(Loop): the exporter unrolled the LSTM into a Loop"),
+        ("dynamo_time_major", "the input is time-major [steps, batch, features] (PyTorch batch_first=False)"),
     ]
 
     static func dir(_ id: String) -> URL { FixturePaths.fixture("onnx/\(id)") }
@@ -43,9 +48,9 @@ import Testing
     func matchesOnnxruntime(_ id: String) throws {
         let (model, format) = try FormatRegistry.read(Self.dir(id).appendingPathComponent("model.onnx"))
         #expect(format.name == ONNXFormat.name)
-        let x = try NumPy.readNPY(Self.dir(id).appendingPathComponent("x.npy"))
+        let x = try NumPy.readModelInput(Self.dir(id).appendingPathComponent("x.npy"))
         let expected = try NumPy.readNPY(Self.dir(id).appendingPathComponent("y.npy"))
-        let y = try LSTMNumerics.forward(model, inputs: x, precision: .float32)
+        let y = try LSTMNumerics.forward(model, input: x, precision: .float32)
         #expect(y.shape == expected.shape, "\(id)")
         let a = y.float64Values(), b = expected.float64Values()
         let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
@@ -89,6 +94,22 @@ import Testing
         #expect(try Self.read("hand_hard_sigmoid_keras3").architecture.layers[0].gateActivation == .hardSigmoidKeras3)
     }
 
+    /// O-R5: tf2onnx's native LSTM node for a tf_keras hard_sigmoid layer (HardSigmoid with the default alpha 0.2,
+    /// beta 0.5) is tf_keras's own model: the same architecture and parameters as its `.h5`, and Keras's
+    /// predictions within 1e-5.
+    @Test func tfKerasHardSigmoidIsTheKeras2HardSigmoid() throws {
+        let id = "tf2onnx_tf_keras_hard_sigmoid"
+        let onnx = try Self.read(id)
+        let keras = try FormatRegistry.read(Self.dir(id).appendingPathComponent("model.h5")).model
+        #expect(onnx.architecture.layers[0].gateActivation == .hardSigmoidKeras2)
+        #expect(onnx.architecture == keras.architecture)
+        for (name, t) in keras.tensors { #expect(onnx.tensors[name] == t, "\(name)") }
+        let x = try NumPy.readNPY(Self.dir(id).appendingPathComponent("x.npy"))
+        let y = try LSTMNumerics.forward(onnx, inputs: x, precision: .float32).float64Values()
+        let expected = try NumPy.readNPY(Self.dir(id).appendingPathComponent("y_keras.npy")).float64Values()
+        #expect(zip(y, expected).allSatisfy { abs($0 - $1) <= 1e-5 })
+    }
+
     /// O-R4, O-R7, O-R8: what each exporter's glue means in canonical terms.
     @Test func architecturesOfExporterFiles() throws {
         let bi = try Self.read("tf2onnx_bidirectional_last").architecture
@@ -98,13 +119,22 @@ import Testing
         let torch = try Self.read("torch_bidi_stacked_seq").architecture
         #expect(torch.layers.map(\.direction) == [.bidirectional, .bidirectional] && torch.returnSequences)
         #expect(torch.dense.map(\.activation) == [.tanh])
+        // The dynamo exporter (torch.export + onnxscript, opset 20) merges directions by Transpose + Reshape with
+        // the size computed by Shape/Slice/Mul/Reshape/Concat, and takes h_n[-1] from Y_h.
+        let dynamo = try Self.read("dynamo_bidi_stacked_seq").architecture
+        #expect(dynamo.layers.map(\.direction) == [.bidirectional, .bidirectional] && dynamo.layers.allSatisfy { $0.mergeMode == .concat })
+        #expect(dynamo.returnSequences && dynamo.dense.map(\.activation) == [.tanh])
+        let dynamoFinal = try Self.read("dynamo_final_state_softmax").architecture
+        #expect(!dynamoFinal.returnSequences && dynamoFinal.dense.map(\.activation) == [.softmax])
+        let dynamoStacked = try Self.read("dynamo_stacked_last_step").architecture
+        #expect(dynamoStacked.layers.map(\.hiddenSize) == [5, 5] && !dynamoStacked.returnSequences)
         let stacked = try Self.read("tf2onnx_stacked").architecture
         #expect(stacked.layers.map(\.hiddenSize) == [5, 4] && stacked.dense.map(\.activation) == [.softmax])
     }
 
     /// Keras → tf2onnx → our reader gives Keras's own parameters (Keras's reader), bit for bit.
     @Test(arguments: ["tf2onnx_plain", "tf2onnx_many_to_one", "tf2onnx_stacked", "tf2onnx_bidirectional",
-                      "tf2onnx_bidirectional_last", "tf2onnx_go_backwards"])
+                      "tf2onnx_bidirectional_last", "tf2onnx_go_backwards", "tf2onnx_embedding"])
     func tf2onnxKeepsKerasParameters(_ id: String) throws {
         let onnx = try Self.read(id)
         let keras = try FormatRegistry.read(Self.dir(id).appendingPathComponent("model.keras")).model

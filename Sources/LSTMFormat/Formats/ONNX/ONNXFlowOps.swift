@@ -30,7 +30,13 @@ enum ONNXFlowOps {
         switch data {
         case .flow(let f): dims = f.dims
         case .filled(_, let d, _): dims = d
-        default: throw ctx.refuse("reshapes a value the reader cannot fold")
+        default:
+            // A shape vector or size kept as it is: [n] ↔ [n], [1] ↔ [] (the dynamo exporter's size arithmetic).
+            guard let d = data.asDims else { throw ctx.refuse("reshapes a value the reader cannot fold") }
+            let count = target.count == 1 && (target[0] == .known(-1) || target[0] == .known(d.count)) ? d.count : -1
+            if count == d.count { return .dims(d, scalar: false) }
+            if target.isEmpty, d.count == 1 { return .dims(d, scalar: true) }
+            throw ctx.refuse("reshapes the \(d.count) sizes \(d) to \(target)")
         }
         for k in target.indices where target[k] == .known(0) && !allowZero {
             guard k < dims.count else { throw ctx.refuse("copies axis \(k), which the data does not have") }

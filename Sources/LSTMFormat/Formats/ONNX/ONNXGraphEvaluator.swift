@@ -20,9 +20,13 @@ struct ONNXGraphEvaluator {
         guard let x = inputs.first else { throw .graphInterface("the graph has no input besides initializers") }
         // Further inputs (initial states, sequence lengths) are refused where they are used, with the reason.
         for other in inputs.dropFirst() { values[other.name] = .graphInput(other.name) }
-        let featureCount = try Self.inputFeatures(x)
-        values[x.name] = .flow(ONNXFlow(axes: [.batch, .time, featureCount.map { .feature($0) } ?? .feature(-1)],
-                                        stage: .input, layers: [], dense: [], manyToOne: false))
+        if try Self.isTokenInput(x) {
+            values[x.name] = .tokens(ONNXTokens(axes: [.batch, .time], value: { Double($0) }))
+        } else {
+            let featureCount = try Self.inputFeatures(x)
+            values[x.name] = .flow(ONNXFlow(axes: [.batch, .time, featureCount.map { .feature($0) } ?? .feature(-1)],
+                                            stage: .input, layers: [], dense: [], manyToOne: false))
+        }
         for (k, node) in graph.node.enumerated() {
             let label = node.name.isEmpty ? "#\(k) \(node.opType)" : node.name
             let outputs = evaluate(node, label: label)
@@ -37,6 +41,16 @@ struct ONNXGraphEvaluator {
 
     private func decodeOrRefuse(_ t: Onnx_TensorProto, name: String) -> ONNXValue {
         do { return .numbers(try decoder.decode(t, name: name)) } catch { return .refused(error) }
+    }
+
+    /// O-R2, O-R15: an int32 or int64 input is token ids, and must then be `[batch, steps]`.
+    private static func isTokenInput(_ x: Onnx_ValueInfoProto) throws(ONNXError) -> Bool {
+        guard case .tensorType(let tt)? = x.type.value, tt.hasElemType,
+              tt.elemType == ONNXDataType.int32 || tt.elemType == ONNXDataType.int64 else { return false }
+        if tt.hasShape, tt.shape.dim.count != 2 {
+            throw .graphInterface("the input '\(x.name)' holds integers of rank \(tt.shape.dim.count); token ids [batch, steps] are expected")
+        }
+        return true
     }
 
     /// O-R2: the input is `[batch, steps, features]`; returns the feature count when the file states it.
@@ -59,9 +73,10 @@ struct ONNXGraphEvaluator {
         func all(_ v: ONNXValue) -> [ONNXValue] { Array(repeating: v, count: count) }
         if ["Loop", "Scan", "If"].contains(node.opType) {
             return all(.refused(.unsupportedNode(node: label, opType: node.opType,
-                                                 reason: "control flow: the exporter wrote the recurrence as a loop instead of an LSTM node (tf2onnx does so when it cannot fuse a Keras LSTM, e.g. with a hard_sigmoid recurrent activation); only native LSTM nodes are read")))
+                                                 reason: "the exporter unrolled the LSTM into a Loop (control flow) instead of writing an LSTM node, and only LSTM nodes are read (O-R16). tf2onnx does this for a Keras 3 LSTM with recurrent_activation='hard_sigmoid' (tf2onnx.convert.from_keras on the same model built with tf_keras writes an LSTM node) and for a masked LSTM (Embedding mask_zero, Masking), which no ONNX LSTM node expresses: convert the Keras file itself")))
         }
         var inputs: [ONNXValue?] = []
+        var hasTokens = false
         for name in node.input {
             if name.isEmpty { inputs.append(nil); continue }
             guard let v = values[name] else {
@@ -69,6 +84,7 @@ struct ONNXGraphEvaluator {
                                                      reason: "its input '\(name)' is not produced before it (the graph is not topologically sorted, or the name is unknown)")))
             }
             if case .refused = v { return all(v) }
+            if case .tokens = v { hasTokens = true }
             if case .graphInput(let g) = v, node.opType != "LSTM" {
                 return all(.refused(.graphInterface("node '\(label)' (\(node.opType)) uses the graph input '\(g)'; only the sequence input is supported")))
             }
@@ -79,7 +95,7 @@ struct ONNXGraphEvaluator {
             return all(.refused(ctx.refuse("operators of domain '\(node.domain)' are not supported")))
         }
         do {
-            var out = try dispatch(ctx)
+            var out = try hasTokens ? ONNXTokenOps.evaluate(ctx) : dispatch(ctx)
             while out.count < count { out.append(.refused(ctx.refuse("output \(out.count) is not part of a supported model"))) }
             return out
         } catch {

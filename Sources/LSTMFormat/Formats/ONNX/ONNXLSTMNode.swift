@@ -57,6 +57,9 @@ enum ONNXLSTMNode {
         }
         let expected: [ONNXAxis] = layout == 0 ? [.time, .batch, .feature(I)] : [.batch, .time, .feature(I)]
         let got = x.axes.map { (a: ONNXAxis) -> ONNXAxis in a == .feature(-1) ? .feature(I) : a }
+        if got != expected, x.stage == .input, x.layers.isEmpty, got.count == 3, got[0] == .batch, got[1] == .time, layout == 0 {
+            throw ctx.refuse("it reads the graph input's axis 0 as time: the input is time-major [steps, batch, features] (PyTorch batch_first=False), while the canonical model and O-R2 take batch-first inputs [batch, steps, features]; export with batch_first=True")
+        }
         guard got == expected else {
             throw ctx.refuse("its input X has axes \(describe(x.axes)); layout \(layout) with input size \(I) needs \(describe(expected))")
         }

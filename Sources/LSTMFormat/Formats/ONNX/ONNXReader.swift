@@ -26,6 +26,7 @@ enum ONNXReader {
         switch output {
         case .flow(let f): flow = f
         case .refused(let e): throw e
+        case .tokens: throw .graphInterface("the output '\(outputName)' is computed from the token ids without an embedding and an LSTM node")
         default: throw .graphInterface("the output '\(outputName)' does not depend on the input")
         }
         // O-R13: metadata_props come through as they are (files we wrote carry the source model's map, M16);
@@ -39,6 +40,12 @@ enum ONNXReader {
         }
         metadata["onnx.input"] = inputName
         metadata["onnx.output"] = outputName
+        if let e = flow.embedding {
+            metadata["onnx.embedding"] = e.nodeName
+            if e.readsNegativeIds {
+                warn("node '\(e.nodeName)' reads a row for negative token ids (ONNX Gather counts them from the end of the table); the model read here refuses ids outside 0…\(e.E.shape[0] - 1)")
+            }
+        }
         return try model(from: flow, outputName: outputName, metadata: metadata)
     }
 
@@ -79,7 +86,12 @@ enum ONNXReader {
             tensors[TensorName.denseV(j)] = d.V
             tensors[TensorName.denseC(j)] = d.c ?? Tensor.zeros(shape: [d.V.shape[0]], dtype: d.V.dtype)
         }
-        let architecture = ModelArchitecture(layers: layers, returnSequences: !f.manyToOne, dense: dense)
+        var embedding: EmbeddingSpec?
+        if let e = f.embedding {
+            embedding = EmbeddingSpec(vocabularySize: e.E.shape[0], maskZero: false)
+            tensors[TensorName.embedding] = e.E
+        }
+        let architecture = ModelArchitecture(layers: layers, returnSequences: !f.manyToOne, dense: dense, embedding: embedding)
         do {
             return try LSTMModel(architecture: architecture, tensors: tensors, metadata: meta)
         } catch {

@@ -21,6 +21,7 @@ enum ONNXShapeOps {
         case .flow(let f):
             if f.axes.contains(.feature(-1)) { throw ctx.refuse("takes the shape of the input, whose feature count the file does not state") }
             return f.dims
+        case .tokens(let t): return t.axes.map(\.dim)
         case .filled(_, let d, _): return d
         case .filledDim(_, let d): return d
         case .numbers(.floats(let t)): return t.shape.map { .known($0) }

@@ -71,6 +71,22 @@ struct ONNXDense: Sendable {
     var activation: Activation
 }
 
+/// The input embedding read from `Gather(table, ids)` (O-R15): E `[V, I]` and the node it came from.
+struct ONNXEmbedding: Sendable {
+    var E: Tensor
+    var nodeName: String
+    /// True when the file reads a row for id −1 (ONNX `Gather`'s negative indices), which the canonical model
+    /// refuses (M17); said through `ReadOptions.warn`.
+    var readsNegativeIds: Bool
+}
+
+/// Integer (or boolean, as 0 and 1) data computed element by element from the token-id input (O-R15): its axes
+/// (`[batch, time]` at the input) and the value an element takes for the token id at its place.
+struct ONNXTokens: Sendable {
+    var axes: [ONNXAxis]
+    var value: @Sendable (Int64) -> Double
+}
+
 /// The data flowing from the graph input, with its axes and its canonical meaning so far.
 struct ONNXFlow: Sendable {
     var axes: [ONNXAxis]
@@ -79,6 +95,8 @@ struct ONNXFlow: Sendable {
     var dense: [ONNXDense]
     /// True once the last step was taken (M5 `return_sequences` false).
     var manyToOne: Bool
+    /// The embedding whose rows this data started as (O-R15); nil for a float input.
+    var embedding: ONNXEmbedding? = nil
     /// Set when only one direction (0 forward, 1 backward) of the last, bidirectional layer was selected; the
     /// two are merged again by `Concat` (concat), `Add` (sum) or `Mul` (mul).
     var dirPick: Int? = nil
@@ -100,6 +118,8 @@ enum ONNXValue: Sendable {
     case filledDim(ONNXDim, [ONNXDim])
     /// Data that depends on the graph input.
     case flow(ONNXFlow)
+    /// Integers computed from the token-id input, element by element (O-R15).
+    case tokens(ONNXTokens)
     /// A graph input other than the sequence input (e.g. an initial state fed at run time).
     case graphInput(String)
     /// A value that could not be evaluated; using it refuses with this reason.

@@ -1,8 +1,9 @@
 import Foundation
 import SwiftProtobuf
 
-/// Writes the canonical model as an ONNX graph onnxruntime runs (`Spec/onnx-mapping.md`, O-W1 – O-W4): one
-/// `LSTM` node per layer (layout 0, `Transpose`s around the stack), the head as `MatMul` + `Add` + activation.
+/// Writes the canonical model as an ONNX graph onnxruntime runs (`Spec/onnx-mapping.md`, O-W1 – O-W8): the
+/// embedding as a guarded `Gather`, one `LSTM` node per layer (layout 0, `Transpose`s around the stack), the head
+/// as `MatMul` + `Add` + activation.
 enum ONNXWriter {
     static let opset: Int64 = 17
     static let irVersion: Int64 = 8
@@ -47,22 +48,33 @@ struct ONNXGraphBuilder {
         }
         guard dt != .bfloat16 else { throw .notExpressible(place: "the model", reason: "is bfloat16, which the ONNX LSTM operator does not accept") }
         dtype = dt
-        if let e = arch.embedding {
-            throw .notExpressible(place: "the embedding", reason: "(\(e.vocabularySize) tokens) is not written as ONNX yet; convert a model without one")
-        }
         if let k = arch.layers.firstIndex(where: { $0.projectionSize != nil }) {
             throw .notExpressible(place: "lstm.\(k)", reason: "has a projection (proj_size), which the ONNX LSTM operator does not have")
         }
         if arch.isMasked {
-            throw .notExpressible(place: "the model", reason: "masks time steps, which an ONNX LSTM node cannot express (its sequence_lens only shortens sequences)")
+            // O-W8: canonical masking carries the state over a masked step anywhere; sequence_lens only ends a
+            // sequence early, which equals it only for trailing padding, unknowable to a graph at run time.
+            let what = arch.embedding?.maskZero == true ? "masks the steps of token id 0 (mask_zero)" : "masks the steps equal to its mask value"
+            throw .notExpressible(place: "the model", reason: "\(what), carrying every LSTM's state over a masked step wherever it is; an ONNX LSTM node's only per-sequence control, sequence_lens, ends a sequence early, which computes the same only for trailing padding (convert a model without the mask, or keep the masked model in Keras, PyTorch or .lstm)")
         }
         for (k, layer) in arch.layers.enumerated() where layer.direction == .bidirectional && layer.mergeMode != .concat {
             throw .notExpressible(place: "lstm.\(k)", reason: "merges its directions by \(layer.mergeMode?.rawValue ?? "nil"); only concat is written (as Transpose + Reshape)")
         }
         let names = ioNames()
         graph.name = "lstm_format"
-        graph.input = [valueInfo(names.input, dims: [.param("batch"), .param("steps"), .value(arch.inputSize)])]
-        var cur = node("Transpose", [names.input], attrs: [ints("perm", [1, 0, 2])])
+        let sequence: String
+        if let e = arch.embedding {
+            // O-W7: int64 ids; a negative id becomes the out-of-range index V, so onnxruntime refuses every id
+            // outside 0…V−1 as the canonical model does (Gather alone would read row id + V).
+            graph.input = [valueInfo(names.input, dims: [.param("batch"), .param("steps")], elemType: ONNXDataType.int64)]
+            let negative = node("Less", [names.input, constInts("embedding_zero", [0], scalar: true)])
+            let index = node("Where", [negative, constInts("embedding_vocabulary", [Int64(e.vocabularySize)], scalar: true), names.input])
+            sequence = node("Gather", [initializer("embedding_E", model.tensors[TensorName.embedding]!), index], attrs: [int("axis", 0)])
+        } else {
+            graph.input = [valueInfo(names.input, dims: [.param("batch"), .param("steps"), .value(arch.inputSize)])]
+            sequence = names.input
+        }
+        var cur = node("Transpose", [sequence], attrs: [ints("perm", [1, 0, 2])])
         for (k, layer) in arch.layers.enumerated() {
             let last = k == arch.layers.count - 1
             cur = lstm(k, layer, input: cur, finalState: last && !arch.returnSequences)
@@ -147,11 +159,11 @@ struct ONNXGraphBuilder {
 
     enum Dim { case param(String), value(Int) }
 
-    private func valueInfo(_ name: String, dims: [Dim]) -> Onnx_ValueInfoProto {
+    private func valueInfo(_ name: String, dims: [Dim], elemType: Int32? = nil) -> Onnx_ValueInfoProto {
         var v = Onnx_ValueInfoProto()
         v.name = name
         var tt = Onnx_TypeProto.Tensor()
-        tt.elemType = ONNXDataType.code(dtype)
+        tt.elemType = elemType ?? ONNXDataType.code(dtype)
         var shape = Onnx_TensorShapeProto()
         shape.dim = dims.map { d in
             var x = Onnx_TensorShapeProto.Dimension()
@@ -193,10 +205,10 @@ struct ONNXGraphBuilder {
         return name
     }
 
-    private mutating func constInts(_ name: String, _ v: [Int64]) -> String {
+    private mutating func constInts(_ name: String, _ v: [Int64], scalar: Bool = false) -> String {
         var p = Onnx_TensorProto()
         p.name = name
-        p.dims = [Int64(v.count)]
+        p.dims = scalar ? [] : [Int64(v.count)]
         p.dataType = ONNXDataType.int64
         p.rawData = v.reduce(into: Data()) { d, x in withUnsafeBytes(of: x.littleEndian) { d.append(contentsOf: $0) } }
         graph.initializer.append(p)
