@@ -30,7 +30,7 @@ run() {  # target seconds [options]
   LSTMFORMAT_MEMORY_BUDGET=512M SWIFT_BACKTRACE=enable=no "$bin" "$target" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=4096 -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="Fuzz/.build/findings/$target-" \
     "$@" "Fuzz/.build/corpus/$target" "Fuzz/Corpus/$target" >"$log" 2>&1 || status=$?
-  grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==ERROR|SUMMARY|Test unit written|Fatal error|.*precondition)' "$log" || true
+  grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==ERROR|SUMMARY|Test unit written|Fatal error|.*Precondition failed)' "$log" || true
   [ "$status" = 0 ] || echo "$target: finding (exit $status), log $log" >&2
   return "$status"
 }

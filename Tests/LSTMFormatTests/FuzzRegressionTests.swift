@@ -202,3 +202,35 @@ import Testing
         #expect(r.stderr == "lstm-format: \(missing): cannot open: No such file or directory\n")
     }
 }
+
+/// Findings of the libFuzzer targets (`scripts/fuzz.sh`, Fuzz/Sources/lstm-fuzz): each crashing input is committed
+/// under Fixtures/fuzz/ and replayed here against the property that failed.
+@Suite struct LibFuzzerFindingTests {
+    /// pickle target: a state dict with a [32, 486539272] tensor (15,569,256,704 elements) was written back with
+    /// its element count cut to 4 bytes, so our own pickle no longer loaded (P-W5).
+    @Test func ruleW5APickleWithMoreThan2To31ElementsIsWrittenWithItsTrueSize() throws {
+        let original = try TorchCheckpoint.stateDict(RestrictedUnpickler.load(Data(contentsOf: FixturePaths.fixture("fuzz/pickle-numel-over-int32.pkl"))), key: nil)
+        let entries = original.entries.map { e -> (name: String, dtype: DType, shape: [Int]) in
+            guard case .string(let name) = e.key, case .tensor(let ref) = e.value else { return ("", .float32, []) }
+            return (name, .float32, ref.size)
+        }
+        let written = TorchPickleWriter.stateDict(entries, metadata: [:])
+        // pickle.dumps(15569256704, protocol=2) in Python 3: LONG1, 5 bytes.
+        #expect(written.range(of: Data([0x8A, 0x05, 0x00, 0x01, 0x00, 0xA0, 0x03])) != nil)
+        let back = try TorchCheckpoint.stateDict(RestrictedUnpickler.load(written), key: nil)
+        guard case .tensor(let ref)? = back["lstm_1.weight_ih_l0"] else { Issue.record("lstm_1.weight_ih_l0 is missing"); return }
+        #expect(ref.size == [32, 486_539_272])
+        #expect(ref.storage.numel == 15_569_256_704)
+        #expect(ref.stride == [486_539_272, 1])
+    }
+
+    /// The same input first crashed the unpickler itself: LONG1 read its sign byte at an index of the whole pickle
+    /// rather than of the argument slice. Bytes: Python 3 `pickle.dumps((2**31, -2**33, 2**63), protocol=2)`.
+    @Test func ruleP3Long1IntegersDecodeToPythonsValues() throws {
+        let bytes: [UInt8] = [128, 2, 138, 5, 0, 0, 0, 128, 0, 138, 5, 0, 0, 0, 0, 254, 138, 9, 0, 0, 0, 0, 0, 0, 0, 128, 0, 135, 113, 0, 46]
+        guard case .tuple(let items, _) = try RestrictedUnpickler.load(Data(bytes)), items.count == 3 else { Issue.record("not a 3-tuple"); return }
+        guard case .int(let a) = items[0], case .int(let b) = items[1], case .bigInt = items[2] else { Issue.record("\(items)"); return }
+        #expect(a == 2_147_483_648)
+        #expect(b == -8_589_934_592)
+    }
+}

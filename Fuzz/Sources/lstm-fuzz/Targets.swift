@@ -18,6 +18,9 @@ let targets: [FuzzTarget] = [
     FuzzTarget(name: "zip", seeds: ["*.npz", "*.keras"], run: fuzzZip),
     FuzzTarget(name: "keras-config", seeds: ["*config*.json", "*.json"], run: fuzzKerasConfig),
     FuzzTarget(name: "safetensors", seeds: ["*.safetensors"], run: fuzzSafetensors),
+    FuzzTarget(name: "pickle", seeds: ["*.pkl"], run: fuzzPickle),
+    FuzzTarget(name: "torch", seeds: ["*.pt", "*.ckpt"], run: fuzzTorch),
+    FuzzTarget(name: "onnx", seeds: ["*.onnx"], run: fuzzONNX),
 ]
 
 /// `.lstm`: a file that decodes re-encodes to a file that decodes to the same model, and encoding is stable.

@@ -25,7 +25,11 @@ enum TorchArchive {
 
     /// The state dict of a torch.save file, in pickle order, and the metadata we stored in `_metadata`.
     static func read(_ url: URL, options: ReadOptions) throws -> (entries: [(name: String, tensor: Tensor)], stored: [String: String]) {
-        let archive = try ZipArchive(url: url)
+        try read(try ZipArchive(url: url), options: options)
+    }
+
+    /// The same from an opened archive (a file's mapping, or bytes in memory).
+    static func read(_ archive: ZipArchive, options: ReadOptions) throws -> (entries: [(name: String, tensor: Tensor)], stored: [String: String]) {
         let names = archive.members.map(\.name)
         guard let prefix = recordPrefix(names) else {
             let pickles = pickleMembers(names)
@@ -55,11 +59,7 @@ enum TorchArchive {
             }
             entries.append((key, try TorchTensorView.materialize(ref, name: key, storage: storages[ref.storage.key]!)))
         }
-        var stored: [String: String] = [:]
-        if let meta = stateDict.attributes?["_metadata"], case .dict(let m) = meta, let ours = m["lstm_format"], case .dict(let o) = ours {
-            for (k, v) in o.entries { if case .string(let ks) = k, case .string(let vs) = v { stored[ks] = vs } }
-        }
-        return (entries, stored)
+        return (entries, TorchCheckpoint.storedMetadata(stateDict))
     }
 }
 
@@ -74,6 +74,15 @@ enum TorchCheckpoint {
             if case .tensor = e.value { return true }
             return false
         }
+    }
+
+    /// The string pairs of `_metadata["lstm_format"]` (set by BUILD on the state dict): what our writer stored (P-W3).
+    static func storedMetadata(_ stateDict: PickleDict) -> [String: String] {
+        var stored: [String: String] = [:]
+        if let meta = stateDict.attributes?["_metadata"], case .dict(let m) = meta, let ours = m["lstm_format"], case .dict(let o) = ours {
+            for (k, v) in o.entries { if case .string(let ks) = k, case .string(let vs) = v { stored[ks] = vs } }
+        }
+        return stored
     }
 
     /// The dict itself when it maps names to tensors; else the entry named by `key`; else the first entry of

@@ -8,18 +8,23 @@ enum TorchArchiveWriter {
     static let record = "archive"
 
     static func write(_ entries: [(name: String, tensor: Tensor)], metadata: [String: String], to url: URL) throws {
-        let pickle = TorchPickleWriter.stateDict(entries.map { ($0.name, $0.tensor.dtype, $0.tensor.shape) }, metadata: metadata)
-        var members: [(String, Data)] = [("\(record)/data.pkl", pickle), ("\(record)/byteorder", Data("little".utf8))]
-        for (k, e) in entries.enumerated() { members.append(("\(record)/data/\(k)", e.tensor.bytes)) }
-        members.append(("\(record)/version", Data("3\n".utf8)))
         try? FileManager.default.removeItem(at: url)
         let archive = try Archive(url: url, accessMode: .create)
-        for (name, data) in members {
+        for (name, data) in members(entries, metadata: metadata) {
             try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count),
                                  modificationDate: Date(timeIntervalSince1970: 315_532_800),  // 1980-01-01
                                  compressionMethod: .none) { position, size in
                 data.subdata(in: (data.startIndex + Int(position))..<(data.startIndex + Int(position) + size))
             }
         }
+    }
+
+    /// The archive's members in the order they are written: the pickle, byteorder, one storage per tensor, version.
+    static func members(_ entries: [(name: String, tensor: Tensor)], metadata: [String: String]) -> [(name: String, bytes: Data)] {
+        let pickle = TorchPickleWriter.stateDict(entries.map { ($0.name, $0.tensor.dtype, $0.tensor.shape) }, metadata: metadata)
+        var members: [(String, Data)] = [("\(record)/data.pkl", pickle), ("\(record)/byteorder", Data("little".utf8))]
+        for (k, e) in entries.enumerated() { members.append(("\(record)/data/\(k)", e.tensor.bytes)) }
+        members.append(("\(record)/version", Data("3\n".utf8)))
+        return members
     }
 }

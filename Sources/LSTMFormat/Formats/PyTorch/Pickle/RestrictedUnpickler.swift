@@ -178,7 +178,7 @@ struct RestrictedUnpickler {
         if n == 0 { return .int(0) }
         var v: UInt64 = 0
         for (k, x) in b.enumerated() { v |= UInt64(x) << (8 * UInt64(k)) }
-        if n < 8, b[n - 1] & 0x80 != 0 { v |= ~UInt64(0) << (8 * UInt64(n)) }  // sign-extend
+        if n < 8, b[b.startIndex + n - 1] & 0x80 != 0 { v |= ~UInt64(0) << (8 * UInt64(n)) }  // sign-extend (b is a slice of the pickle)
         return .int(Int64(bitPattern: v))
     }
 

@@ -86,9 +86,21 @@ struct TorchPickleWriter {
         bytes += u
     }
 
+    /// BININT when `n` fits in 4 signed bytes, else LONG1 (little-endian two's complement, as few bytes as
+    /// Python's `pickle.encode_long` uses): a tensor of 2^31 elements or more keeps its true size.
     private mutating func int(_ n: Int) {
-        op("J")
-        withUnsafeBytes(of: Int32(truncatingIfNeeded: n).littleEndian) { bytes += $0 }
+        if let small = Int32(exactly: n) {
+            op("J")
+            withUnsafeBytes(of: small.littleEndian) { bytes += $0 }
+            return
+        }
+        var le = withUnsafeBytes(of: Int64(n).littleEndian) { Array($0) }
+        while le.count > 1, (le[le.count - 1] == 0 && le[le.count - 2] & 0x80 == 0) || (le[le.count - 1] == 0xFF && le[le.count - 2] & 0x80 != 0) {
+            le.removeLast()
+        }
+        bytes.append(0x8A)
+        bytes.append(UInt8(le.count))
+        bytes += le
     }
 
     private mutating func tuple(_ values: [Int]) {
