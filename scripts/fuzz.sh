@@ -11,13 +11,18 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runtime="$(dirname "$(swiftc -print-target-info | sed -n 's/.*"runtimeResourcePath": "\(.*\)".*/\1/p')")/clang"
 rt="$(ls "$runtime"/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a 2>/dev/null | head -1)"
 [ -n "$rt" ] || rt="$(find "$(dirname "$(command -v swiftc)")/.." -name 'libclang_rt.fuzzer_no_main-*.a' | head -1)"
-bin=Fuzz/.build/debug/lstm-fuzz
+# Optimized (-O, whole module) by default: several times the executions of a debug build, and the targets'
+# property checks are preconditions, which -O keeps (never -Ounchecked). FUZZ_CONFIG=debug for readable traces.
+config="${FUZZ_CONFIG:-release}"
+bin="Fuzz/.build/$config/lstm-fuzz"
 
 build() {
   # Coverage through the frontend only: the driver would also link libFuzzer's main, which the program
-  # replaces with its own (top-level code calling LLVMFuzzerRunDriver).
-  swift build --package-path Fuzz -Xswiftc -Xfrontend -Xswiftc -sanitize=fuzzer -Xswiftc -sanitize=address \
-    -Xlinker "$rt" -Xlinker -lstdc++ 2>&1 | grep -E 'error|warning: .*unhandled|Compiling|Build complete' | grep -v '^\[' >&2 || true
+  # replaces with its own (top-level code calling LLVMFuzzerRunDriver). -enable-testing: the targets use
+  # @testable import, which an optimized build allows only then.
+  swift build -c "$config" --package-path Fuzz -Xswiftc -enable-testing -Xswiftc -Xfrontend -Xswiftc -sanitize=fuzzer \
+    -Xswiftc -sanitize=address -Xlinker "$rt" -Xlinker -lstdc++ 2>&1 \
+    | grep -E 'error|warning: .*unhandled|Compiling|Build complete' | grep -v '^\[' >&2 || true
   [ -x "$bin" ] || { echo "fuzz build failed" >&2; exit 2; }
 }
 

@@ -24,12 +24,15 @@ enum JSONDuplicateKeys {
                 case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = stack.popLast()
                 case UInt8(ascii: ","): if let top = stack.indices.last, stack[top].isObject { stack[top].expectingKey = true }
                 case UInt8(ascii: "\""):
+                    // Only keys are decoded into strings; values are skipped.
+                    guard let top = stack.indices.last, stack[top].isObject, stack[top].expectingKey else {
+                        i = skipString(b, from: i + 1)
+                        break
+                    }
                     let (string, end) = readString(b, from: i + 1)
                     i = end
-                    if let top = stack.indices.last, stack[top].isObject, stack[top].expectingKey {
-                        stack[top].expectingKey = false
-                        if !stack[top].keys.insert(string).inserted { return string }
-                    }
+                    stack[top].expectingKey = false
+                    if !stack[top].keys.insert(string).inserted { return string }
                 default: break
                 }
                 i += 1
@@ -38,8 +41,21 @@ enum JSONDuplicateKeys {
         }
     }
 
+    /// The index of the closing quote of the string starting after an opening quote (or the end).
+    private static func skipString(_ b: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var i = start
+        while i < b.count, b[i] != UInt8(ascii: "\"") { i += b[i] == UInt8(ascii: "\\") ? 2 : 1 }
+        return min(i, b.count)
+    }
+
     /// The string starting after an opening quote, unescaped, and the index of its closing quote (or the end).
     private static func readString(_ b: UnsafeBufferPointer<UInt8>, from start: Int) -> (String, Int) {
+        // Most keys have no escape: one UTF-8 decode of the bytes as they are.
+        var end = start
+        while end < b.count, b[end] != UInt8(ascii: "\""), b[end] != UInt8(ascii: "\\") { end += 1 }
+        if end == b.count || b[end] == UInt8(ascii: "\"") {
+            return (String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self), end)
+        }
         var units: [UInt16] = []
         var run: [UInt8] = []
         var i = start
