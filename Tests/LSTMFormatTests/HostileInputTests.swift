@@ -17,7 +17,7 @@ import Testing
 
     /// The raw deflate bytes and fields of endless_deflate.npz's only member (a stored block promising 65,535
     /// bytes of which 144 exist).
-    func endlessMember(named name: String) throws -> ZipBuilder.Member {
+    static func endlessMember(named name: String) throws -> ZipBuilder.Member {
         let bytes = [UInt8](try Data(contentsOf: Self.hostile("endless_deflate.npz")))
         let nameLength = Int(bytes[26]) | Int(bytes[27]) << 8, extraLength = Int(bytes[28]) | Int(bytes[29]) << 8
         let compressed = Int(bytes[18]) | Int(bytes[19]) << 8
@@ -38,7 +38,7 @@ import Testing
 
     @Test func Z1_theSameDamageInsideAKerasArchiveIsBlamedOnTheZipMember() throws {
         var zip = ZipBuilder()
-        zip.members.append(try endlessMember(named: "config.json"))
+        zip.members.append(try Self.endlessMember(named: "config.json"))
         zip.stored("model.weights.h5", [0x89, 0x48, 0x44, 0x46], crc32: CRC32.checksum(Data([0x89, 0x48, 0x44, 0x46])))
         let url = try FixturePaths.temporaryFolder().appendingPathComponent("endless.keras")
         defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }

@@ -67,8 +67,9 @@ import Testing
         #expect(r.stderr == "lstm-format: \(file): reading did not finish within 1 s in libhdf5 (it loops on some damaged files): the file is damaged or not valid HDF5\n")
     }
 
-    /// W2: a convert killed by SIGTERM mid-write leaves no temporary file and no output.
-    @Test func W2_aTerminatedWriteLeavesNothingBehind() throws {
+    /// W2: a convert stopped by SIGTERM, SIGINT (Ctrl-C) or SIGHUP mid-write leaves no temporary file and no output.
+    @Test(arguments: [SIGTERM, SIGINT, SIGHUP])
+    func W2_aTerminatedWriteLeavesNothingBehind(signal: Int32) throws {
         try inFolder { folder in
             let big = folder.appendingPathComponent("big.lstm")
             try FormatRegistry.write(RandomModels.make(architecture: ModelArchitecture(
@@ -83,10 +84,10 @@ import Testing
             let sawTemp = Self.waitUntil(seconds: 20) {
                 ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).contains { $0.hasSuffix(".tmp") }
             }
-            kill(p.processIdentifier, SIGTERM)
+            kill(p.processIdentifier, signal)
             p.waitUntilExit()
             #expect(sawTemp)
-            #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGTERM)
+            #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == signal)
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["big.lstm"])
         }
     }
