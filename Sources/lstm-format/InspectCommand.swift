@@ -38,7 +38,9 @@ struct InspectCommand: ToolCommand {
         for (k, d) in a.dense.enumerated() {
             layers.add(["dense.\(k)", "-", "-", "\(d.inputSize)", "-", "\(d.outputSize)", d.activation.rawValue, "-"])
         }
-        out += layers.render() + "\n\n"
+        out += layers.render() + "\n"
+        for (k, l) in a.layers.enumerated() where l.peepholes { out += "lstm.\(k) has peepholes p_f, p_i, p_o (M25)\n" }
+        out += "\n"
         var tensors = TextTable(header: ["tensor", "dtype", "shape", "crc32"])
         for t in r.tensors { tensors.add([t.name, t.dtype.rawValue, "[" + t.shape.map(String.init).joined(separator: ", ") + "]", t.crc32]) }
         out += tensors.render()

@@ -40,6 +40,36 @@ import Testing
         }
     }
 
+    /// O-R14: an all-zero P is the plain LSTM; a P of the wrong shape or with a NaN or infinity is refused naming
+    /// the node.
+    @Test func peepholeInputRules() throws {
+        #expect(try !ONNXFixtureTests.read("hand_peephole_zero").architecture.layers[0].peepholes)
+        let url = ONNXFixtureTests.dir("hand_peephole_forward").appendingPathComponent("model.onnx")
+        let proto = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: url))
+        let index = try #require(proto.graph.initializer.firstIndex { $0.name == "P" })
+        func variant(_ edit: (inout Onnx_TensorProto) -> Void) throws -> Data {
+            var p = proto
+            edit(&p.graph.initializer[index])
+            return try p.serializedBytes()
+        }
+        for (value, words) in [(Float.nan, "is nan"), (.infinity, "is inf")] {
+            let data = try variant { t in
+                var v = Tensor.decode(t.rawData, as: Float.self)
+                v[5] = value
+                t.rawData = v.withUnsafeBufferPointer { Data(buffer: $0) }
+            }
+            let error = #expect(throws: ONNXError.self) { try ONNXFormat.decode(data) }
+            let text = error.map { String(describing: $0) } ?? ""
+            #expect(text.contains("(LSTM)") && text.contains("P[0, 5] \(words)"), "\(text)")
+        }
+        let wrongShape = try variant { t in
+            t.dims = [1, 11]
+            t.rawData = t.rawData.prefix(44)
+        }
+        let error = #expect(throws: ONNXError.self) { try ONNXFormat.decode(wrongShape) }
+        #expect(String(describing: error).contains("P has shape [1, 11]; [1, 12] is expected"))
+    }
+
     /// O-W6, O-W5: models with peepholes (every direction, stacks with and without them, many-to-one, other
     /// activations) written as ONNX read back to the same model and run in onnxruntime within 1e-5.
     @Test(.enabled(if: !ONNXWriterTests.skipPython, "LSTMFORMAT_SKIP_PYTHON=1"))
@@ -90,6 +120,8 @@ import Testing
             let v = try CLI.run(["verify", lstm, "--inputs", source.appendingPathComponent("x.npy").path,
                                  "--expect", source.appendingPathComponent("y.npy").path])
             #expect(v.status == 0, "\(id): \(v.stdout)\(v.stderr)")
+            let i = try CLI.run(["inspect", lstm])
+            #expect(i.stdout.contains("lstm.0 has peepholes p_f, p_i, p_o"), "\(id): \(i.stdout)")
             let w = try CLI.run(["convert", lstm, onnx])
             #expect(w.status == 0, "\(id): \(w.stderr)")
             jobs.append([onnx, source.appendingPathComponent("x.npy").path, source.appendingPathComponent("y.npy").path])
