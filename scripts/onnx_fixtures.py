@@ -145,7 +145,24 @@ def torch_modules():
             y, _ = self.lstm(self.embedding(ids))
             return self.fc(y[:, -1, :])
 
+    class StackedFinalState(torch.nn.Module):
+        """nn.LSTM(num_layers=2) -> h_n[k] (h_n stacks every layer's and direction's final state) -> Linear;
+        bidirectional: cat(h_n[-2], h_n[-1]), the last layer's forward and backward states."""
+        def __init__(self, bidirectional=False, pick=-1):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(I, 4, num_layers=2, bidirectional=bidirectional, batch_first=True)
+            self.fc = torch.nn.Linear(8 if bidirectional else 4, 3)
+            self.bidirectional, self.pick = bidirectional, pick
+
+        def forward(self, x):
+            _, (h, _) = self.lstm(x)
+            last = torch.cat((h[-2], h[-1]), dim=1) if self.bidirectional else h[self.pick]
+            return torch.softmax(self.fc(last), dim=-1)
+
     return {
+        "stacked_final_state": lambda: StackedFinalState(),
+        "bidi_stacked_final_state": lambda: StackedFinalState(bidirectional=True),
+        "first_layer_state": lambda: StackedFinalState(pick=0),
         "plain": lambda: torch.nn.LSTM(I, 4, batch_first=True),
         "time_major": lambda: torch.nn.LSTM(I, 4, batch_first=False),
         "embedding": lambda: EmbeddingLastStep(VOCABULARY, 4, 2),
@@ -187,6 +204,9 @@ def torch_part():
         "torch_final_state_softmax": ("final_state_softmax", True),
         "torch_bidi_stacked_seq": ("bidi_stacked_seq", True),
         "torch_bidi_last_step": ("bidi_last_step", False),
+        "torch_stacked_final_state": ("stacked_final_state", True),
+        "torch_bidi_stacked_final_state": ("bidi_stacked_final_state", True),
+        "torch_first_layer_state": ("first_layer_state", False),
     }
     for fid, (kind, readable) in models.items():
         if not wanted(fid):
@@ -218,6 +238,8 @@ def dynamo_part():
         "dynamo_bidirectional_seq": ("bidirectional_seq", True),
         "dynamo_bidi_stacked_seq": ("bidi_stacked_seq", True),
         "dynamo_time_major": ("time_major", False),
+        "dynamo_stacked_final_state": ("stacked_final_state", True),
+        "dynamo_bidi_stacked_final_state": ("bidi_stacked_final_state", True),
     }
     for fid, (kind, readable) in models.items():
         if not wanted(fid):

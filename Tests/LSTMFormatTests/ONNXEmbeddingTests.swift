@@ -62,6 +62,22 @@ import Testing
         #expect(notes.isEmpty, "\(notes)")
     }
 
+    /// O-W7, O-R13: the ids keep their type: int32 from Keras (and from int32 ids in ONNX), int64 otherwise.
+    @Test func tokenIdsKeepTheirType() throws {
+        func inputType(_ m: LSTMModel) throws -> Int32 {
+            try Onnx_ModelProto(serializedBytes: try ONNXFormat.encode(m)).graph.input[0].type.tensorType.elemType
+        }
+        var a = RandomModels.architecture()
+        a.embedding = EmbeddingSpec(vocabularySize: 4)
+        var m = RandomModels.make(architecture: a, seed: 11)
+        #expect(try inputType(m) == ONNXDataType.int64)
+        m.metadata["source.format"] = "keras"
+        #expect(try inputType(m) == ONNXDataType.int32)
+        let tf2onnx = try Self.model("tf2onnx_embedding"), torch = try Self.model("torch_embedding")
+        #expect(tf2onnx.metadata["onnx.input_type"] == "int32" && torch.metadata["onnx.input_type"] == "int64")
+        #expect(try inputType(tf2onnx) == ONNXDataType.int32 && inputType(torch) == ONNXDataType.int64)
+    }
+
     /// O-W8: a masked model is refused naming the mask and why sequence_lens cannot stand for it.
     @Test(arguments: [0, 1])
     func maskedModelsAreRefused(_ kind: Int) throws {

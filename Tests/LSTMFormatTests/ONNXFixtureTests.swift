@@ -17,6 +17,8 @@ import Testing
         "torch_embedding", "tf2onnx_embedding", "hand_embedding_transposed_ids", "tf2onnx_tf_keras_hard_sigmoid",
         "dynamo_plain", "dynamo_embedding", "dynamo_last_step_sigmoid", "dynamo_stacked_last_step",
         "dynamo_final_state_softmax", "dynamo_bidirectional_seq", "dynamo_bidi_stacked_seq",
+        "torch_stacked_final_state", "torch_bidi_stacked_final_state", "dynamo_stacked_final_state",
+        "dynamo_bidi_stacked_final_state",
     ]
 
     /// Fixtures the reader must refuse, with the words the one-line reason must contain.
@@ -34,6 +36,7 @@ import Testing
         ("torch_bidi_last_step", "bidirectional LSTM's output: its backward half"),
         ("tf2onnx_hard_sigmoid", "(Loop): the exporter unrolled the LSTM into a Loop"),
         ("tf2onnx_embedding_mask_zero", "(Loop): the exporter unrolled the LSTM into a Loop"),
+        ("torch_first_layer_state", "selects entry 0 of 2 stacked final states, a final state of an earlier layer"),
         ("dynamo_time_major", "the input is time-major [steps, batch, features] (PyTorch batch_first=False)"),
     ]
 
@@ -128,6 +131,12 @@ import Testing
         #expect(!dynamoFinal.returnSequences && dynamoFinal.dense.map(\.activation) == [.softmax])
         let dynamoStacked = try Self.read("dynamo_stacked_last_step").architecture
         #expect(dynamoStacked.layers.map(\.hiddenSize) == [5, 5] && !dynamoStacked.returnSequences)
+        // O-R8: h_n of a stack (Concat of the layers' Y_h), its last layer's entries.
+        for id in ["torch_bidi_stacked_final_state", "dynamo_bidi_stacked_final_state"] {
+            let hn = try Self.read(id).architecture
+            #expect(hn.layers.map(\.direction) == [.bidirectional, .bidirectional] && !hn.returnSequences, "\(id)")
+            #expect(hn.layers.allSatisfy { $0.mergeMode == .concat } && hn.dense.map(\.activation) == [.softmax], "\(id)")
+        }
         let stacked = try Self.read("tf2onnx_stacked").architecture
         #expect(stacked.layers.map(\.hiddenSize) == [5, 4] && stacked.dense.map(\.activation) == [.softmax])
     }

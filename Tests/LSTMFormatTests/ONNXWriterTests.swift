@@ -82,7 +82,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         var jobs: [[String]] = []
         let ids = ["tf2onnx_plain", "tf2onnx_many_to_one", "tf2onnx_stacked", "tf2onnx_bidirectional",
-                   "tf2onnx_bidirectional_last", "tf2onnx_go_backwards"]
+                   "tf2onnx_bidirectional_last", "tf2onnx_go_backwards", "tf2onnx_embedding"]
         for id in ids {
             let dir = ONNXFixtureTests.dir(id)
             let keras = try FormatRegistry.read(dir.appendingPathComponent("model.keras")).model

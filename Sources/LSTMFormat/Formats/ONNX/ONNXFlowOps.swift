@@ -141,7 +141,14 @@ enum ONNXFlowOps {
         case .dir(1), .unit:
             guard index == 0 || index == -1 else { throw ctx.refuse("index \(index) of a size-1 axis") }
         case .dir(2):
-            try pickDirection(&out, index == -1 ? 1 : Int(clamping: index), ctx)
+            try pickDirection(&out, index < 0 ? Int(clamping: index + 2) : Int(clamping: index), ctx)
+        case .stateStack(let earlier, let dirs):
+            // h_n[k]: only the last layer's entries are a canonical output (O-R8).
+            let i = index < 0 ? index + Int64(earlier + dirs) : index
+            guard i >= Int64(earlier), i < Int64(earlier + dirs) else {
+                throw ctx.refuse("selects entry \(index) of \(earlier + dirs) stacked final states, a final state of an earlier layer, which is not the model's output")
+            }
+            if dirs == 2 { try pickDirection(&out, Int(i) - earlier, ctx) }
         default:
             throw ctx.refuse("selects from the \(f.axes[axis]) axis of the data")
         }
@@ -154,6 +161,17 @@ enum ONNXFlowOps {
     static func slice(_ f: ONNXFlow, axis: Int, start: Int64, end: Int64, step: Int64, _ ctx: ONNXNodeContext) throws(ONNXError) -> ONNXFlow {
         let big = Int64(Int32.max)
         var out = f
+        if case .stateStack(let earlier, let dirs) = f.axes[axis] {
+            let (first, count) = sliceBounds(start: start, end: end, step: step, length: earlier + dirs)
+            guard step == 1, first >= Int64(earlier) else {
+                throw ctx.refuse("slices final states of an earlier layer out of \(earlier + dirs) stacked final states, which are not the model's output")
+            }
+            if count == dirs { out.axes[axis] = .dir(dirs); return out }
+            guard count == 1, dirs == 2 else { throw ctx.refuse("slices \(count) of \(earlier + dirs) stacked final states") }
+            try pickDirection(&out, Int(first) - earlier, ctx)
+            out.axes[axis] = .unit
+            return out
+        }
         if case .known(let n) = f.axes[axis].dim {
             let (first, count) = sliceBounds(start: start, end: end, step: step, length: n)
             if count == n, step == 1 || n == 1 { return f }
@@ -234,6 +252,35 @@ enum ONNXFlowOps {
         out.dirPick = nil
         out.layers[out.layers.count - 1].spec.mergeMode = mode
         if mode == .concat { out.axes[out.axes.count - 1] = .feature(2 * h) }
+        return out
+    }
+
+    /// `Concat` of final states (`Y_h`) of successive layers along the direction axis: PyTorch's `h_n`
+    /// `[layers·dirs, batch, H]` (O-R8). The result is the last layer's flow with a `stateStack` axis.
+    static func stackStates(_ flows: [ONNXFlow], axis: Int, _ ctx: ONNXNodeContext) throws(ONNXError) -> ONNXFlow {
+        var earlier = 0
+        for (k, f) in flows.enumerated() {
+            guard f.stage == .lastStep, f.dirPick == nil, f.dense.isEmpty, f.axes.count == flows[0].axes.count else {
+                throw ctx.refuse("concatenates data other than final states (Y_h) of LSTM layers along axis \(axis)")
+            }
+            let n: Int
+            switch f.axes[axis] {
+            case .dir(let d): n = d
+            case .stateStack(let e, let d): n = e + d
+            default: throw ctx.refuse("concatenates data along its \(ONNXLSTMNode.describe([f.axes[axis]])) axis; only the features of two directions or the final states of stacked layers can be joined")
+            }
+            guard k + 1 < flows.count else { break }
+            let next = flows[k + 1]
+            guard next.layers.count > f.layers.count,
+                  zip(f.layers, next.layers).allSatisfy({ $0.nodeName == $1.nodeName }),
+                  f.axes.indices.allSatisfy({ $0 == axis || f.axes[$0] == next.axes[$0] }) else {
+                throw ctx.refuse("concatenates final states that are not those of successive layers of one stack, in order")
+            }
+            earlier += n
+        }
+        var out = flows[flows.count - 1]
+        guard case .dir(let dirs) = out.axes[axis] else { throw ctx.refuse("the last final state it joins is already a stack") }
+        out.axes[axis] = .stateStack(earlier: earlier, dirs: dirs)
         return out
     }
 

@@ -166,6 +166,7 @@ enum ONNXLSTMNode {
             case .dir(let n): "\(n) directions"
             case .feature(let n): n < 0 ? "features" : "\(n) features"
             case .unit: "1"
+            case .stateStack(let e, let d): "\(e + d) stacked final states"
             }
         }.joined(separator: ", ") + "]"
     }

@@ -42,6 +42,8 @@ enum ONNXReader {
         metadata["onnx.output"] = outputName
         if let e = flow.embedding {
             metadata["onnx.embedding"] = e.nodeName
+            let declared = proto.graph.input.first { $0.name == inputName }?.type.tensorType.elemType
+            metadata["onnx.input_type"] = declared == ONNXDataType.int32 ? "int32" : "int64"
             if e.readsNegativeIds {
                 warn("node '\(e.nodeName)' reads a row for negative token ids (ONNX Gather counts them from the end of the table); the model read here refuses ids outside 0…\(e.E.shape[0] - 1)")
             }

@@ -110,6 +110,11 @@ enum ONNXShapeOps {
 
     static func concat(_ ctx: ONNXNodeContext) throws(ONNXError) -> ONNXValue {
         let present = ctx.inputs.compactMap { $0 }
+        let flows = present.compactMap { (v: ONNXValue) -> ONNXFlow? in if case .flow(let f) = v { f } else { nil } }
+        if flows.count == present.count, flows.count >= 2 {
+            let axis = try normalizeAxis(try ctx.int("axis", default: 0), rank: flows[0].axes.count, ctx)
+            if axis != flows[0].axes.count - 1 { return .flow(try ONNXFlowOps.stackStates(flows, axis: axis, ctx)) }
+        }
         if present.count == 2, case .flow(let a) = present[0], case .flow(let b) = present[1] {
             let axis = try normalizeAxis(try ctx.int("axis", default: 0), rank: a.axes.count, ctx)
             guard axis == a.axes.count - 1 else { throw ctx.refuse("concatenates data along axis \(axis); only the features of two directions can be joined") }

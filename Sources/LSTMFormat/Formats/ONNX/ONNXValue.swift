@@ -27,6 +27,9 @@ enum ONNXAxis: Equatable, Sendable {
     case feature(Int)
     /// A size-1 axis added by `Unsqueeze` or kept by a `Gather`/`Slice`.
     case unit
+    /// Final states of several stacked layers joined along the direction axis (PyTorch's `h_n`, O-R8): `earlier`
+    /// entries of earlier layers, then the `dirs` entries of the last layer.
+    case stateStack(earlier: Int, dirs: Int)
 
     var dim: ONNXDim {
         switch self {
@@ -35,6 +38,7 @@ enum ONNXAxis: Equatable, Sendable {
         case .batchTime: .batchSteps
         case .dir(let n), .feature(let n): .known(n)
         case .unit: .known(1)
+        case .stateStack(let e, let d): .known(e + d)
         }
     }
 

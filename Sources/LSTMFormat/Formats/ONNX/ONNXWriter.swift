@@ -66,9 +66,12 @@ struct ONNXGraphBuilder {
         if let e = arch.embedding {
             // O-W7: int64 ids; a negative id becomes the out-of-range index V, so onnxruntime refuses every id
             // outside 0…V−1 as the canonical model does (Gather alone would read row id + V).
-            graph.input = [valueInfo(names.input, dims: [.param("batch"), .param("steps")], elemType: ONNXDataType.int64)]
-            let negative = node("Less", [names.input, constInts("embedding_zero", [0], scalar: true)])
-            let index = node("Where", [negative, constInts("embedding_vocabulary", [Int64(e.vocabularySize)], scalar: true), names.input])
+            // The ids' type: int32 for a model that came from Keras (its Embedding input) or from int32 ids in ONNX.
+            let type = model.metadata["onnx.input_type"] ?? (model.metadata["source.format"]?.hasPrefix("keras") == true ? "int32" : "int64")
+            let idType = type == "int32" ? ONNXDataType.int32 : ONNXDataType.int64
+            graph.input = [valueInfo(names.input, dims: [.param("batch"), .param("steps")], elemType: idType)]
+            let negative = node("Less", [names.input, constInts("embedding_zero", [0], scalar: true, type: idType)])
+            let index = node("Where", [negative, constInts("embedding_vocabulary", [Int64(e.vocabularySize)], scalar: true, type: idType), names.input])
             sequence = node("Gather", [initializer("embedding_E", model.tensors[TensorName.embedding]!), index], attrs: [int("axis", 0)])
         } else {
             graph.input = [valueInfo(names.input, dims: [.param("batch"), .param("steps"), .value(arch.inputSize)])]
@@ -205,12 +208,14 @@ struct ONNXGraphBuilder {
         return name
     }
 
-    private mutating func constInts(_ name: String, _ v: [Int64], scalar: Bool = false) -> String {
+    private mutating func constInts(_ name: String, _ v: [Int64], scalar: Bool = false, type: Int32 = ONNXDataType.int64) -> String {
         var p = Onnx_TensorProto()
         p.name = name
         p.dims = scalar ? [] : [Int64(v.count)]
-        p.dataType = ONNXDataType.int64
-        p.rawData = v.reduce(into: Data()) { d, x in withUnsafeBytes(of: x.littleEndian) { d.append(contentsOf: $0) } }
+        p.dataType = type
+        p.rawData = type == ONNXDataType.int32
+            ? v.reduce(into: Data()) { d, x in withUnsafeBytes(of: Int32(truncatingIfNeeded: x).littleEndian) { d.append(contentsOf: $0) } }
+            : v.reduce(into: Data()) { d, x in withUnsafeBytes(of: x.littleEndian) { d.append(contentsOf: $0) } }
         graph.initializer.append(p)
         return name
     }
