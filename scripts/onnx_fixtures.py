@@ -148,9 +148,9 @@ def torch_modules():
     class StackedFinalState(torch.nn.Module):
         """nn.LSTM(num_layers=2) -> h_n[k] (h_n stacks every layer's and direction's final state) -> Linear;
         bidirectional: cat(h_n[-2], h_n[-1]), the last layer's forward and backward states."""
-        def __init__(self, bidirectional=False, pick=-1):
+        def __init__(self, bidirectional=False, pick=-1, layers=2):
             super().__init__()
-            self.lstm = torch.nn.LSTM(I, 4, num_layers=2, bidirectional=bidirectional, batch_first=True)
+            self.lstm = torch.nn.LSTM(I, 4, num_layers=layers, bidirectional=bidirectional, batch_first=True)
             self.fc = torch.nn.Linear(8 if bidirectional else 4, 3)
             self.bidirectional, self.pick = bidirectional, pick
 
@@ -163,6 +163,7 @@ def torch_modules():
         "stacked_final_state": lambda: StackedFinalState(),
         "bidi_stacked_final_state": lambda: StackedFinalState(bidirectional=True),
         "first_layer_state": lambda: StackedFinalState(pick=0),
+        "bidi_final_state_cat": lambda: StackedFinalState(bidirectional=True, layers=1),
         "plain": lambda: torch.nn.LSTM(I, 4, batch_first=True),
         "time_major": lambda: torch.nn.LSTM(I, 4, batch_first=False),
         "embedding": lambda: EmbeddingLastStep(VOCABULARY, 4, 2),
@@ -207,6 +208,7 @@ def torch_part():
         "torch_stacked_final_state": ("stacked_final_state", True),
         "torch_bidi_stacked_final_state": ("bidi_stacked_final_state", True),
         "torch_first_layer_state": ("first_layer_state", False),
+        "torch_bidi_final_state_cat": ("bidi_final_state_cat", True),
     }
     for fid, (kind, readable) in models.items():
         if not wanted(fid):
@@ -240,6 +242,7 @@ def dynamo_part():
         "dynamo_time_major": ("time_major", False),
         "dynamo_stacked_final_state": ("stacked_final_state", True),
         "dynamo_bidi_stacked_final_state": ("bidi_stacked_final_state", True),
+        "dynamo_bidi_final_state_cat": ("bidi_final_state_cat", True),
     }
     for fid, (kind, readable) in models.items():
         if not wanted(fid):

@@ -18,7 +18,7 @@ import Testing
         "dynamo_plain", "dynamo_embedding", "dynamo_last_step_sigmoid", "dynamo_stacked_last_step",
         "dynamo_final_state_softmax", "dynamo_bidirectional_seq", "dynamo_bidi_stacked_seq",
         "torch_stacked_final_state", "torch_bidi_stacked_final_state", "dynamo_stacked_final_state",
-        "dynamo_bidi_stacked_final_state",
+        "dynamo_bidi_stacked_final_state", "torch_bidi_final_state_cat", "dynamo_bidi_final_state_cat",
     ]
 
     /// Fixtures the reader must refuse, with the words the one-line reason must contain.
