@@ -35,18 +35,11 @@ extension HDF5File {
     /// A string array attribute (1-D, or a scalar read as one element); nil if absent. Fixed-length strings (as
     /// numpy `|S…` arrays, which Keras 2 writes) are cut at their padding; variable-length strings are read whole.
     func stringArrayAttribute(_ path: String, _ name: String) throws -> [String]? {
-        try HDF5Library.serialized {
-            guard let attribute = try openAttribute(path, name) else { return nil }
-            let type = try HDF5Library.handle(H5Aget_type(attribute.id), "H5Aget_type", path, attribute: name, close: H5Tclose)
-            guard H5Tget_class(type.id) == H5T_STRING else {
-                throw HDF5Error(call: "read string attribute", path: path, attribute: name,
-                                detail: "the attribute holds \(HDF5File.describe(type.id)), not strings")
+        try withAttribute(path, name, class: H5T_STRING, call: "read string attribute", holds: "strings") { attribute, type, count in
+            if H5Tis_variable_str(type) > 0 {
+                return try readVariableStrings(attribute, type, count, path, name)
             }
-            let count = try elementCount(attribute.id, path, name)
-            if H5Tis_variable_str(type.id) > 0 {
-                return try readVariableStrings(attribute.id, type.id, count, path, name)
-            }
-            return try readFixedStrings(attribute.id, type.id, count, path, name)
+            return try readFixedStrings(attribute, type, count, path, name)
         }
     }
 
@@ -98,20 +91,27 @@ extension HDF5File {
     private func numberAttribute<T>(_ path: String, _ name: String, class typeClass: H5T_class_t,
                                     what: (call: String, not: String, one: String), as zero: T,
                                     memoryType: () -> hid_t) throws -> T? {
-        try HDF5Library.serialized {
-            guard let attribute = try openAttribute(path, name) else { return nil }
-            let type = try HDF5Library.handle(H5Aget_type(attribute.id), "H5Aget_type", path, attribute: name, close: H5Tclose)
-            guard H5Tget_class(type.id) == typeClass else {
-                throw HDF5Error(call: "read \(what.call) attribute", path: path, attribute: name,
-                                detail: "the attribute holds \(HDF5File.describe(type.id)), not \(what.not)")
-            }
-            let count = try elementCount(attribute.id, path, name)
+        try withAttribute(path, name, class: typeClass, call: "read \(what.call) attribute", holds: what.not) { attribute, _, count in
             guard count == 1 else {
                 throw HDF5Error(call: "read \(what.call) attribute", path: path, attribute: name, detail: "expected \(what.one), found \(count)")
             }
             var value = zero
-            try HDF5Library.check(H5Aread(attribute.id, memoryType(), &value), "H5Aread", path, attribute: name)
+            try HDF5Library.check(H5Aread(attribute, memoryType(), &value), "H5Aread", path, attribute: name)
             return value
+        }
+    }
+
+    /// Opens attribute `name` of `path` (nil if absent), checks that its type is of class `typeClass` (else an error
+    /// of `call`: "the attribute holds …, not `holds`") and passes its id, type and element count to `body`.
+    private func withAttribute<R>(_ path: String, _ name: String, class typeClass: H5T_class_t, call: String, holds: String,
+                                  _ body: (hid_t, hid_t, Int) throws -> R) throws -> R? {
+        try HDF5Library.serialized {
+            guard let attribute = try openAttribute(path, name) else { return nil }
+            let type = try HDF5Library.handle(H5Aget_type(attribute.id), "H5Aget_type", path, attribute: name, close: H5Tclose)
+            guard H5Tget_class(type.id) == typeClass else {
+                throw HDF5Error(call: call, path: path, attribute: name, detail: "the attribute holds \(HDF5File.describe(type.id)), not \(holds)")
+            }
+            return try body(attribute.id, type.id, try elementCount(attribute.id, path, name))
         }
     }
 
