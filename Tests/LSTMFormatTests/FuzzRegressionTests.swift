@@ -224,6 +224,31 @@ import Testing
         #expect(ref.stride == [486_539_272, 1])
     }
 
+    /// pickle target: a [32, 671088648, 4, 16] view loaded, but the contiguous stride our writer gave it
+    /// (42,949,673,472 elements) was over a bound the reader put on every size and stride, so our own file did
+    /// not load. Any non-negative stride is read now; the view walk stays overflow-safe (P-Z3, P-W5).
+    @Test func ruleZ3AWrittenContiguousStrideBeyond2To35ReadsBack() throws {
+        let original = try TorchCheckpoint.stateDict(RestrictedUnpickler.load(Data(contentsOf: FixturePaths.fixture("fuzz/pickle-contiguous-stride-over-limit.pkl"))), key: nil)
+        let entries = original.entries.map { e -> (name: String, dtype: DType, shape: [Int]) in
+            guard case .string(let name) = e.key, case .tensor(let ref) = e.value else { return ("", .float32, []) }
+            return (name, .float32, ref.size)
+        }
+        let back = try TorchCheckpoint.stateDict(RestrictedUnpickler.load(TorchPickleWriter.stateDict(entries, metadata: [:])), key: nil)
+        guard case .tensor(let ref)? = back["lstm_1.weight_ih_l0_reverse"] else { Issue.record("lstm_1.weight_ih_l0_reverse is missing"); return }
+        #expect(ref.size == [32, 671_088_648, 4, 16])
+        #expect(ref.stride == [42_949_673_472, 64, 16, 1])
+    }
+
+    /// A size-1 dimension may have any stride (torch gives them arbitrary ones): the view walk steps past it
+    /// and back without overflowing.
+    @Test func ruleZ3ASizeOneDimensionWithAHugeStrideMaterializes() throws {
+        let storage = TorchStorageRef(className: "torch.FloatStorage", key: "0", numel: 4)
+        let ref = TorchTensorRef(storage: storage, offset: 1, size: [1, 2], stride: [Int.max, 2])
+        let bytes = Data([Float(10), 11, 12, 13].flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })
+        let t = try TorchTensorView.materialize(ref, name: "w", storage: bytes)
+        #expect(t == Tensor(shape: [1, 2], float32: [11, 13]))
+    }
+
     /// The same input first crashed the unpickler itself: LONG1 read its sign byte at an index of the whole pickle
     /// rather than of the argument slice. Bytes: Python 3 `pickle.dumps((2**31, -2**33, 2**63), protocol=2)`.
     @Test func ruleP3Long1IntegersDecodeToPythonsValues() throws {

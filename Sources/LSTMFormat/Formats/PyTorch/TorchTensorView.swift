@@ -43,12 +43,14 @@ enum TorchTensorView {
                 var position = ref.offset
                 for k in 0..<count {
                     memcpy(dst.baseAddress! + k * size, src.baseAddress! + position * size, size)
+                    // Wrapping: past the last index of a dimension (a size-1 dimension may have any stride)
+                    // position leaves the view for a moment; the value it comes back to is inside (checked above).
                     var d = rank - 1
                     while d >= 0 {
                         index[d] += 1
-                        position += ref.stride[d]
+                        position &+= ref.stride[d]
                         if index[d] < ref.size[d] { break }
-                        position -= ref.stride[d] * ref.size[d]
+                        position &-= ref.stride[d] &* ref.size[d]
                         index[d] = 0
                         d -= 1
                     }

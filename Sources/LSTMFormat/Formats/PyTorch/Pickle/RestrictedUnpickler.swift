@@ -165,7 +165,8 @@ struct RestrictedUnpickler {
         guard case .tuple(let items, _) = v, items.count <= 16 else { return nil }
         var out: [Int] = []
         for i in items {
-            guard case .int(let n) = i, n >= 0, n <= Int64(Int32.max) * 16 else { return nil }
+            // Any non-negative Int: every use is overflow-checked (a contiguous stride may exceed 2^31, P-W5).
+            guard case .int(let n) = i, n >= 0, n <= Int64(Int.max) else { return nil }
             out.append(Int(n))
         }
         return out
