@@ -249,6 +249,17 @@ import Testing
         #expect(t == Tensor(shape: [1, 2], float32: [11, 13]))
     }
 
+    /// pickle target (LeakSanitizer): a dict put inside itself through the memo was a reference cycle, leaked
+    /// on every load. Refused now (P-P3), as are Python's own self-containing list and dict.
+    @Test func ruleP3AContainerInsideItselfIsRefused() throws {
+        // pickle.dumps(l, protocol=2) with l.append(l), and d['a'] = d, in Python 3.
+        let list: [UInt8] = [128, 2, 93, 113, 0, 104, 0, 97, 46]
+        let dict: [UInt8] = [128, 2, 125, 113, 0, 88, 1, 0, 0, 0, 97, 113, 1, 104, 0, 115, 46]
+        #expect(throws: PickleError.forbiddenCall("puts a list inside itself")) { try RestrictedUnpickler.load(Data(list)) }
+        #expect(throws: PickleError.forbiddenCall("puts a dict inside itself")) { try RestrictedUnpickler.load(Data(dict)) }
+        #expect(throws: PickleError.forbiddenCall("puts a dict inside itself")) { try RestrictedUnpickler.load(Data(contentsOf: FixturePaths.fixture("fuzz/pickle-dict-inside-itself.pkl"))) }
+    }
+
     /// The same input first crashed the unpickler itself: LONG1 read its sign byte at an index of the whole pickle
     /// rather than of the argument slice. Bytes: Python 3 `pickle.dumps((2**31, -2**33, 2**63), protocol=2)`.
     @Test func ruleP3Long1IntegersDecodeToPythonsValues() throws {

@@ -106,7 +106,11 @@ struct RestrictedUnpickler {
                 switch try top() {
                 case .dict(let d):
                     guard !d.frozen else { throw .forbiddenCall("builds a dict that is already inside another container") }
-                    if case .dict(let s) = state { d.attributes = s; freeze(state) }
+                    if case .dict(let s) = state {
+                        guard s !== d else { throw .forbiddenCall("builds a dict with itself as its state") }
+                        d.attributes = s
+                        freeze(state)
+                    }
                 case .tensor, .object: break
                 default: throw .forbiddenCall("builds a \(try top().typeName)")
                 }
@@ -201,8 +205,9 @@ struct RestrictedUnpickler {
         guard !frozen else { throw .forbiddenCall("changes a container that is already inside another one") }
         var d = depth
         for i in items {
-            if case .list(let l) = i, l === container { d += 1; continue }
-            if case .dict(let x) = i, x === container { d += 1; continue }
+            // A container inside itself would be a reference cycle, never released (a leak per load).
+            if case .list(let l) = i, l === container { throw .forbiddenCall("puts a list inside itself") }
+            if case .dict(let x) = i, x === container { throw .forbiddenCall("puts a dict inside itself") }
             d = max(d, 1 + i.depth)
             freeze(i)
         }
