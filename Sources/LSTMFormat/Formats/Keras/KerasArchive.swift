@@ -64,10 +64,23 @@ enum KerasArchive {
         let slot = TemporaryFiles.register(temp)
         defer { try? FileManager.default.removeItem(at: temp); TemporaryFiles.unregister(slot) }
         try HDF5File.create(temp) { try KerasWeightsH5.write($0, plan: plan, weights: KerasWeightMapping.kerasWeights(model), compress: options.compress) }
-        let weights = try Data(contentsOf: temp)
+        let weights = try Data(contentsOf: temp, options: .alwaysMapped)
+        let members = [(metadataEntry, metadata), (configEntry, config), (weightsEntry, weights)]
         try? FileManager.default.removeItem(at: url)
+        if !options.compress, StoredZipWriter.fits(members.map { ($0.0.utf8.count, $0.1.count) }) {
+            // K-W8: stored members with zlib's CRC-32, straight from the mapped weights file.
+            try metadata.withUnsafeBytes { m in
+                try config.withUnsafeBytes { c in
+                    try weights.withUnsafeBytes { w in
+                        try StoredZipWriter.write([.init(name: metadataEntry, bytes: m), .init(name: configEntry, bytes: c),
+                                                   .init(name: weightsEntry, bytes: w)], to: url)
+                    }
+                }
+            }
+            return
+        }
         let archive = try Archive(url: url, accessMode: .create)
-        for (name, data) in [(metadataEntry, metadata), (configEntry, config), (weightsEntry, weights)] {
+        for (name, data) in members {
             try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count),
                                  modificationDate: Date(timeIntervalSince1970: 315_532_800),  // 1980-01-01, as Keras writes
                                  compressionMethod: options.compress ? .deflate : .none) { position, size in
