@@ -39,7 +39,7 @@ import Testing
         return out
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(5)))
     func L20_damagedFilesAlwaysThrow() throws {
         let arch = ModelArchitecture(
             layers: [LSTMLayerSpec(inputSize: 3, hiddenSize: 4, direction: .bidirectional, mergeMode: .concat),

@@ -182,7 +182,7 @@ import Testing
 }
 
 @Suite struct InputPathTests {
-    @Test(.timeLimit(.minutes(1))) func aDirectoryGivenAsNPZIsRefusedNotScannedForever() throws {
+    @Test(.timeLimit(.minutes(5))) func aDirectoryGivenAsNPZIsRefusedNotScannedForever() throws {
         let folder = try FixturePaths.temporaryFolder()
         let error = #expect(throws: FileError.self) { try NumPy.readNPZ(folder) }
         #expect(error?.path == folder.path)

@@ -5,7 +5,7 @@ import Testing
 /// The files of `Fixtures/hostile/CASE.md` (the `hostile` case) run through the command line the way the report
 /// ran them: a one-line error naming the file and the real cause, exit 2, within seconds, nothing written
 /// (`Spec/reliability.md` Z1, Z4). The library-level checks are `HostileZipTests`.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct HostileCaseCLITests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct HostileCaseCLITests {
     static let reference = FixturePaths.fixture("reference/seed_many_to_many")
     static func hostile(_ name: String) -> String { FixturePaths.fixture("hostile/\(name)").path }
 

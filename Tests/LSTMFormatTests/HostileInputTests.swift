@@ -4,7 +4,7 @@ import Testing
 
 /// The files of `Fixtures/hostile/` (the `hostile` case, `Fixtures/hostile/CASE.md`) and hand-built archives that
 /// lie in one field each: every one is a one-line error naming the real cause, quickly, with bounded memory.
-@Suite(.timeLimit(.minutes(1))) struct HostileZipTests {
+@Suite(.timeLimit(.minutes(5))) struct HostileZipTests {
     static func hostile(_ name: String) -> URL { FixturePaths.fixture("hostile/\(name)") }
 
     func zipError(_ body: () throws -> Void) -> ZipError? {

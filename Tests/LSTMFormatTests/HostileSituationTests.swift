@@ -5,7 +5,7 @@ import Testing
 /// The situations of `Fixtures/hostile/CASE.md` (the `hostile` case) that need no root: an interrupted child
 /// process, interrupted writes, outputs that are not regular files, modes, directories, deep JSON, budgets.
 /// Disk-full, device-node and read-only-mount checks need root and a tmpfs: `scripts/hostile_root_checks.sh`.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct HostileSituationTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct HostileSituationTests {
     /// A folder removed when `body` returns, used as TMPDIR and for outputs.
     func inFolder(_ body: (URL) throws -> Void) throws {
         let folder = try FixturePaths.temporaryFolder()

@@ -4,7 +4,7 @@ import Testing
 
 /// E1 (`Spec/reliability.md`): inputs MUST be regular files. A FIFO as a model used to block `inspect` forever in
 /// open(2), and a device as `--config` or `--inputs` was reported as "You don't have permission" (an NSError).
-@Suite(.timeLimit(.minutes(1))) struct NonRegularInputTests {
+@Suite(.timeLimit(.minutes(5))) struct NonRegularInputTests {
     static func fifo() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lstm-format-fifo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
