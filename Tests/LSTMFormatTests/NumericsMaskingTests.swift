@@ -51,20 +51,7 @@ import Testing
         let prepared = PreparedModel(model, precision: .float64)
         let (loss, _, grads) = try prepared.gradients(x, targets: t)
         #expect(abs(loss - (try Self.loss(prepared, x, t))) <= 1e-12 * max(1, loss))
-        var failures: [String] = []
-        for (name, _) in arch.expectedTensors {
-            let g = try #require(grads[name]).float64Values()
-            for e in g.indices {
-                let w = try prepared.parameter(name, at: e)
-                try prepared.setParameter(name, at: e, to: w + 1e-6)
-                let plus = try Self.loss(prepared, x, t)
-                try prepared.setParameter(name, at: e, to: w - 1e-6)
-                let minus = try Self.loss(prepared, x, t)
-                try prepared.setParameter(name, at: e, to: w)
-                let fd = (plus - minus) / 2e-6
-                if abs(fd - g[e]) > 1e-7 + 1e-5 * max(abs(fd), abs(g[e])) { failures.append("\(name)[\(e)]: bptt \(g[e]), fd \(fd)") }
-            }
-        }
+        let (_, failures) = try FiniteDifferences.checkEveryCoordinate(prepared, arch, gradients: grads, x, t)
         let failed = failures.count
         #expect(failed == 0, "\(variant): \(failed) differ: \(failures.prefix(4))")
         if let e = arch.embedding, e.maskZero {

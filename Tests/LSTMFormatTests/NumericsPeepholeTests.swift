@@ -67,24 +67,7 @@ import Testing
         #expect(abs(loss - (try NumericsMaskingTests.loss(prepared, x, t))) <= 1e-12 * max(1, loss))
         #expect(Set(grads.keys) == Set(model.tensors.keys))
         #expect(grads.keys.contains { $0.hasSuffix(".p_o") })
-        var failures: [String] = []
-        var checked = 0
-        for (name, shape) in arch.expectedTensors {
-            let tensor = try #require(grads[name])
-            #expect(tensor.shape == shape, "\(name)")
-            let g = tensor.float64Values()
-            for e in g.indices {
-                let w = try prepared.parameter(name, at: e)
-                try prepared.setParameter(name, at: e, to: w + 1e-6)
-                let plus = try NumericsMaskingTests.loss(prepared, x, t)
-                try prepared.setParameter(name, at: e, to: w - 1e-6)
-                let minus = try NumericsMaskingTests.loss(prepared, x, t)
-                try prepared.setParameter(name, at: e, to: w)
-                let fd = (plus - minus) / 2e-6
-                if abs(fd - g[e]) > 1e-7 + 1e-5 * max(abs(fd), abs(g[e])) { failures.append("\(name)[\(e)]: bptt \(g[e]), fd \(fd)") }
-                checked += 1
-            }
-        }
+        let (checked, failures) = try FiniteDifferences.checkEveryCoordinate(prepared, arch, gradients: grads, x, t)
         #expect(checked == model.parameterCount)
         let failed = failures.count
         #expect(failed == 0, "\(variant): \(failed) of \(checked) differ: \(failures.prefix(4))")
