@@ -18,12 +18,11 @@ Run: ~/.cache/lstm-format/venv/bin/python scripts/make_peephole_reference.py   (
 import os
 import sys
 import numpy as np
-import h5py
+from canonical_reference import GATES, cells, make_weights, save_reference
 import torch
 
 torch.set_default_dtype(torch.float64)
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "reference-peephole")
-GATES = "fico"
 
 ACT = {
     "linear": lambda x: x,
@@ -34,33 +33,6 @@ ACT = {
     "hard_sigmoid_keras3": lambda x: torch.clamp(x / 6.0 + 0.5, 0.0, 1.0),
     "softmax": lambda x: torch.softmax(x, dim=-1),
 }
-
-
-def cells(layer):
-    return {"forward": ["fwd"], "backward": ["bwd"], "bidirectional": ["fwd", "bwd"]}[layer["direction"]]
-
-
-def make_weights(arch, rng):
-    w = {}
-    if "embedding" in arch:
-        w["embedding.E"] = rng.normal(0, 0.8, (arch["embedding"]["vocab"], arch["layers"][0]["input"]))
-    for k, layer in enumerate(arch["layers"]):
-        h, i = layer["hidden"], layer["input"]
-        s = layer.get("proj", h)
-        for c in cells(layer):
-            for g in GATES:
-                w[f"lstm.{k}.{c}.W_{g}"] = rng.normal(0, 0.6, (h, i))
-                w[f"lstm.{k}.{c}.U_{g}"] = rng.normal(0, 0.6, (h, s))
-                w[f"lstm.{k}.{c}.b_{g}"] = rng.normal(0, 0.4, (h,))
-            if layer.get("peepholes"):
-                for g in "fio":
-                    w[f"lstm.{k}.{c}.p_{g}"] = rng.normal(0, 0.8, (h,))
-            if "proj" in layer:
-                w[f"lstm.{k}.{c}.W_hr"] = rng.normal(0, 0.6, (s, h))
-    for j, d in enumerate(arch["dense"]):
-        w[f"dense.{j}.V"] = rng.normal(0, 0.6, (d["out"], d["in"]))
-        w[f"dense.{j}.c"] = rng.normal(0, 0.3, (d["out"],))
-    return w
 
 
 def run_cell(x_seq, w, prefix, layer, mask_seq=None, zero_output=False):
@@ -133,54 +105,6 @@ def forward(arch, w, x):
     return y if arch["return_sequences"] else y[:, 0, :]
 
 
-def write_canonical_h5(path, arch, w, name):
-    with h5py.File(path, "w", track_order=False) as f:
-        f.attrs["lstm_format"] = "canonical-lstm"
-        f.attrs["lstm_format_version"] = np.int64(1)
-        f.attrs["return_sequences"] = np.int64(1 if arch["return_sequences"] else 0)
-        f.attrs["num_lstm_layers"] = np.int64(len(arch["layers"]))
-        f.attrs["num_dense_layers"] = np.int64(len(arch["dense"]))
-        if "mask_value" in arch:
-            f.attrs["mask_value"] = np.float64(arch["mask_value"])
-        if "embedding" in arch:
-            g = f.create_group("embedding")
-            g.attrs["vocabulary_size"] = np.int64(arch["embedding"]["vocab"])
-            g.attrs["mask_zero"] = np.int64(1 if arch["embedding"]["mask_zero"] else 0)
-            g.create_dataset("E", data=w["embedding.E"])
-        for k, layer in enumerate(arch["layers"]):
-            g = f.create_group(f"lstm/{k}")
-            g.attrs["input_size"] = np.int64(layer["input"])
-            g.attrs["hidden_size"] = np.int64(layer["hidden"])
-            g.attrs["direction"] = layer["direction"]
-            if layer["direction"] == "bidirectional":
-                g.attrs["merge_mode"] = layer["merge"]
-            g.attrs["gate_activation"] = layer["gate"]
-            g.attrs["cell_activation"] = layer["cell"]
-            if layer.get("zero_output", False):
-                g.attrs["zero_output_for_mask"] = np.int64(1)
-            if layer.get("peepholes"):
-                g.attrs["peepholes"] = np.int64(1)  # H13
-            if "proj" in layer:
-                g.attrs["projection_size"] = np.int64(layer["proj"])
-            for c in cells(layer):
-                names = [f"{kind}_{gate}" for kind in "WUb" for gate in GATES]
-                names += ["p_f", "p_i", "p_o"] if layer.get("peepholes") else []
-                names += ["W_hr"] if "proj" in layer else []
-                for n in names:
-                    g.create_dataset(f"{c}/{n}", data=w[f"lstm.{k}.{c}.{n}"])
-        for j, d in enumerate(arch["dense"]):
-            g = f.create_group(f"dense/{j}")
-            g.attrs["input_size"] = np.int64(d["in"])
-            g.attrs["output_size"] = np.int64(d["out"])
-            g.attrs["activation"] = d["act"]
-            g.create_dataset("V", data=w[f"dense.{j}.V"])
-            g.create_dataset("c", data=w[f"dense.{j}.c"])
-        meta = f.create_group("metadata")
-        meta.attrs["source.tool"] = "make_peephole_reference.py"
-        meta.attrs["source.tool_version"] = "torch " + torch.__version__
-        meta.attrs["reference.name"] = name
-
-
 def L(input, hidden, direction="forward", merge=None, gate="sigmoid", cell="tanh", **extra):
     d = dict(input=input, hidden=hidden, direction=direction, gate=gate, cell=cell, **extra)
     if merge:
@@ -247,15 +171,9 @@ def main():
         loss = (0.5 * (y - torch.as_tensor(t)) ** 2).sum()
         names = sorted(w)
         grads = torch.autograd.grad(loss, [w[n] for n in names])
-        out = os.path.join(ROOT, name)
-        os.makedirs(out, exist_ok=True)
-        write_canonical_h5(os.path.join(out, "model.h5"), arch, w_np, name)
-        np.save(os.path.join(out, "x.npy"), x)
-        np.save(os.path.join(out, "t.npy"), t)
-        np.save(os.path.join(out, "y.npy"), y.detach().numpy())
-        np.savez(os.path.join(out, "expected.npz"), loss=np.float64(loss.item()),
-                 **{n: g.numpy() for n, g in zip(names, grads)})
-        print(f"{name}: loss {loss.item():.6f}, outputs {tuple(y.shape)}, {len(w)} tensors")
+        save_reference(os.path.join(ROOT, name), arch, w_np, name, "make_peephole_reference.py",
+                       "torch " + torch.__version__, x, t, y.detach().numpy(), loss.item(),
+                       {n: g.numpy() for n, g in zip(names, grads)})
 
 
 if __name__ == "__main__":

@@ -18,13 +18,12 @@ Run: "$(scripts/setup.sh | tail -n 1)" scripts/make_reference_numerics.py
 import os
 import sys
 import numpy as np
-import h5py
+from canonical_reference import GATES, cells, make_weights, save_reference
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 import tensorflow as tf
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "reference")
-GATES = "fico"
 
 ACT = {
     "linear": lambda x: x,
@@ -35,27 +34,6 @@ ACT = {
     "hard_sigmoid_keras3": lambda x: tf.clip_by_value(x / 6.0 + 0.5, 0.0, 1.0),
     "softmax": lambda x: tf.nn.softmax(x, axis=-1),
 }
-
-
-def cells(layer):
-    return {"forward": ["fwd"], "backward": ["bwd"], "bidirectional": ["fwd", "bwd"]}[layer["direction"]]
-
-
-def make_weights(arch, rng):
-    w = {}
-    if "embedding" in arch:
-        w["embedding.E"] = rng.normal(0, 0.8, (arch["embedding"]["vocab"], arch["layers"][0]["input"]))
-    for k, layer in enumerate(arch["layers"]):
-        h, i = layer["hidden"], layer["input"]
-        for c in cells(layer):
-            for g in GATES:
-                w[f"lstm.{k}.{c}.W_{g}"] = rng.normal(0, 0.6, (h, i))
-                w[f"lstm.{k}.{c}.U_{g}"] = rng.normal(0, 0.6, (h, h))
-                w[f"lstm.{k}.{c}.b_{g}"] = rng.normal(0, 0.4, (h,))
-    for j, d in enumerate(arch["dense"]):
-        w[f"dense.{j}.V"] = rng.normal(0, 0.6, (d["out"], d["in"]))
-        w[f"dense.{j}.c"] = rng.normal(0, 0.3, (d["out"],))
-    return w
 
 
 def run_cell(x_seq, w, prefix, sigma, act, mask_seq=None, zero_output=False):
@@ -119,48 +97,6 @@ def forward(arch, w, x):
     for j, d in enumerate(arch["dense"]):
         y = ACT[d["act"]](tf.tensordot(y, tf.transpose(w[f"dense.{j}.V"]), 1) + w[f"dense.{j}.c"])
     return y if arch["return_sequences"] else y[:, 0, :]
-
-
-def write_canonical_h5(path, arch, w, name):
-    with h5py.File(path, "w", track_order=False) as f:
-        f.attrs["lstm_format"] = "canonical-lstm"
-        f.attrs["lstm_format_version"] = np.int64(1)
-        f.attrs["return_sequences"] = np.int64(1 if arch["return_sequences"] else 0)
-        f.attrs["num_lstm_layers"] = np.int64(len(arch["layers"]))
-        f.attrs["num_dense_layers"] = np.int64(len(arch["dense"]))
-        if "mask_value" in arch:
-            f.attrs["mask_value"] = np.float64(arch["mask_value"])
-        if "embedding" in arch:
-            g = f.create_group("embedding")
-            g.attrs["vocabulary_size"] = np.int64(arch["embedding"]["vocab"])
-            g.attrs["mask_zero"] = np.int64(1 if arch["embedding"]["mask_zero"] else 0)
-            g.create_dataset("E", data=w["embedding.E"].astype(np.float64))
-        for k, layer in enumerate(arch["layers"]):
-            g = f.create_group(f"lstm/{k}")
-            g.attrs["input_size"] = np.int64(layer["input"])
-            g.attrs["hidden_size"] = np.int64(layer["hidden"])
-            g.attrs["direction"] = layer["direction"]
-            if layer["direction"] == "bidirectional":
-                g.attrs["merge_mode"] = layer["merge"]
-            g.attrs["gate_activation"] = layer["gate"]
-            g.attrs["cell_activation"] = layer["cell"]
-            if layer.get("zero_output", False):
-                g.attrs["zero_output_for_mask"] = np.int64(1)
-            for c in cells(layer):
-                for kind in "WUb":
-                    for gate in GATES:
-                        g.create_dataset(f"{c}/{kind}_{gate}", data=w[f"lstm.{k}.{c}.{kind}_{gate}"].astype(np.float64))
-        for j, d in enumerate(arch["dense"]):
-            g = f.create_group(f"dense/{j}")
-            g.attrs["input_size"] = np.int64(d["in"])
-            g.attrs["output_size"] = np.int64(d["out"])
-            g.attrs["activation"] = d["act"]
-            g.create_dataset("V", data=w[f"dense.{j}.V"].astype(np.float64))
-            g.create_dataset("c", data=w[f"dense.{j}.c"].astype(np.float64))
-        meta = f.create_group("metadata")
-        meta.attrs["source.tool"] = "make_reference_numerics.py"
-        meta.attrs["source.tool_version"] = "tensorflow " + tf.__version__
-        meta.attrs["reference.name"] = name
 
 
 MODELS = {
@@ -244,15 +180,9 @@ def main():
             t = rng.uniform(-1, 1, y.shape)
             loss = tf.reduce_sum(0.5 * tf.square(y - t))
         grads = tape.gradient(loss, w)
-        out = os.path.join(ROOT, name)
-        os.makedirs(out, exist_ok=True)
-        write_canonical_h5(os.path.join(out, "model.h5"), arch, w_np, name)
-        np.save(os.path.join(out, "x.npy"), x)
-        np.save(os.path.join(out, "t.npy"), t)
-        np.save(os.path.join(out, "y.npy"), y.numpy())
-        np.savez(os.path.join(out, "expected.npz"), loss=np.float64(loss.numpy()),
-                 **{k: tf.convert_to_tensor(g).numpy() for k, g in grads.items()})
-        print(f"{name}: loss {loss.numpy():.6f}, outputs {tuple(y.shape)}, {len(w)} tensors")
+        save_reference(os.path.join(ROOT, name), arch, w_np, name, "make_reference_numerics.py",
+                       "tensorflow " + tf.__version__, x, t, y.numpy(), float(loss.numpy()),
+                       {k: tf.convert_to_tensor(g).numpy() for k, g in grads.items()})
 
 
 if __name__ == "__main__":
