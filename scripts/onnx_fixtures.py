@@ -210,6 +210,18 @@ def torch_part():
         "torch_first_layer_state": ("first_layer_state", False),
         "torch_bidi_final_state_cat": ("bidi_final_state_cat", True),
     }
+
+    def export(m, x, path, kind):
+        torch.onnx.export(m, (torch.from_numpy(x),), path, dynamo=False,
+                          input_names=["x"], output_names=["y"], opset_version=17,
+                          dynamic_axes={"x": {0: "batch", 1: "steps"}, "y": {0: "batch"}})
+
+    export_torch_fixtures(torch, make, models, export)
+
+
+def export_torch_fixtures(torch, make, models, export):
+    """Each wanted fixture: a module seeded from its id, exported by export(module, x, path, kind), then run in
+    onnxruntime and, when it is one we read, checked against the module's own outputs."""
     for fid, (kind, readable) in models.items():
         if not wanted(fid):
             continue
@@ -217,9 +229,7 @@ def torch_part():
         m = make[kind]().eval()
         x = torch_inputs(fid)
         d = out_dir(fid)
-        torch.onnx.export(m, (torch.from_numpy(x),), os.path.join(d, "model.onnx"), dynamo=False,
-                          input_names=["x"], output_names=["y"], opset_version=17,
-                          dynamic_axes={"x": {0: "batch", 1: "steps"}, "y": {0: "batch"}})
+        export(m, x, os.path.join(d, "model.onnx"), kind)
         finish(fid, d, x, run=readable)
         if readable:
             check_against_torch(fid, d, m, x)
@@ -244,20 +254,14 @@ def dynamo_part():
         "dynamo_bidi_stacked_final_state": ("bidi_stacked_final_state", True),
         "dynamo_bidi_final_state_cat": ("bidi_final_state_cat", True),
     }
-    for fid, (kind, readable) in models.items():
-        if not wanted(fid):
-            continue
-        torch.manual_seed(zlib.crc32(fid.encode()))
-        m = make[kind]().eval()
-        x = torch_inputs(fid)
-        d = out_dir(fid)
+
+    def export(m, x, path, kind):
         batch_axis, steps_axis = (1, 0) if kind == "time_major" else (0, 1)
         shapes = ({batch_axis: Dim("batch"), steps_axis: Dim("steps")},)  # by position: nn.LSTM's argument is `input`
-        torch.onnx.export(m, (torch.from_numpy(x),), os.path.join(d, "model.onnx"), dynamo=True, external_data=False,
+        torch.onnx.export(m, (torch.from_numpy(x),), path, dynamo=True, external_data=False,
                           input_names=["x"], output_names=["y"], dynamic_shapes=shapes)
-        finish(fid, d, x, run=readable)
-        if readable:
-            check_against_torch(fid, d, m, x)
+
+    export_torch_fixtures(torch, make, models, export)
 
 
 # ---------------------------------------------------------------- hand-made graphs (onnx.helper)
@@ -313,17 +317,7 @@ def hand_graph(fid, h=4, direction="forward", layout=0, attrs=None, extra_inputs
         width = dirs * h
     out = "seq"
     if head:
-        o, act = head
-        v = r.standard_normal((width, o)).astype(np.float32)
-        c = r.standard_normal((o,)).astype(np.float32)
-        inits += [numpy_helper.from_array(v, "V"), numpy_helper.from_array(c, "c")]
-        if last == "Y":
-            nodes += [helper.make_node("MatMul", ["seq", "V"], ["mm"]), helper.make_node("Add", ["mm", "c"], ["pre"])]
-        else:
-            nodes.append(helper.make_node("Gemm", ["seq", "V", "c"], ["pre"]))
-        nodes.append(helper.make_node(act, ["pre"], ["out"]))
-        out = "out"
-        width = o
+        out, width = add_dense_head(nodes, inits, r, width, head, last)
     shape_out = ["batch", "steps", width] if last == "Y" else ["batch", width]
     g = helper.make_graph(nodes, fid, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "steps", I])]
                           + list(graph_inputs),
@@ -524,6 +518,21 @@ def tf_keras_part():
         spec = (tf.TensorSpec((None, None, I), tf.float32, name="x"),)
         tf2onnx.convert.from_keras(m, input_signature=spec, opset=15, output_path=os.path.join(d, "model.onnx"))
         finish(fid, d, x)
+
+
+def add_dense_head(nodes, inits, r, width, head, last):
+    """A Dense head (o, activation) on the graph value "seq" of the given width: MatMul + Add on a sequence
+    (last == "Y"), Gemm on a last state; V [width, o] and c [o] drawn from r. Returns ("out", o)."""
+    o, act = head
+    v = r.standard_normal((width, o)).astype(np.float32)
+    c = r.standard_normal((o,)).astype(np.float32)
+    inits += [numpy_helper.from_array(v, "V"), numpy_helper.from_array(c, "c")]
+    if last == "Y":
+        nodes += [helper.make_node("MatMul", ["seq", "V"], ["mm"]), helper.make_node("Add", ["mm", "c"], ["pre"])]
+    else:
+        nodes.append(helper.make_node("Gemm", ["seq", "V", "c"], ["pre"]))
+    nodes.append(helper.make_node(act, ["pre"], ["out"]))
+    return "out", o
 
 
 def wanted(fid):

@@ -21,6 +21,8 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from onnx_fixtures import add_dense_head
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "onnx")
 B, T, I, H = 2, 5, 3, 4
 
@@ -60,16 +62,8 @@ def graph(fid, direction, last="Y", head=None, bare=False):
         inits.append(numpy_helper.from_array(np.array([0, -1], dtype=np.int64), "flat2"))
         out, shape = "seq", ["batch", dirs * H]
     if head and not bare:
-        o, act = head
-        v = r.standard_normal((dirs * H, o)).astype(np.float32)
-        c = r.standard_normal((o,)).astype(np.float32)
-        inits += [numpy_helper.from_array(v, "V"), numpy_helper.from_array(c, "c")]
-        if last == "Y":
-            nodes += [helper.make_node("MatMul", ["seq", "V"], ["mm"]), helper.make_node("Add", ["mm", "c"], ["pre"])]
-        else:
-            nodes.append(helper.make_node("Gemm", ["seq", "V", "c"], ["pre"]))
-        nodes.append(helper.make_node(act, ["pre"], ["out"]))
-        out, shape = "out", shape[:-1] + [o]
+        out, o = add_dense_head(nodes, inits, r, dirs * H, head, last)
+        shape = shape[:-1] + [o]
     g = helper.make_graph(nodes, fid, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "steps", I])],
                           [helper.make_tensor_value_info(out, TensorProto.FLOAT, shape)], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="onnx.helper", ir_version=8)
