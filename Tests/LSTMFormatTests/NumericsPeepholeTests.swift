@@ -8,16 +8,7 @@ import Testing
     /// Layers (direction, merge, peepholes, projection) with hidden 4, input 3, chained; dense head of width 2.
     static func architecture(_ layers: [(Direction, MergeMode?, Bool, Int?)], returnSequences: Bool = true,
                              dense: Bool = true, gate: Activation = .sigmoid, cell: Activation = .tanh) -> ModelArchitecture {
-        var specs: [LSTMLayerSpec] = []
-        var width = 3
-        for (direction, merge, peepholes, p) in layers {
-            let spec = LSTMLayerSpec(inputSize: width, hiddenSize: 4, direction: direction, mergeMode: merge,
-                                     gateActivation: gate, cellActivation: cell, projectionSize: p, peepholes: peepholes)
-            specs.append(spec)
-            width = spec.outputSize
-        }
-        return ModelArchitecture(layers: specs, returnSequences: returnSequences,
-                                 dense: dense ? [DenseLayerSpec(inputSize: width, outputSize: 2, activation: .tanh)] : [])
+        RandomModels.chained(layers, returnSequences: returnSequences, dense: dense, gate: gate, cell: cell)
     }
 
     static let variants: [RandomModels.Variant] = {

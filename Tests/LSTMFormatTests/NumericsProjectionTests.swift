@@ -9,15 +9,7 @@ import Testing
     /// Layers (direction, merge, projection) with hidden 4, input 3, chained; dense head of width 2 (or none).
     static func architecture(_ layers: [(Direction, MergeMode?, Int?)], returnSequences: Bool = true,
                              dense: Bool = true) -> ModelArchitecture {
-        var specs: [LSTMLayerSpec] = []
-        var width = 3
-        for (direction, merge, p) in layers {
-            let spec = LSTMLayerSpec(inputSize: width, hiddenSize: 4, direction: direction, mergeMode: merge, projectionSize: p)
-            specs.append(spec)
-            width = spec.outputSize
-        }
-        return ModelArchitecture(layers: specs, returnSequences: returnSequences,
-                                 dense: dense ? [DenseLayerSpec(inputSize: width, outputSize: 2, activation: .tanh)] : [])
+        RandomModels.chained(layers.map { ($0.0, $0.1, false, $0.2) }, returnSequences: returnSequences, dense: dense)
     }
 
     static let variants: [RandomModels.Variant] = {

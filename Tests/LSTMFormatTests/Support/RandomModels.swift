@@ -10,6 +10,22 @@ enum RandomModels {
         var description: String { name }
     }
 
+    /// Layers (direction, merge, peepholes, projection) with hidden 4, input 3, chained; a tanh dense head of
+    /// width 2 unless `dense` is false. The projection and peephole suites build their variants with it.
+    static func chained(_ layers: [(Direction, MergeMode?, Bool, Int?)], returnSequences: Bool = true,
+                        dense: Bool = true, gate: Activation = .sigmoid, cell: Activation = .tanh) -> ModelArchitecture {
+        var specs: [LSTMLayerSpec] = []
+        var width = 3
+        for (direction, merge, peepholes, p) in layers {
+            let spec = LSTMLayerSpec(inputSize: width, hiddenSize: 4, direction: direction, mergeMode: merge,
+                                     gateActivation: gate, cellActivation: cell, projectionSize: p, peepholes: peepholes)
+            specs.append(spec)
+            width = spec.outputSize
+        }
+        return ModelArchitecture(layers: specs, returnSequences: returnSequences,
+                                 dense: dense ? [DenseLayerSpec(inputSize: width, outputSize: 2, activation: .tanh)] : [])
+    }
+
     /// A model of `architecture` with every weight uniform in [-scale, scale) from `seed` (tensors drawn in
     /// canonical order), stored in `dtype`.
     static func make(architecture: ModelArchitecture, dtype: DType = .float32, seed: UInt64, scale: Double = 0.5) -> LSTMModel {
