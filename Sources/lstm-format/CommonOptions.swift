@@ -67,6 +67,17 @@ struct ModelReadOptions: ParsableArguments {
         }
         return try FormatRegistry.read(url, options: try readOptions())
     }
+
+    /// The outline of any supported model file, without reading tensor data where the format allows it
+    /// (`inspect`, `Spec/reliability.md` M3); HDF5-based files in the child process as `load` reads them.
+    func loadOutline(_ path: String) throws -> (outline: ModelOutline, format: any ModelFileFormat.Type) {
+        let url = URL(fileURLWithPath: path)
+        if IsolatedRead.isEnabled, try IsolatedRead.needsIsolation(url) {
+            _ = try readOptions()
+            return try IsolatedRead.loadOutline(url, readArguments: arguments)
+        }
+        return try FormatRegistry.readOutline(url, options: try readOptions())
+    }
 }
 
 extension DType: ExpressibleByArgument {}

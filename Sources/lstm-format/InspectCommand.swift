@@ -5,7 +5,13 @@ import LSTMFormat
 struct InspectCommand: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show a model file's format, architecture, tensors (dtype, shape, CRC-32) and metadata."
+        abstract: "Show a model file's format, architecture, tensors (dtype, shape, CRC-32) and metadata.",
+        discussion: """
+            inspect reads no tensor data (Spec/reliability.md, M3) where the format allows it: a .lstm file's \
+            CRC-32s are shown as stored, not verified; .h5, .weights.h5 and .keras files show shapes and dtypes \
+            from the HDF5 metadata and no CRC-32. --verify-checksums reads every tensor: it verifies a .lstm \
+            file's CRC-32s (exit 2 naming the tensor on a mismatch) and computes them for other formats.
+            """
     )
 
     @Argument(help: "The model file to read (any supported format).")
@@ -14,11 +20,24 @@ struct InspectCommand: ToolCommand {
     @Flag(help: "Print the report as JSON (stable schema, see README).")
     var json = false
 
+    @Flag(name: .customLong("verify-checksums"), help: "Read every tensor's data: verify the CRC-32s a .lstm file stores (exit 2 naming the tensor on a mismatch); compute them for other formats.")
+    var verifyChecksums = false
+
     @OptionGroup var read: ModelReadOptions
 
+    func validate() throws {
+        if verifyChecksums && read.noVerifyChecksums { throw ValidationError("--verify-checksums and --no-verify-checksums contradict each other; give one") }
+    }
+
     func execute() throws {
-        let (loaded, format) = try read.load(model)
-        let report = InspectReport(file: model, format: format.name, model: loaded)
+        let report: InspectReport
+        if verifyChecksums {
+            let (loaded, format) = try read.load(model)
+            report = InspectReport(file: model, format: format.name, model: loaded)
+        } else {
+            let (outline, format) = try read.loadOutline(model)
+            report = InspectReport(file: model, format: format.name, outline: outline)
+        }
         if json {
             print(try report.json())
         } else {
@@ -41,9 +60,14 @@ struct InspectCommand: ToolCommand {
         out += layers.render() + "\n"
         for (k, l) in a.layers.enumerated() where l.peepholes { out += "lstm.\(k) has peepholes p_f, p_i, p_o (M25)\n" }
         out += "\n"
-        var tensors = TextTable(header: ["tensor", "dtype", "shape", "crc32"])
-        for t in r.tensors { tensors.add([t.name, t.dtype.rawValue, "[" + t.shape.map(String.init).joined(separator: ", ") + "]", t.crc32]) }
+        // M3: a CRC-32 is marked when it is the file's stored one, not checked against the data.
+        let stored = r.tensors.contains { $0.crc32 != nil && !$0.crc32Verified }
+        var tensors = TextTable(header: ["tensor", "dtype", "shape", stored ? "crc32 (stored, not verified)" : "crc32"])
+        for t in r.tensors { tensors.add([t.name, t.dtype.rawValue, "[" + t.shape.map(String.init).joined(separator: ", ") + "]", t.crc32 ?? "-"]) }
         out += tensors.render()
+        if r.tensors.contains(where: { $0.crc32 == nil }) {
+            out += "\n(no CRC-32: inspect read no tensor data; --verify-checksums reads it and computes them)"
+        }
         if !r.metadata.isEmpty {
             var meta = TextTable(header: ["metadata", "value"])
             for key in r.metadata.keys.sorted() { meta.add([key, r.metadata[key]!]) }

@@ -45,6 +45,16 @@ enum IsolatedRead {
     }
 
     static func load(_ url: URL, readArguments: [String]) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
+        try run(url, readArguments: readArguments) { try receive($0, url) }
+    }
+
+    /// The outline (`inspect`, `Spec/reliability.md` M3): the child reads no tensor data where the format allows
+    /// it and hands back the outline as JSON.
+    static func loadOutline(_ url: URL, readArguments: [String]) throws -> (outline: ModelOutline, format: any ModelFileFormat.Type) {
+        try run(url, readArguments: readArguments + ["--outline"]) { try receiveOutline($0, url) }
+    }
+
+    private static func run<T>(_ url: URL, readArguments: [String], receive: (Int32) throws -> T) throws -> T {
         let handoff = lstm_memfd("lstm-format-read")
         guard handoff >= 0 else { throw FileError(path: url.relativePath, underlying: IOProblem.cannotOpen("memfd_create: \(String(cString: strerror(errno)))")) }
         defer { close(handoff) }
@@ -69,7 +79,28 @@ enum IsolatedRead {
         if signal != 0 { throw FileError(path: url.relativePath, underlying: IsolationProblem.crashed(signal: signal)) }
         // The child printed its notes and its one-line error (naming the file) itself.
         guard code == 0 else { throw CommandFailure(message: "", code: code) }
-        return try receive(handoff, url)
+        return try receive(handoff)
+    }
+
+    /// Reads the outline hand-off: the prefix, then the outline's JSON.
+    private static func receiveOutline(_ fd: Int32, _ url: URL) throws -> (outline: ModelOutline, format: any ModelFileFormat.Type) {
+        var bytes = Data()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var offset: off_t = 0
+        while true {
+            let n = pread(fd, &buffer, buffer.count, offset)
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw FileError(path: url.relativePath, underlying: IsolationProblem.noModel) }
+            if n == 0 { break }
+            bytes.append(contentsOf: buffer[0..<n])
+            offset += off_t(n)
+        }
+        let prefix = String(decoding: bytes.prefix(prefixLength), as: UTF8.self)
+        guard bytes.count > prefixLength, prefix.hasPrefix(tag),
+              let outline = try? JSONDecoder().decode(ModelOutline.self, from: bytes.dropFirst(prefixLength)) else {
+            throw FileError(path: url.relativePath, underlying: IsolationProblem.noModel)
+        }
+        return (outline, try FormatRegistry.format(named: prefix.dropFirst(tag.count).trimmingCharacters(in: .whitespaces)))
     }
 
     /// Maps the hand-off and decodes it; the tensors are views of the mapping, which lives as long as they do.
@@ -128,16 +159,29 @@ struct IsolatedReadCommand: ToolCommand {
     @Argument var input: String
     @Option(name: .customLong("time-limit")) var timeLimit: UInt32
     @Option(name: .customLong("parent")) var parent: Int32
+    /// Hand back the outline (JSON) instead of the model: `inspect` (M3).
+    @Flag(name: .customLong("outline")) var outline = false
     @OptionGroup var read: ModelReadOptions
 
     func execute() throws {
         _ = lstm_set_parent_death_signal(SIGKILL)
         guard getppid() == parent else { Foundation.exit(ExitStatus.failure) }  // the parent died before the line above
         alarm(timeLimit)
-        let (model, format) = try FormatRegistry.read(URL(fileURLWithPath: input), options: try read.readOptions())
-        var out = Data((IsolatedRead.tag + format.name).utf8)
-        out.append(Data(repeating: 0x20, count: IsolatedRead.prefixLength - out.count))
+        let url = URL(fileURLWithPath: input)
+        if outline {
+            let (outline, format) = try FormatRegistry.readOutline(url, options: try read.readOptions())
+            try AtomicFile.writeAll(Self.prefix(format) + (try JSONEncoder().encode(outline)), toDescriptor: STDOUT_FILENO)
+            return
+        }
+        let (model, format) = try FormatRegistry.read(url, options: try read.readOptions())
+        var out = Self.prefix(format)
         out.append(CompactFormat.encode(model))
         try AtomicFile.writeAll(out, toDescriptor: STDOUT_FILENO)
+    }
+
+    private static func prefix(_ format: any ModelFileFormat.Type) -> Data {
+        var out = Data((IsolatedRead.tag + format.name).utf8)
+        out.append(Data(repeating: 0x20, count: IsolatedRead.prefixLength - out.count))
+        return out
     }
 }

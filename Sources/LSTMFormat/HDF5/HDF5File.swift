@@ -9,6 +9,9 @@ final class HDF5File {
     private var isOpen: Bool
     /// Whether the datasets' declared bytes were checked against the memory budget (`checkDeclaredBytes`).
     var declaredBytesChecked = false
+    /// When false, `readTensor` checks a dataset's dtype and shape but reads none of its data: the tensor is a
+    /// read-only mapping of zero pages (`ReadOptions.declaredTensorsOnly`, `Spec/reliability.md` M3).
+    var readsTensorData = true
     /// The file path (or a label for an in-memory image), used in error messages.
     let location: String
 

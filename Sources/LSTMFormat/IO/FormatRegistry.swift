@@ -61,15 +61,32 @@ public enum FormatRegistry {
 
     /// Reads any supported model file. Errors are `FileError`s naming the file.
     public static func read(_ url: URL, options: ReadOptions = ReadOptions()) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
+        try read(url, options: options) { format in
+            let model = try format.read(from: url, options: options)
+            return (model, model.architecture)
+        }
+    }
+
+    /// The outline of any supported model file (what `inspect` shows), without reading tensor data where the
+    /// format allows it (`Spec/reliability.md`, M3). Errors are `FileError`s naming the file.
+    public static func readOutline(_ url: URL, options: ReadOptions = ReadOptions()) throws -> (outline: ModelOutline, format: any ModelFileFormat.Type) {
+        try read(url, options: options) { format in
+            let outline = try format.readOutline(from: url, options: options)
+            return (outline, outline.architecture)
+        }
+    }
+
+    private static func read<T>(_ url: URL, options: ReadOptions,
+                                _ body: (any ModelFileFormat.Type) throws -> (T, ModelArchitecture)) throws -> (T, any ModelFileFormat.Type) {
         let format = try detect(url)
         do {
-            let model = try format.read(from: url, options: options)
+            let (value, architecture) = try body(format)
             // O2: a weights-only format built the model with the given architecture; any other format stores its
             // own, which must then be the given one.
-            if let given = options.architecture, given != model.architecture {
-                throw ArchitectureMismatch(given: given, found: model.architecture)
+            if let given = options.architecture, given != architecture {
+                throw ArchitectureMismatch(given: given, found: architecture)
             }
-            return (model, format)
+            return (value, format)
         } catch let e as FileError {
             throw e
         } catch {

@@ -13,12 +13,20 @@ public protocol ModelFileFormat: Sendable {
     /// container), never from its name alone.
     static func matches(_ probe: FileProbe) -> Bool
     static func read(from url: URL, options: ReadOptions) throws -> LSTMModel
+    /// What `inspect` reports: the architecture, every tensor's dtype and shape, the metadata, read without
+    /// the tensor data where the format allows it (`Spec/reliability.md`, M3). The default reads the whole model
+    /// (`read(from:options:)`) and computes every CRC-32; errors are those of `read`.
+    static func readOutline(from url: URL, options: ReadOptions) throws -> ModelOutline
     /// Writes to `url` directly; callers go through `FormatRegistry.write`, which makes the write atomic.
     static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws
 }
 
 extension ModelFileFormat {
     public static var canWrite: Bool { true }
+
+    public static func readOutline(from url: URL, options: ReadOptions) throws -> ModelOutline {
+        ModelOutline(model: try read(from: url, options: options))
+    }
 }
 
 /// An error about one file: the path and what is wrong with it. `description` is the one-line message the

@@ -15,6 +15,10 @@ public struct ReadOptions: Sendable {
     public var describeHint: @Sendable (CallerHint) -> String
     /// Options of individual formats.
     public var formatOptions: FormatOptions
+    /// Set only inside `readOutline` (`Spec/reliability.md`, M3): HDF5-based readers check every dataset's
+    /// existence, dtype and shape but read none of its data, and give tensors of zeros that are never written
+    /// anywhere — the model they build lives only long enough to give its outline. Never public.
+    var declaredTensorsOnly = false
 
     public init(architecture: ModelArchitecture? = nil, verifyChecksums: Bool = true,
                 warn: @escaping @Sendable (String) -> Void = { _ in },

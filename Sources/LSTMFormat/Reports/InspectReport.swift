@@ -7,8 +7,22 @@ public struct InspectReport: Codable, Equatable, Sendable {
         public var name: String
         public var dtype: DType
         public var shape: [Int]
-        /// CRC-32 of the tensor's little-endian bytes, 8 hex digits.
-        public var crc32: String
+        /// CRC-32 of the tensor's little-endian bytes, 8 hex digits; nil when the format stores none and the data
+        /// was not read (`inspect` without `--verify-checksums`, `Spec/reliability.md` M3).
+        public var crc32: String?
+        /// Whether `crc32` was computed from the data in this read; false for a CRC-32 stored in a `.lstm` file
+        /// and shown without checking it against the data (M3).
+        public var crc32Verified: Bool
+
+        // Encoded by hand: `crc32` is always present, `null` when there is none (README, "JSON output").
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(dtype, forKey: .dtype)
+            try c.encode(shape, forKey: .shape)
+            try c.encode(crc32, forKey: .crc32)
+            try c.encode(crc32Verified, forKey: .crc32Verified)
+        }
     }
 
     public var file: String
@@ -18,15 +32,20 @@ public struct InspectReport: Codable, Equatable, Sendable {
     public var tensors: [TensorEntry]
     public var metadata: [String: String]
 
-    public init(file: String, format: String, model: LSTMModel) {
+    public init(file: String, format: String, outline: ModelOutline) {
         self.file = file
         self.format = format
-        self.architecture = model.architecture
-        self.parameterCount = model.parameterCount
-        self.tensors = model.orderedTensors.map {
-            TensorEntry(name: $0.name, dtype: $0.tensor.dtype, shape: $0.tensor.shape, crc32: CRC32.hex($0.tensor.crc32))
+        self.architecture = outline.architecture
+        self.parameterCount = outline.parameterCount
+        self.tensors = outline.tensors.map {
+            TensorEntry(name: $0.name, dtype: $0.dtype, shape: $0.shape, crc32: $0.crc32.map(CRC32.hex), crc32Verified: $0.crc32Verified)
         }
-        self.metadata = model.metadata
+        self.metadata = outline.metadata
+    }
+
+    /// The report of a fully read model: every CRC-32 computed from its bytes (or reused from a verified read, L26).
+    public init(file: String, format: String, model: LSTMModel) {
+        self.init(file: file, format: format, outline: ModelOutline(model: model))
     }
 
     /// Stable JSON: snake_case keys, sorted, pretty-printed.

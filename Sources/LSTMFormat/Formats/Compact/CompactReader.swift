@@ -17,7 +17,52 @@ struct CompactReader {
         var crc: UInt32
     }
 
+    /// What L1–L18 establish: the architecture, the metadata and where every tensor lies.
+    private struct Layout {
+        var architecture: ModelArchitecture
+        var metadata: [String: String]
+        var placed: [Placed]
+    }
+
     func read(verifyChecksums: Bool) throws(CompactError) -> LSTMModel {
+        let layout = try validatedLayout()
+        let placed = layout.placed
+        // L19
+        if verifyChecksums {
+            for p in placed {
+                let computed = CRC32.checksum(slice(p.start..<p.end))
+                guard computed == p.crc else { throw .tensorChecksumMismatch(tensor: p.name, stored: p.crc, computed: computed) }
+            }
+        }
+        var tensors: [String: Tensor] = [:]
+        for p in placed {
+            guard var t = try? Tensor(dtype: p.dtype, shape: p.shape, bytes: slice(p.start..<p.end)) else {
+                throw .lengthMismatch(tensor: p.name, expected: p.end - p.start, actual: p.end - p.start)
+            }
+            // Checked above: writers and `inspect` reuse it instead of reading the bytes again.
+            if verifyChecksums { t.verifiedCRC32 = p.crc }
+            tensors[p.name] = t
+        }
+        do {
+            return try LSTMModel(architecture: layout.architecture, tensors: tensors, metadata: layout.metadata)
+        } catch {
+            throw .invalidArchitecture(error)
+        }
+    }
+
+    /// The outline without touching tensor bytes (`Spec/reliability.md`, M3): L1–L18 are checked exactly as
+    /// `read` checks them (only the preamble, the header and the padding between tensors are read); the CRC-32s
+    /// are the stored ones, not verified (L19 is not checked, and data-level rules such as M25's finite
+    /// peepholes are `read`'s).
+    func outline() throws(CompactError) -> ModelOutline {
+        let layout = try validatedLayout()
+        return ModelOutline(architecture: layout.architecture,
+                            tensors: layout.placed.map { .init(name: $0.name, dtype: $0.dtype, shape: $0.shape, crc32: $0.crc, crc32Verified: false) },
+                            metadata: layout.metadata)
+    }
+
+    /// Checks L1–L18 in order (L20) and returns what they establish.
+    private func validatedLayout() throws(CompactError) -> Layout {
         let size = data.count
         // L1
         guard size >= CompactLayout.preambleSize else {
@@ -58,27 +103,7 @@ struct CompactReader {
         // L18
         try checkZero(headerEnd..<min(dataStart, size))
         for (k, p) in placed.enumerated().dropFirst() { try checkZero(placed[k - 1].end..<p.start) }
-        // L19
-        if verifyChecksums {
-            for p in placed {
-                let computed = CRC32.checksum(slice(p.start..<p.end))
-                guard computed == p.crc else { throw .tensorChecksumMismatch(tensor: p.name, stored: p.crc, computed: computed) }
-            }
-        }
-        var tensors: [String: Tensor] = [:]
-        for p in placed {
-            guard var t = try? Tensor(dtype: p.dtype, shape: p.shape, bytes: slice(p.start..<p.end)) else {
-                throw .lengthMismatch(tensor: p.name, expected: p.end - p.start, actual: p.end - p.start)
-            }
-            // Checked above: writers and `inspect` reuse it instead of reading the bytes again.
-            if verifyChecksums { t.verifiedCRC32 = p.crc }
-            tensors[p.name] = t
-        }
-        do {
-            return try LSTMModel(architecture: architecture, tensors: tensors, metadata: metadata)
-        } catch {
-            throw .invalidArchitecture(error)
-        }
+        return Layout(architecture: architecture, metadata: metadata, placed: placed)
     }
 
     /// Checks the tensor table entry by entry (L9–L16) and returns the absolute byte range of every tensor.

@@ -14,7 +14,12 @@ public enum CanonicalHDF5Format: ModelFileFormat {
     }
 
     public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
-        try CanonicalHDF5Reader.read(url)
+        try CanonicalHDF5Reader.read(url, readsTensorData: !options.declaredTensorsOnly)
+    }
+
+    /// M3: every rule of the layout checked, the datasets' dtypes and shapes, none of their data.
+    public static func readOutline(from url: URL, options: ReadOptions) throws -> ModelOutline {
+        try outlineWithoutTensorData(url, options)
     }
 
     /// With `options.compress`, datasets are chunked with the shuffle and deflate(6) filters (H6).

@@ -6,9 +6,10 @@ import Foundation
 enum CanonicalHDF5Reader {
     typealias L = CanonicalHDF5Layout
 
-    static func read(_ url: URL) throws -> LSTMModel {
+    static func read(_ url: URL, readsTensorData: Bool = true) throws -> LSTMModel {
         let file = try HDF5File.open(url)
         defer { try? file.close() }
+        file.readsTensorData = readsTensorData
         return try read(file)
     }
 

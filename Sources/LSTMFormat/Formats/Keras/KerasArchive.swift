@@ -30,6 +30,7 @@ enum KerasArchive {
         let image = try entry(archive, weightsEntry, limit: weightsLimit)
         let file = try HDF5File.open(image: image, label: "\(url.lastPathComponent)/\(weightsEntry)")
         defer { try? file.close() }
+        file.readsTensorData = !options.declaredTensorsOnly
         let plan: KerasModelPlan
         do {
             plan = try KerasConfig.parse(config, generation: generation)

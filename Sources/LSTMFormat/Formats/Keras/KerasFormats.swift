@@ -14,6 +14,12 @@ public enum KerasFormat: ModelFileFormat {
         try KerasArchive.read(url, options: options)
     }
 
+    /// M3: the datasets' dtypes and shapes, none of their data (the weights member itself is read whole: libhdf5
+    /// opens it as a memory image).
+    public static func readOutline(from url: URL, options: ReadOptions) throws -> ModelOutline {
+        try outlineWithoutTensorData(url, options)
+    }
+
     public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
         try KerasArchive.write(model, to: url, options: options)
     }
@@ -33,10 +39,16 @@ public enum KerasWeightsFormat: ModelFileFormat {
     public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
         let file = try HDF5File.open(url)
         defer { try? file.close() }
+        file.readsTensorData = !options.declaredTensorsOnly
         let plan = try options.kerasWeightsOnlyPlan(generation: .keras3) { try KerasShapeInference.keras3(file) }
         KerasInferenceNotes.report(plan, options: options)
         let weights = try KerasWeightsH5.readWeights(file, plan: plan)
         return try KerasModelBuilder.model(plan, weights: weights, metadata: ["source.format": name, "source.tool": plan.generation.toolName])
+    }
+
+    /// M3: the datasets' dtypes and shapes, none of their data.
+    public static func readOutline(from url: URL, options: ReadOptions) throws -> ModelOutline {
+        try outlineWithoutTensorData(url, options)
     }
 
     public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
@@ -62,7 +74,13 @@ public enum KerasH5Format: ModelFileFormat {
     public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
         let file = try HDF5File.open(url)
         defer { try? file.close() }
+        file.readsTensorData = !options.declaredTensorsOnly
         return try KerasLegacyH5.read(file, options: options, formatName: name, byName: options.keras.byName)
+    }
+
+    /// M3: the datasets' dtypes and shapes, none of their data.
+    public static func readOutline(from url: URL, options: ReadOptions) throws -> ModelOutline {
+        try outlineWithoutTensorData(url, options)
     }
 
     public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
