@@ -463,6 +463,8 @@ def tf2onnx_part():
         "tf2onnx_embedding_mask_zero": lambda: keras.Sequential([keras.Input((None,), dtype="int32"),
                                                                  L.Embedding(VOCABULARY, I, mask_zero=True),
                                                                  L.LSTM(4), L.Dense(2)]),
+        # Masking -> LSTM: tf2onnx writes a Loop here too (O-R16, refused; x has masked steps).
+        "tf2onnx_masking": lambda: seq(L.Masking(0.0), L.LSTM(4, return_sequences=True), L.Dense(2)),
     }
     for fid, make in models.items():
         if not wanted(fid):
@@ -475,6 +477,9 @@ def tf2onnx_part():
             layer.set_weights([w + 0.1 * np.arange(w.size).reshape(w.shape) / w.size if w.ndim == 1 else w for w in ws])
         tokens = "embedding" in fid
         x = token_ids(fid, VOCABULARY, np.int32) if tokens else rng(fid).standard_normal((B, T, I)).astype(np.float32)
+        if "masking" in fid:
+            x[0, -2:, :] = 0.0  # trailing padding in row 0
+            x[1, 1, :] = 0.0  # a masked step in the middle of row 1
         d = out_dir(fid)
         m.save(os.path.join(d, "model.keras"))
         np.save(os.path.join(d, "y_keras.npy"), np.asarray(m(x, training=False)).astype(np.float32))

@@ -36,6 +36,7 @@ import Testing
         ("torch_bidi_last_step", "bidirectional LSTM's output: its backward half"),
         ("tf2onnx_hard_sigmoid", "(Loop): the exporter unrolled the LSTM into a Loop"),
         ("tf2onnx_embedding_mask_zero", "(Loop): the exporter unrolled the LSTM into a Loop"),
+        ("tf2onnx_masking", "(Loop): the exporter unrolled the LSTM into a Loop"),
         ("torch_first_layer_state", "selects entry 0 of 2 stacked final states, a final state of an earlier layer"),
         ("dynamo_time_major", "the input is time-major [steps, batch, features] (PyTorch batch_first=False)"),
     ]
