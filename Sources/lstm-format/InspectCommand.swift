@@ -45,11 +45,34 @@ struct InspectCommand: ToolCommand {
         }
     }
 
+    /// What the model does to its input before the first LSTM and how masked steps leave each layer
+    /// (Spec/canonical-model.md M17–M24): one line each, none for a plain float-input model.
+    static func inputNotes(_ a: ModelArchitecture) -> [String] {
+        var notes: [String] = []
+        if let e = a.embedding {
+            notes.append("embedding: token ids 0…\(e.vocabularySize - 1) -> rows of embedding.E [\(e.vocabularySize), \(a.inputSize)]"
+                         + (e.maskZero ? "; id 0 masks its step (mask_zero, M18)" : ""))
+        }
+        if let v = a.maskValue {
+            notes.append("masking: a step whose features all equal \(v) is masked (Keras Masking, M18)")
+        }
+        if a.isMasked {
+            for (k, l) in a.layers.enumerated() {
+                notes.append("lstm.\(k) at a masked step: carries h and C over, outputs "
+                             + (l.zeroOutputForMask ? "0 (zero_output_for_mask)" : "the carried h") + " (M19)")
+            }
+        }
+        for (k, l) in a.layers.enumerated() {
+            if let p = l.projectionSize { notes.append("lstm.\(k) projects h to \(p) values with W_hr (M24)") }
+        }
+        return notes
+    }
+
     static func render(_ r: InspectReport) -> String {
         let a = r.architecture
         var out = "file    \(r.file)\nformat  \(r.format)\n"
         let kind = a.returnSequences ? "many-to-many" : "many-to-one"
-        out += "model   \(a.layers.count) LSTM layer\(a.layers.count == 1 ? "" : "s"), \(a.dense.count) dense, \(kind), input \(a.inputSize) -> output \(a.outputSize), \(r.parameterCount) parameters\n\n"
+        out += "model   \(a.layers.count) LSTM layer\(a.layers.count == 1 ? "" : "s"), \(a.dense.count) dense, \(kind), input \(a.embedding == nil ? "\(a.inputSize)" : "token ids") -> output \(a.outputSize), \(r.parameterCount) parameters\n\n"
         var layers = TextTable(header: ["layer", "direction", "merge", "input", "hidden", "output", "gate", "cell"], rightAligned: [3, 4, 5])
         for (k, l) in a.layers.enumerated() {
             layers.add(["lstm.\(k)", l.direction.rawValue, l.mergeMode?.rawValue ?? "-", "\(l.inputSize)", "\(l.hiddenSize)", "\(l.outputSize)", l.gateActivation.rawValue, l.cellActivation.rawValue])
@@ -58,6 +81,7 @@ struct InspectCommand: ToolCommand {
             layers.add(["dense.\(k)", "-", "-", "\(d.inputSize)", "-", "\(d.outputSize)", d.activation.rawValue, "-"])
         }
         out += layers.render() + "\n"
+        out += inputNotes(a).map { $0 + "\n" }.joined()
         for (k, l) in a.layers.enumerated() where l.peepholes { out += "lstm.\(k) has peepholes p_f, p_i, p_o (M25)\n" }
         out += "\n"
         // M3: a CRC-32 is marked when it is the file's stored one, not checked against the data.

@@ -83,6 +83,23 @@ enum CLI {
         #expect(try Data(contentsOf: out) == Data("precious".utf8))
     }
 
+    /// The text report says how a model reads its input and treats masked steps (M17–M19), not only the JSON.
+    @Test func inspectTextNamesEmbeddingMaskingAndMaskedOutputs() throws {
+        let masking = try CLI.run(["inspect", FixturePaths.fixture("keras-masking/masking-layer/masking_k3.keras").path])
+        #expect(masking.status == 0)
+        #expect(masking.stdout.contains("masking: a step whose features all equal 0.0 is masked"))
+        #expect(masking.stdout.contains("lstm.0 at a masked step: carries h and C over, outputs the carried h"))
+        #expect(!masking.stdout.contains("embedding:"))
+        let zeroed = try CLI.run(["inspect", FixturePaths.fixture("keras-masking/generated/keras3_zero_output_for_mask/model.keras").path])
+        #expect(zeroed.status == 0)
+        #expect(zeroed.stdout.contains("input token ids -> output 2"))
+        #expect(zeroed.stdout.contains("embedding: token ids 0…5 -> rows of embedding.E [6, 3]; id 0 masks its step"))
+        #expect(zeroed.stdout.contains("lstm.0 at a masked step: carries h and C over, outputs 0 (zero_output_for_mask)"))
+        let plain = try CLI.run(["inspect", demo])
+        #expect(plain.status == 0)
+        #expect(!plain.stdout.contains("masked") && !plain.stdout.contains("embedding:"))
+    }
+
     @Test func inspectJSONHasTheDocumentedKeys() throws {
         let r = try CLI.run(["inspect", demo, "--json"])
         #expect(r.status == 0)
