@@ -9,7 +9,7 @@ struct InspectCommand: ToolCommand {
         discussion: """
             inspect reads no tensor data (Spec/reliability.md, M3) where the format allows it: a .lstm file's \
             CRC-32s are shown as stored, not verified; .h5, .weights.h5 and .keras files show shapes and dtypes \
-            from the HDF5 metadata and no CRC-32. --verify-checksums reads every tensor: it verifies a .lstm \
+            from the HDF5 metadata (safetensors: from its header) and no CRC-32. --verify-checksums reads every tensor: it verifies a .lstm \
             file's CRC-32s (exit 2 naming the tensor on a mismatch) and computes them for other formats.
             """
     )

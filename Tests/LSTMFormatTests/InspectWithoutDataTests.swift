@@ -103,6 +103,36 @@ import Testing
         }
     }
 
+    /// M3d: a sparse safetensors state dict of one `nn.LSTM` (hidden size 8192, float16, 512 MiB of holes)
+    /// inspects with its shapes and leaves (almost) none of its pages in the page cache.
+    @Test func M3_aSparseSafetensorsStateDictInspectsWithoutReadingItsDataPages() throws {
+        try inFolder { folder in
+            let h = 8192
+            var entries: [String] = [], offset = 0
+            for (key, shape) in [("bias_hh_l0", [4 * h]), ("bias_ih_l0", [4 * h]), ("weight_hh_l0", [4 * h, h]), ("weight_ih_l0", [4 * h, 1])] {
+                let length = 2 * shape.reduce(1, *)
+                entries.append(#""lstm.\#(key)":{"dtype":"F16","shape":[\#(shape.map(String.init).joined(separator: ","))],"data_offsets":[\#(offset),\#(offset + length)]}"#)
+                offset += length
+            }
+            let header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
+            let head = (0..<8).map { UInt8(truncatingIfNeeded: UInt64(header.count) >> (8 * $0)) } + header
+            let file = folder.appendingPathComponent("sparse.safetensors")
+            try Data(head).write(to: file)
+            let size = head.count + offset
+            try #require(truncate(file.path, off_t(size)) == 0)
+
+            let r = try CLI.run(["inspect", file.path, "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(try Self.json(r.stdout)["format"] as? String == "safetensors")
+            #expect(try Self.json(r.stdout)["parameter_count"] as? Int == 4 * (h + h * h + h), "canonical b = b_ih + b_hh")
+            let u = try #require(try Self.tensors(r.stdout).dropFirst(4).first)
+            #expect(u["name"] as? String == "lstm.0.fwd.U_f" && u["shape"] as? [Int] == [h, h] && u["dtype"] as? String == "float16")
+            #expect(u["crc32"] is NSNull && u["crc32_verified"] as? Bool == false)
+            let resident = try Self.residentBytes(file, size: size)
+            #expect(resident <= 1 << 20, "\(resident) bytes of the file are in the page cache")
+        }
+    }
+
     /// Bytes of the file's pages that are in the page cache (`mincore` over a fresh mapping).
     static func residentBytes(_ url: URL, size: Int) throws -> Int {
         let fd = open(url.path, O_RDONLY)

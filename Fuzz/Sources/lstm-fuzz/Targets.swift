@@ -29,13 +29,44 @@ let targets: [FuzzTarget] = [
     FuzzTarget(name: "onnx", seeds: ["*.onnx"], run: fuzzONNX),
 ]
 
-/// `.lstm`: a file that decodes re-encodes to a file that decodes to the same model, and encoding is stable.
+/// `.lstm`: the header-only read `inspect` uses (M3a) agrees with the full read — it refuses a file with the
+/// full read's error, and a file it accepts either reads fully to a model with the same outline (stored CRC-32s
+/// equal to the verified ones) or is refused for its data only (L19, M25); a file that decodes re-encodes to a
+/// file that decodes to the same model, and encoding is stable.
 func fuzzCompact(_ data: Data) {
-    guard let model = try? CompactFormat.decode(data) else { return }
+    let outline: Result<ModelOutline, CompactError>
+    do { outline = .success(try CompactReader(data: data).outline()) } catch { outline = .failure(error) }
+    let full: Result<LSTMModel, CompactError>
+    do { full = .success(try CompactFormat.decode(data)) } catch { full = .failure(error) }
+    switch (outline, full) {
+    case (.failure(let a), .failure(let b)):
+        require(a == b, "header-only and full reads refuse with different errors: \(a) / \(b)")
+    case (.failure(let a), .success):
+        fatalError("the header-only read refuses a file the full read accepts: \(a)")
+    case (.success, .failure(let b)):
+        require(isDataLevel(b), "the header-only read accepts a file whose layout the full read refuses: \(b)")
+    case (.success(let o), .success(let model)):
+        let verified = ModelOutline(model: model)
+        require(o.architecture == verified.architecture && o.metadata == verified.metadata, "outline and model differ")
+        require(o.tensors.map { [$0.name, $0.dtype.rawValue, "\($0.shape)", "\($0.crc32 ?? 0)"] }
+                == verified.tensors.map { [$0.name, $0.dtype.rawValue, "\($0.shape)", "\($0.crc32 ?? 0)"] },
+                "outline tensors differ from the model's")
+        require(o.tensors.allSatisfy { !$0.crc32Verified } && o.parameterCount == model.parameterCount, "outline flags or count wrong")
+    }
+    guard case .success(let model) = full else { return }
     let bytes = CompactFormat.encode(model)
     guard let again = try? CompactFormat.decode(bytes) else { fatalError("re-encoded .lstm does not decode") }
     require(again.architecture == model.architecture && again.tensors == model.tensors && again.metadata == model.metadata, "round trip changed the model")
     require(CompactFormat.encode(again) == bytes, "encoding is not deterministic")
+}
+
+/// Errors only a read of the tensor data can find: a CRC-32 (L19) or a non-finite peephole (M25).
+func isDataLevel(_ error: CompactError) -> Bool {
+    switch error {
+    case .tensorChecksumMismatch: true
+    case .invalidArchitecture(.nonFinite): true
+    default: false
+    }
 }
 
 /// `.npy`: a decoded array re-encodes to bytes that decode to the same array.

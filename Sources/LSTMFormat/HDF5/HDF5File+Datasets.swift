@@ -38,7 +38,7 @@ extension HDF5File {
             guard !overflow, byteCount <= HDF5File.tensorByteLimit else {
                 throw HDF5Error(call: "readTensor", path: path, detail: "shape \(shape) is larger than \(HDF5File.tensorByteLimit) bytes")
             }
-            guard readsTensorData else { return try Tensor(dtype: dtype, shape: shape, bytes: try HDF5File.zeroPages(byteCount, path)) }
+            guard readsTensorData else { return try Tensor.declaredOnly(dtype: dtype, shape: shape) }
             var bytes = Data(count: byteCount)
             if byteCount > 0 {
                 try bytes.withUnsafeMutableBytes { raw in
@@ -48,16 +48,6 @@ extension HDF5File {
             }
             return try Tensor(dtype: dtype, shape: shape, bytes: bytes)
         }
-    }
-
-    /// `count` bytes of zeros that take no memory: an anonymous read-only mapping, every page the shared zero page.
-    /// For tensors whose data is not read (`readsTensorData` false).
-    private static func zeroPages(_ count: Int, _ path: String) throws -> Data {
-        guard count > 0 else { return Data() }
-        guard let base = mmap(nil, count, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), base != MAP_FAILED else {
-            throw HDF5Error(call: "readTensor", path: path, detail: "cannot map \(count) bytes: \(String(cString: strerror(errno)))")
-        }
-        return Data(bytesNoCopy: base, count: count, deallocator: .custom { p, n in munmap(p, n) })
     }
 
     /// Writes `tensor` as a new dataset at `path`, creating missing parent groups. Contiguous, or with

@@ -55,8 +55,8 @@ public struct ModelOutline: Codable, Equatable, Sendable {
 }
 
 extension ModelFileFormat {
-    /// The outline of an HDF5-based file, read with `ReadOptions.declaredTensorsOnly` (M3): the reader checks
-    /// everything it checks on a full read except the data, and its model of zero tensors is dropped here.
+    /// The outline from a reader that honours `ReadOptions.declaredTensorsOnly` (HDF5-based, safetensors; M3): it
+    /// checks everything it checks on a full read except the data, and its model of zero tensors is dropped here.
     static func outlineWithoutTensorData(_ url: URL, _ options: ReadOptions) throws -> ModelOutline {
         var declaredOnly = options
         declaredOnly.declaredTensorsOnly = true
@@ -66,5 +66,21 @@ extension ModelFileFormat {
                                 .init(name: $0.name, dtype: $0.tensor.dtype, shape: $0.tensor.shape, crc32: nil, crc32Verified: false)
                             },
                             metadata: model.metadata)
+    }
+}
+
+extension Tensor {
+    /// A tensor of `dtype` and `shape` whose bytes are zeros that take no memory: an anonymous read-only
+    /// mapping, every page the shared zero page. Only for readers building a model that gives its outline and
+    /// is then dropped (`ReadOptions.declaredTensorsOnly`, M3) — never for a model anyone computes with or writes.
+    static func declaredOnly(dtype: DType, shape: [Int]) throws -> Tensor {
+        guard let count = Tensor.elementCount(shape), case let (bytes, false) = count.multipliedReportingOverflow(by: dtype.byteSize) else {
+            throw TensorError.invalidShape(shape)
+        }
+        guard bytes > 0 else { return try Tensor(dtype: dtype, shape: shape, bytes: Data()) }
+        guard let base = mmap(nil, bytes, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), base != MAP_FAILED else {
+            throw IOProblem.cannotOpen("cannot map \(bytes) bytes: \(String(cString: strerror(errno)))")
+        }
+        return try Tensor(dtype: dtype, shape: shape, bytes: Data(bytesNoCopy: base, count: bytes, deallocator: .custom { p, n in munmap(p, n) }))
     }
 }

@@ -16,8 +16,17 @@ public enum SafetensorsFormat: ModelFileFormat {
 
     public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
         let data = try Data(contentsOf: url, options: .alwaysMapped)
-        let file = try SafetensorsFile.decode(data)
+        var file = try SafetensorsFile.decode(data)
+        if options.declaredTensorsOnly {
+            file.tensors = try file.tensors.map { ($0.name, try Tensor.declaredOnly(dtype: $0.tensor.dtype, shape: $0.tensor.shape)) }
+        }
         return try PyTorchStateDict.model(file.tensors, orderKnown: false, stored: file.metadata, options: options, format: name)
+    }
+
+    /// M3: the header's dtypes and shapes (the file is mapped, its tensor bytes are never touched); the state
+    /// dict mapping runs on zero pages.
+    public static func readOutline(from url: URL, options: ReadOptions) throws -> ModelOutline {
+        try outlineWithoutTensorData(url, options)
     }
 
     public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
