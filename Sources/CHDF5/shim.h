@@ -4,6 +4,7 @@
 // (H5OPEN H5T_NATIVE_FLOAT_g)); Swift cannot import them, so each one used by
 // LSTMFormat is exposed as a static inline function here.
 #include <hdf5.h>
+#include <string.h>
 
 static inline hid_t shim_H5P_DEFAULT(void) { return H5P_DEFAULT; }
 static inline hid_t shim_H5S_ALL(void) { return H5S_ALL; }
@@ -43,5 +44,44 @@ static inline hid_t shim_H5T_STD_I8LE(void) { return H5T_STD_I8LE; }
 static inline hid_t shim_H5T_C_S1(void) { return H5T_C_S1; }
 static inline size_t shim_H5T_VARIABLE(void) { return H5T_VARIABLE; }
 static inline hsize_t shim_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
+static inline haddr_t shim_HADDR_UNDEF(void) { return HADDR_UNDEF; }
+
+// File images used in place (Spec/hdf5-layout.md, H14): callbacks that hand libhdf5's core driver the caller's
+// buffer instead of copies, as H5LTopen_file_image does with H5LT_FILE_IMAGE_DONT_COPY | DONT_RELEASE. Only
+// for read-only opens: the driver never reallocates or writes the image then. The caller keeps the buffer
+// alive until the file is closed.
+typedef struct { void *image; size_t size; } shim_image_udata;
+
+static inline void *shim_image_malloc(size_t size, H5FD_file_image_op_t op, void *udata) {
+    shim_image_udata *u = (shim_image_udata *)udata;
+    (void)op;
+    return size == u->size ? u->image : NULL;
+}
+static inline void *shim_image_memcpy(void *dest, const void *src, size_t size, H5FD_file_image_op_t op, void *udata) {
+    (void)op; (void)udata;
+    if (dest != src) memcpy(dest, src, size);  // never taken: every copy is the same buffer
+    return dest;
+}
+static inline void *shim_image_realloc(void *ptr, size_t size, H5FD_file_image_op_t op, void *udata) {
+    (void)ptr; (void)size; (void)op; (void)udata;
+    return NULL;  // read-only: refuse
+}
+static inline herr_t shim_image_free(void *ptr, H5FD_file_image_op_t op, void *udata) {
+    (void)ptr; (void)op; (void)udata;
+    return 0;  // the caller owns the buffer
+}
+static inline void *shim_image_udata_copy(void *udata) { return udata; }
+static inline herr_t shim_image_udata_free(void *udata) { (void)udata; return 0; }
+
+/// Sets `image` (of `size` bytes) as the file image of `fapl` without copying it. `udata` must outlive the
+/// property list and every file opened with it.
+static inline herr_t shim_set_file_image_in_place(hid_t fapl, shim_image_udata *udata) {
+    H5FD_file_image_callbacks_t callbacks = {
+        shim_image_malloc, shim_image_memcpy, shim_image_realloc, shim_image_free,
+        shim_image_udata_copy, shim_image_udata_free, udata
+    };
+    if (H5Pset_file_image_callbacks(fapl, &callbacks) < 0) return -1;
+    return H5Pset_file_image(fapl, udata->image, udata->size);
+}
 
 #endif

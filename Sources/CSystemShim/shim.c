@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "CSystemShim.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -17,6 +19,16 @@ int lstm_set_parent_death_signal(int signal) {
 
 int lstm_memfd(const char *name) {
     return memfd_create(name, 0);
+}
+
+int lstm_open_unnamed(const char *folder) {
+    return open(folder, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
+}
+
+int lstm_link_unnamed(int fd, const char *path) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
 }
 
 pid_t lstm_spawn(const char *path, char *const argv[], char *const envp[], int stdout_fd) {

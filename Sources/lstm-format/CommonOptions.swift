@@ -60,12 +60,21 @@ struct ModelReadOptions: ParsableArguments {
     /// Reads any supported model file. HDF5-based files (and `.keras` archives, which hold one) are parsed in
     /// a child process (`IsolatedRead`), so a libhdf5 crash or hang on a damaged file becomes an error.
     func load(_ path: String) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
+        let loaded = try load(path, unchangedLSTMOutput: nil)
+        return (loaded.model, loaded.format)
+    }
+
+    /// `load`, for a command that will write the model unchanged as the `.lstm` file `output` (when given): a
+    /// child's hand-off then lies in the output's folder, ready to be published as the output (P2).
+    func load(_ path: String, unchangedLSTMOutput output: URL?) throws -> IsolatedRead.Loaded {
         let url = URL(fileURLWithPath: path)
         if IsolatedRead.isEnabled, try IsolatedRead.needsIsolation(url) {
             _ = try readOptions()  // a bad --config or --architecture is reported here, naming its file
-            return try IsolatedRead.load(url, readArguments: arguments)
+            return try IsolatedRead.load(url, readArguments: arguments, outputFolder: output?.deletingLastPathComponent(),
+                                         outputLabel: output?.relativePath)
         }
-        return try FormatRegistry.read(url, options: try readOptions())
+        let (model, format) = try FormatRegistry.read(url, options: try readOptions())
+        return IsolatedRead.Loaded(model: model, format: format, handoff: nil)
     }
 
     /// The outline of any supported model file, without reading tensor data where the format allows it

@@ -38,13 +38,18 @@ struct ConvertCommand: ToolCommand {
     }
 
     func execute() throws {
-        var (loaded, sourceFormat) = try model.load(input)
-        if let dtype { loaded = loaded.converted(to: dtype) }
         let outURL = URL(fileURLWithPath: output)
+        // P2: a model written unchanged as .lstm is the child reader's hand-off, published instead of rewritten.
+        let unchanged = dtype == nil && (try? to.map(FormatRegistry.format(named:)) ?? FormatRegistry.format(forOutput: outURL)) == CompactFormat.self
+        let read = try model.load(input, unchangedLSTMOutput: unchanged ? outURL : nil)
+        var (loaded, sourceFormat) = (read.model, read.format)
+        if let dtype { loaded = loaded.converted(to: dtype) }
         let format = try to.map(FormatRegistry.format(named:)) ?? FormatRegistry.format(forOutput: outURL)
-        try FormatRegistry.write(loaded, to: outURL, format: format, options: WriteOptions(compress: compress, warn: { note in
-            FileHandle.standardError.write(Data("lstm-format: note: \(note)\n".utf8))
-        }))
+        if !(read.handoff?.publish(to: outURL) ?? false) {
+            try FormatRegistry.write(loaded, to: outURL, format: format, options: WriteOptions(compress: compress, warn: { note in
+                FileHandle.standardError.write(Data("lstm-format: note: \(note)\n".utf8))
+            }))
+        }
         let dtypes = loaded.dtypes.map(\.rawValue).joined(separator: "+")
         print("\(input) (\(sourceFormat.name)) -> \(output) (\(format.name), \(loaded.tensors.count) tensors, \(dtypes))")
     }

@@ -3,24 +3,47 @@ import CSystemShim
 import Foundation
 import LSTMFormat
 
-/// Reads HDF5-based model files in a child process (`Spec/reliability.md`, P1).
+/// Reads HDF5-based model files in a child process (`Spec/reliability.md`, P1, P2).
 ///
 /// libhdf5 1.10 (Debian's) can crash (SIGSEGV in its global heap code) or loop forever on damaged files — see
 /// `Fixtures/damaged/`. A crash in-process would take the command down with it, so for canonical `.h5`, Keras
 /// `.h5` / `.weights.h5` and `.keras` inputs the command runs itself as `lstm-format __read INPUT`: the child
-/// parses the file and writes the model as `.lstm` bytes to its standard output, which is an anonymous memory
-/// file (`memfd`) the parent maps once the child has exited — no file in any folder, nothing left behind on
-/// any exit. The child dies with its parent (`PR_SET_PDEATHSIG`, and it stays in the parent's process group,
-/// so Ctrl-C reaches both) and ends itself after its time limit (`alarm`); the parent waits with `waitpid`.
-/// If the child dies from a signal, the parent reports the file as damaged, one line, exit 2. `.lstm` files
-/// are read in-process: their reader is Swift and validates every byte. `LSTMFORMAT_NO_ISOLATION=1` reads
-/// everything in-process.
+/// parses the file and writes the model as `.lstm` bytes, then a 64-byte trailer naming the format, to its
+/// standard output. That is an unnamed file: a `memfd`, or, when the command will write the model unchanged as
+/// a `.lstm` (P2), an `O_TMPFILE` file in the output's folder, which the parent truncates to the `.lstm` bytes
+/// and links into place as the output instead of writing the same bytes again. Either way no file in any
+/// folder has a name until the output is published, so nothing is left behind on any exit. The parent maps the
+/// file once the child has exited. The child dies with its parent (`PR_SET_PDEATHSIG`, and it stays in the
+/// parent's process group, so Ctrl-C reaches both) and ends itself after its time limit (`alarm`); the parent
+/// waits with `waitpid`. If the child dies from a signal, the parent reports the file as damaged, one line,
+/// exit 2. `.lstm` files are read in-process: their reader is Swift and validates every byte.
+/// `LSTMFORMAT_NO_ISOLATION=1` reads everything in-process.
 enum IsolatedRead {
     static var isEnabled: Bool { ProcessInfo.processInfo.environment["LSTMFORMAT_NO_ISOLATION"] != "1" }
 
-    /// The first bytes of the hand-off: this tag, the format name, spaces up to 64 bytes; then the `.lstm`.
+    /// The last bytes of the hand-off, after the `.lstm`: this tag, the format name, spaces up to 64 bytes.
     static let tag = "lstm-format-handoff "
-    static let prefixLength = 64
+    static let trailerLength = 64
+
+    /// A model read by the child, with the unnamed `.lstm` file it came in when that lies in the output's folder.
+    struct Loaded {
+        let model: LSTMModel
+        let format: any ModelFileFormat.Type
+        let handoff: Handoff?
+    }
+
+    /// The child's `.lstm` file in the output's folder (P2), open until this is released.
+    final class Handoff {
+        let descriptor: Int32
+        init(descriptor: Int32) { self.descriptor = descriptor }
+        deinit { close(descriptor) }
+
+        /// Makes the file the output at `url` (W1: mode, fsync, rename); false when it cannot be linked there,
+        /// and the caller writes the model instead.
+        func publish(to url: URL) -> Bool {
+            (try? AtomicFile.publish(descriptor: descriptor, to: url)) != nil
+        }
+    }
 
     /// Whether the file is one libhdf5 will parse: the HDF5 signature or a zip (`.keras`).
     static func needsIsolation(_ url: URL) throws -> Bool {
@@ -44,23 +67,36 @@ enum IsolatedRead {
         return max(1, Int(v.rounded(.up)))
     }
 
-    static func load(_ url: URL, readArguments: [String]) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
-        try run(url, readArguments: readArguments) { try receive($0, url) }
+    /// Reads `url` in the child. With `outputFolder` (the command writes the model unchanged as a `.lstm` there)
+    /// the hand-off is an unnamed file in that folder that `Loaded.handoff` can publish as the output (P2).
+    static func load(_ url: URL, readArguments: [String], outputFolder: URL? = nil, outputLabel: String? = nil) throws -> Loaded {
+        var inFolder = false
+        var handoff: Int32 = -1
+        if let outputFolder {
+            handoff = lstm_open_unnamed(outputFolder.path)
+            inFolder = handoff >= 0
+        }
+        if handoff < 0 { handoff = lstm_memfd("lstm-format-read") }
+        guard handoff >= 0 else { throw FileError(path: url.relativePath, underlying: IOProblem.cannotOpen("memfd_create: \(String(cString: strerror(errno)))")) }
+        let owner = Handoff(descriptor: handoff)
+        let (model, format) = try run(url, readArguments: (inFolder ? outputLabel.map { ["--output-label", $0] } ?? [] : []) + readArguments,
+                                      handoff: handoff) { try receive($0, url) }
+        return Loaded(model: model, format: format, handoff: inFolder ? owner : nil)
     }
 
     /// The outline (`inspect`, `Spec/reliability.md` M3): the child reads no tensor data where the format allows
     /// it and hands back the outline as JSON.
     static func loadOutline(_ url: URL, readArguments: [String]) throws -> (outline: ModelOutline, format: any ModelFileFormat.Type) {
-        try run(url, readArguments: readArguments + ["--outline"]) { try receiveOutline($0, url) }
-    }
-
-    private static func run<T>(_ url: URL, readArguments: [String], receive: (Int32) throws -> T) throws -> T {
         let handoff = lstm_memfd("lstm-format-read")
         guard handoff >= 0 else { throw FileError(path: url.relativePath, underlying: IOProblem.cannotOpen("memfd_create: \(String(cString: strerror(errno)))")) }
         defer { close(handoff) }
+        return try run(url, readArguments: readArguments + ["--outline"], handoff: handoff) { try receiveOutline($0, url) }
+    }
+
+    /// Runs the child with `handoff` as its standard output, waits for it, and on success decodes the hand-off.
+    private static func run<T>(_ url: URL, readArguments: [String], handoff: Int32, receive: (Int32) throws -> T) throws -> T {
         let limit = timeLimit(for: url)
-        let arguments = ["lstm-format", "__read", url.relativePath, "--time-limit", "\(limit)", "--parent", "\(getpid())"]
-            + readArguments
+        let arguments = ["lstm-format", "__read", url.relativePath, "--time-limit", "\(limit)", "--parent", "\(getpid())"] + readArguments
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"  // a libhdf5 crash is reported by the parent, in one line
         let pid = spawn("/proc/self/exe", arguments, environment.map { "\($0.key)=\($0.value)" }, stdout: handoff)
@@ -82,7 +118,7 @@ enum IsolatedRead {
         return try receive(handoff)
     }
 
-    /// Reads the outline hand-off: the prefix, then the outline's JSON.
+    /// Reads the outline hand-off: the outline's JSON, then the trailer.
     private static func receiveOutline(_ fd: Int32, _ url: URL) throws -> (outline: ModelOutline, format: any ModelFileFormat.Type) {
         var bytes = Data()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -95,31 +131,30 @@ enum IsolatedRead {
             bytes.append(contentsOf: buffer[0..<n])
             offset += off_t(n)
         }
-        let prefix = String(decoding: bytes.prefix(prefixLength), as: UTF8.self)
-        guard bytes.count > prefixLength, prefix.hasPrefix(tag),
-              let outline = try? JSONDecoder().decode(ModelOutline.self, from: bytes.dropFirst(prefixLength)) else {
+        let trailer = String(decoding: bytes.suffix(trailerLength), as: UTF8.self)
+        guard bytes.count > trailerLength, trailer.hasPrefix(tag),
+              let outline = try? JSONDecoder().decode(ModelOutline.self, from: bytes.dropLast(trailerLength)) else {
             throw FileError(path: url.relativePath, underlying: IsolationProblem.noModel)
         }
-        return (outline, try FormatRegistry.format(named: prefix.dropFirst(tag.count).trimmingCharacters(in: .whitespaces)))
+        return (outline, try FormatRegistry.format(named: trailer.dropFirst(tag.count).trimmingCharacters(in: .whitespaces)))
     }
 
-    /// Maps the hand-off and decodes it; the tensors are views of the mapping, which lives as long as they do.
+    /// Reads the trailer, cuts it off, maps the `.lstm` bytes and decodes them; the tensors are views of the
+    /// mapping, which lives as long as they do.
     private static func receive(_ fd: Int32, _ url: URL) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
+        let noModel = FileError(path: url.relativePath, underlying: IsolationProblem.noModel)
         var st = stat()
-        guard fstat(fd, &st) == 0, Int(st.st_size) > prefixLength,
-              let base = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
-            throw FileError(path: url.relativePath, underlying: IsolationProblem.noModel)
-        }
-        let size = Int(st.st_size)
-        let prefix = String(decoding: UnsafeRawBufferPointer(start: base, count: prefixLength), as: UTF8.self)
-        guard prefix.hasPrefix(tag) else { munmap(base, size); throw FileError(path: url.relativePath, underlying: IsolationProblem.noModel) }
-        let name = prefix.dropFirst(tag.count).trimmingCharacters(in: .whitespaces)
-        let format = try FormatRegistry.format(named: name)
-        let data = Data(bytesNoCopy: base + prefixLength, count: size - prefixLength, deallocator: .custom { _, _ in munmap(base, size) })
-        // The child computed every CRC from the model it built; the bytes then moved only through kernel memory.
-        do { return (try CompactFormat.decode(data, verifyChecksums: false), format) } catch {
-            throw FileError(path: url.relativePath, underlying: IsolationProblem.noModel)
-        }
+        guard fstat(fd, &st) == 0, Int(st.st_size) > trailerLength else { throw noModel }
+        let size = Int(st.st_size) - trailerLength
+        var trailer = [UInt8](repeating: 0, count: trailerLength)
+        guard pread(fd, &trailer, trailerLength, off_t(size)) == trailerLength, ftruncate(fd, off_t(size)) == 0 else { throw noModel }
+        let text = String(decoding: trailer, as: UTF8.self)
+        guard text.hasPrefix(tag) else { throw noModel }
+        let format = try FormatRegistry.format(named: text.dropFirst(tag.count).trimmingCharacters(in: .whitespaces))
+        guard let base = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), base != MAP_FAILED else { throw noModel }
+        let data = Data(bytesNoCopy: base, count: size, deallocator: .custom { _, _ in munmap(base, size) })
+        // The child computed every CRC from the model it built; the bytes then moved only through the kernel.
+        do { return (try CompactFormat.decode(data, verifyChecksums: false), format) } catch { throw noModel }
     }
 
     private static func spawn(_ path: String, _ arguments: [String], _ environment: [String], stdout: Int32) -> pid_t {
@@ -151,14 +186,16 @@ enum IsolationProblem: Error, CustomStringConvertible {
     }
 }
 
-/// The child side of `IsolatedRead`: reads INPUT with the in-process readers and writes it, after a 64-byte
-/// prefix naming the format, as `.lstm` bytes to standard output (the parent's memory file).
+/// The child side of `IsolatedRead`: reads INPUT with the in-process readers and writes it as `.lstm` bytes (or
+/// its outline as JSON), then a 64-byte trailer naming the format, to standard output (the parent's unnamed file).
 struct IsolatedReadCommand: ToolCommand {
     static let configuration = CommandConfiguration(commandName: "__read", abstract: "Internal: read a model in a child process.", shouldDisplay: false)
 
     @Argument var input: String
     @Option(name: .customLong("time-limit")) var timeLimit: UInt32
     @Option(name: .customLong("parent")) var parent: Int32
+    /// The output the hand-off becomes (P2): named in a write error ("No space left on device").
+    @Option(name: .customLong("output-label")) var outputLabel: String?
     /// Hand back the outline (JSON) instead of the model: `inspect` (M3).
     @Flag(name: .customLong("outline")) var outline = false
     @OptionGroup var read: ModelReadOptions
@@ -170,18 +207,22 @@ struct IsolatedReadCommand: ToolCommand {
         let url = URL(fileURLWithPath: input)
         if outline {
             let (outline, format) = try FormatRegistry.readOutline(url, options: try read.readOptions())
-            try AtomicFile.writeAll(Self.prefix(format) + (try JSONEncoder().encode(outline)), toDescriptor: STDOUT_FILENO)
+            try AtomicFile.writeAll(try JSONEncoder().encode(outline) + Self.trailer(format), toDescriptor: STDOUT_FILENO)
             return
         }
         let (model, format) = try FormatRegistry.read(url, options: try read.readOptions())
-        var out = Self.prefix(format)
-        out.append(CompactFormat.encode(model))
-        try AtomicFile.writeAll(out, toDescriptor: STDOUT_FILENO)
+        do {
+            try CompactFormat.write(model, toDescriptor: STDOUT_FILENO)
+            try AtomicFile.writeAll(Self.trailer(format), toDescriptor: STDOUT_FILENO)
+        } catch {
+            guard let outputLabel else { throw error }
+            throw FileError(path: outputLabel, underlying: error)
+        }
     }
 
-    private static func prefix(_ format: any ModelFileFormat.Type) -> Data {
+    private static func trailer(_ format: any ModelFileFormat.Type) -> Data {
         var out = Data((IsolatedRead.tag + format.name).utf8)
-        out.append(Data(repeating: 0x20, count: IsolatedRead.prefixLength - out.count))
+        out.append(Data(repeating: 0x20, count: IsolatedRead.trailerLength - out.count))
         return out
     }
 }

@@ -11,6 +11,13 @@ int lstm_set_parent_death_signal(int signal);
 /// memfd_create(name, 0): an anonymous memory file; -1 on error (errno set).
 int lstm_memfd(const char *name);
 
+/// open(folder, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666): an unnamed regular file in `folder`, freed when its
+/// last descriptor closes (whatever the exit); -1 on error (errno set; EOPNOTSUPP on file systems without it).
+int lstm_open_unnamed(const char *folder);
+
+/// Gives the unnamed file open as `fd` the name `path` (linkat through /proc/self/fd). 0 or -1 (errno set).
+int lstm_link_unnamed(int fd, const char *path);
+
 /// posix_spawn of `path` with `argv` and `envp`, its stdout replaced by `stdout_fd` (stdin and stderr
 /// inherited), in the caller's process group. Returns the pid, or -errno.
 pid_t lstm_spawn(const char *path, char *const argv[], char *const envp[], int stdout_fd);

@@ -19,7 +19,8 @@ extension HDF5File {
     /// Reads a dataset as a tensor: IEEE float32, float64 or float16 in any byte order (converted to
     /// little-endian), or unsigned 16-bit integers or 2-byte opaque values (Keras 3's bfloat16,
     /// `Spec/keras-mapping.md` K-F7) with a `dtype` = "bfloat16" attribute (H5). Any other type is an error
-    /// naming the path and the type.
+    /// naming the path and the type. A contiguous, unfiltered dataset stored in the tensor's own byte layout in
+    /// a mapped file is returned as a view of the mapping, not a copy (H14).
     func readTensor(_ path: String) throws -> Tensor {
         try checkDeclaredBytes()
         return try HDF5Library.serialized {
@@ -39,6 +40,9 @@ extension HDF5File {
                 throw HDF5Error(call: "readTensor", path: path, detail: "shape \(shape) is larger than \(HDF5File.tensorByteLimit) bytes")
             }
             guard readsTensorData else { return try Tensor.declaredOnly(dtype: dtype, shape: shape) }
+            if let view = try mappedView(dataset.id, fileType: fileType.id, memType: memType.id, byteCount: byteCount, alignment: dtype.byteSize) {
+                return try Tensor(dtype: dtype, shape: shape, bytes: view)
+            }
             var bytes = Data(count: byteCount)
             if byteCount > 0 {
                 try bytes.withUnsafeMutableBytes { raw in
@@ -100,6 +104,24 @@ extension HDF5File {
     }
 
     // MARK: helpers (caller holds the lock)
+
+    /// The dataset's bytes as a view of the mapped file (H14), or nil when it must be read with `H5Dread`: the
+    /// file is not mapped, the dataset is not contiguous, has filters or external storage, is not allocated, is
+    /// stored in another type than `memType` (byte order, precision), is not `alignment`-aligned or does not lie
+    /// inside the file with exactly `byteCount` bytes.
+    private func mappedView(_ dataset: hid_t, fileType: hid_t, memType: hid_t, byteCount: Int, alignment: Int) throws -> Data? {
+        guard let mapped, byteCount > 0, H5Tequal(fileType, memType) > 0 else { return nil }
+        let plist = H5Dget_create_plist(dataset)
+        guard plist >= 0 else { _ = H5Eclear2(shim_H5E_DEFAULT()); return nil }
+        defer { H5Pclose(plist) }
+        guard H5Pget_layout(plist) == H5D_CONTIGUOUS, H5Pget_nfilters(plist) == 0, H5Pget_external_count(plist) == 0,
+              H5Dget_storage_size(dataset) == hsize_t(byteCount) else { return nil }
+        let address = H5Dget_offset(dataset)
+        guard address != shim_HADDR_UNDEF(), let offset = Int(exactly: address), offset % alignment == 0,
+              offset <= mapped.range.count - byteCount else { _ = H5Eclear2(shim_H5E_DEFAULT()); return nil }
+        let start = mapped.range.lowerBound + offset
+        return mapped.file.view(start..<(start + byteCount))
+    }
 
     private func openDataset(_ path: String) throws -> HDF5Handle {
         try HDF5Library.handle(H5Dopen2(try id(path), path, shim_H5P_DEFAULT()), "H5Dopen2", path, close: H5Dclose)

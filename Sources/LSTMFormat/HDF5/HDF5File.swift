@@ -14,6 +14,10 @@ final class HDF5File {
     var readsTensorData = true
     /// The file path (or a label for an in-memory image), used in error messages.
     let location: String
+    /// The image libhdf5's core driver reads in place; released after the file is closed.
+    private var image: ImageBuffer?
+    /// The mapped bytes of the file (a mapping and the range holding the file), for dataset views (H14).
+    var mapped: (file: MappedFile, range: Range<Int>)?
 
     private init(fileID: hid_t, location: String) {
         self.fileID = fileID
@@ -23,30 +27,86 @@ final class HDF5File {
 
     deinit { try? close() }
 
-    /// Opens an existing file read-only.
+    /// A file image for the core driver, kept alive as long as the file is open.
+    private final class ImageBuffer {
+        let udata: UnsafeMutablePointer<shim_image_udata>
+        private let owner: AnyObject?
+
+        /// Bytes of a mapping, used in place.
+        init(mapping: MappedFile, range: Range<Int>) {
+            precondition(range.lowerBound >= 0 && range.upperBound <= mapping.count)
+            owner = mapping
+            udata = .allocate(capacity: 1)
+            let base = mapping.base.map { UnsafeMutableRawPointer(mutating: $0 + range.lowerBound) }
+            udata.initialize(to: shim_image_udata(image: base, size: range.count))
+        }
+
+        /// A copy of `data` in memory this object owns.
+        init(copying data: Data) {
+            owner = nil
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, data.count), alignment: 64)
+            data.copyBytes(to: buffer.assumingMemoryBound(to: UInt8.self), count: data.count)
+            udata = .allocate(capacity: 1)
+            udata.initialize(to: shim_image_udata(image: buffer, size: data.count))
+        }
+
+        deinit {
+            if owner == nil { udata.pointee.image?.deallocate() }
+            udata.deallocate()
+        }
+    }
+
+    /// Opens an existing file read-only. The file is also memory-mapped so that contiguous datasets read as
+    /// views of it (H14).
     static func open(_ url: URL) throws -> HDF5File {
-        try HDF5Library.serialized {
+        let file = try HDF5Library.serialized {
             let fapl = try accessProperties(url.path)
             let id = try HDF5Library.check(H5Fopen(url.path, shim_H5F_ACC_RDONLY(), fapl.id), "H5Fopen", url.path)
             return HDF5File(fileID: id, location: url.path)
         }
+        if let mapping = try? MappedFile(url: url), file.hasNoUserBlock() { file.mapped = (mapping, 0..<mapping.count) }
+        return file
+    }
+
+    /// Opens bytes `range` of `mapping` as an HDF5 file image, read-only and in place: libhdf5's core driver
+    /// reads the mapping itself, no copy is made (H14), and contiguous datasets read as views of it.
+    /// `label` names the image in error messages (e.g. "model.keras/model.weights.h5").
+    static func open(mapping: MappedFile, range: Range<Int>, label: String) throws -> HDF5File {
+        let image = ImageBuffer(mapping: mapping, range: range)
+        let file = try open(image: image, label: label)
+        if file.hasNoUserBlock() { file.mapped = (mapping, range) }
+        return file
     }
 
     /// Opens an HDF5 file image held in memory, read-only (libhdf5's core driver; nothing touches the disk).
-    /// `label` names the image in error messages (e.g. "model.keras/model.weights.h5").
+    /// The image is copied once. `label` names the image in error messages.
     static func open(image: Data, label: String) throws -> HDF5File {
+        try open(image: ImageBuffer(copying: image), label: label)
+    }
+
+    private static func open(image: ImageBuffer, label: String) throws -> HDF5File {
         try HDF5Library.serialized {
             let fapl = try accessProperties(label)
             try HDF5Library.check(H5Pset_fapl_core(fapl.id, 64 * 1024, false), "H5Pset_fapl_core", label)
-            var bytes = [UInt8](image)
-            try bytes.withUnsafeMutableBytes { raw in
-                // libhdf5 copies the buffer.
-                _ = try HDF5Library.check(H5Pset_file_image(fapl.id, raw.baseAddress, raw.count), "H5Pset_file_image", label)
-            }
+            try HDF5Library.check(shim_set_file_image_in_place(fapl.id, image.udata), "H5Pset_file_image", label)
             // The core driver identifies open files by name: make each image's name unique.
             let name = "lstmformat-image-\(UUID().uuidString).h5"
             let id = try HDF5Library.check(H5Fopen(name, shim_H5F_ACC_RDONLY(), fapl.id), "H5Fopen", label)
-            return HDF5File(fileID: id, location: label)
+            let file = HDF5File(fileID: id, location: label)
+            file.image = image
+            return file
+        }
+    }
+
+    /// Whether the file has no user block (the base address is 0), so dataset addresses are file offsets.
+    private func hasNoUserBlock() -> Bool {
+        HDF5Library.serialized {
+            guard isOpen else { return false }
+            let plist = H5Fget_create_plist(fileID)
+            guard plist >= 0 else { _ = H5Eclear2(shim_H5E_DEFAULT()); return false }
+            defer { H5Pclose(plist) }
+            var size: hsize_t = 1
+            return H5Pget_userblock(plist, &size) >= 0 && size == 0
         }
     }
 

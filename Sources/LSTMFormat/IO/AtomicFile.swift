@@ -46,6 +46,16 @@ public enum AtomicFile {
         }
     }
 
+    /// Makes the complete, unnamed file open as `fd` (`lstm_open_unnamed` in the destination's folder) the
+    /// destination, the way `write` does (W1): it is linked as the temporary file, given the existing output's
+    /// mode, `fsync`ed and renamed into place (`Spec/reliability.md`, P2). Throws `IOProblem.cannotWrite` when
+    /// the file cannot be linked there (another file system, no `/proc`): the caller then writes normally.
+    public static func publish(descriptor fd: Int32, to destination: URL) throws {
+        try write(to: destination) { temp in
+            guard lstm_link_unnamed(fd, temp.path) == 0 else { throw IOProblem.cannotWrite(String(cString: strerror(errno))) }
+        }
+    }
+
     /// Writes `data` atomically.
     public static func write(_ data: Data, to destination: URL) throws {
         try write(to: destination) { temp in try writeAll(data, to: temp) }

@@ -12,7 +12,12 @@ public enum CRC32 {
     }
 
     public static func checksum(_ raw: UnsafeRawBufferPointer) -> UInt32 {
-        var crc = crc32(0, nil, 0)
+        update(UInt32(crc32(0, nil, 0)), raw)
+    }
+
+    /// The CRC-32 of the bytes summed into `crc` followed by `raw`.
+    static func update(_ crc: UInt32, _ raw: UnsafeRawBufferPointer) -> UInt32 {
+        var crc = uLong(crc)
         guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return UInt32(crc) }
         var done = 0
         while done < raw.count {

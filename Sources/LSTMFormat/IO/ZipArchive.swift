@@ -5,7 +5,8 @@ import Foundation
 ///
 /// ZIPFoundation (still used to write archives) inflates with a loop that never ends on some damaged streams
 /// and checks CRCs with a byte loop on Linux; reading here needs only the central directory, zlib's `inflate`
-/// and zlib's `crc32`. The file is memory-mapped; a member is read with one copy (stored) or one inflate.
+/// and zlib's `crc32`. The file is memory-mapped; a stored member is a view of the mapping (no copy, M4), a
+/// deflated one is inflated once.
 struct ZipArchive {
     struct Member: Equatable {
         let name: String
@@ -20,17 +21,23 @@ struct ZipArchive {
 
     let data: Data
     let members: [Member]
+    /// The mapped file `data` views (nil for an archive in memory).
+    let mapping: MappedFile?
 
     /// Opens `url`; throws `ZipError` when it is not a zip archive or its directory is damaged.
     init(url: URL) throws {
         try IOProblem.requireFile(url)
-        let data: Data
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch { throw IOProblem.cannotOpen(IOProblem.reason(error)) }
-        try self.init(data: data)
+        let mapping = try MappedFile(url: url)
+        try self.init(data: mapping.data, mapping: mapping)
     }
 
     init(data: Data) throws {
+        try self.init(data: data, mapping: nil)
+    }
+
+    private init(data: Data, mapping: MappedFile?) throws {
         self.data = data
+        self.mapping = mapping
         self.members = try ZipDirectory.parse(data)
         var seen = Set<String>()
         for m in members where !seen.insert(m.name).inserted { throw ZipError.duplicateMember(m.name) }
@@ -56,8 +63,14 @@ struct ZipArchive {
             guard member.compressedSize == member.uncompressedSize else {
                 throw ZipError.damaged(member.name, "a stored member of \(member.compressedSize) bytes declares \(member.uncompressedSize)")
             }
-            // A copy with indices from 0: a slice of the mapping keeps the file's offsets as its indices, which
-            // callers indexing from 0 would misread (found by the zip fuzz target).
+            // A view or a copy with indices from 0: a slice of the mapping keeps the file's offsets as its
+            // indices, which callers indexing from 0 would misread (found by the zip fuzz target).
+            if let mapping {
+                out = mapping.view(Int(start)..<Int(end))
+                let crc = Self.checksumDroppingPages(out, mapping: mapping, offset: Int(start))
+                guard crc == member.crc32 else { throw ZipError.checksumMismatch(member: member.name, recorded: member.crc32, actual: crc) }
+                return out
+            }
             out = Data(raw)
         case 8:
             out = try ZipInflate.inflate(raw, size: member.uncompressedSize, member: member.name)
@@ -67,6 +80,33 @@ struct ZipArchive {
         let crc = CRC32.checksum(out)
         guard crc == member.crc32 else { throw ZipError.checksumMismatch(member: member.name, recorded: member.crc32, actual: crc) }
         return out
+    }
+
+    /// The bytes of a stored member as they lie in the mapped file, for readers that use them in place (an
+    /// HDF5 image): nil when the member is compressed or the archive is not mapped. Checked as `read` checks.
+    func storedRange(_ member: Member, limit: UInt64) throws -> Range<Int>? {
+        guard let mapping, member.method == 0 else { return nil }
+        _ = try read(member, limit: limit)  // sizes, bounds and CRC-32, pages dropped as checked
+        let start = try dataStart(member)
+        precondition(mapping.count >= Int(start) + Int(member.compressedSize))
+        return Int(start)..<(Int(start) + Int(member.compressedSize))
+    }
+
+    /// CRC-32 of a view of `mapping` at `offset`, 8 MiB at a time, dropping each part's pages once summed: a
+    /// large stored member is checked without all of it becoming resident at once (M4).
+    private static func checksumDroppingPages(_ bytes: Data, mapping: MappedFile, offset: Int) -> UInt32 {
+        let part = 8 << 20
+        return bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var crc: UInt32 = 0
+            var done = 0
+            while done < raw.count {
+                let n = min(part, raw.count - done)
+                crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: raw[done..<(done + n)]))
+                mapping.dropResidentPages((offset + done)..<(offset + done + n))
+                done += n
+            }
+            return crc
+        }
     }
 
     /// Where the member's data begins: after its local header (30 bytes, the name and the extra field).

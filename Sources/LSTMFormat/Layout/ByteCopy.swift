@@ -60,6 +60,7 @@ extension Tensor {
                     ByteCopy.transpose(src.baseAddress!, srcStride: cols, dst.baseAddress!, dstStride: rows, rows: rows, cols: cols, elementSize: size)
                 }
             }
+            MappedFile.dropResidentPages(of: bytes)  // a source read in place from a mapped file (M4)
         }
         return try! Tensor(dtype: dtype, shape: [cols, rows], bytes: data)  // same element count
     }

@@ -91,6 +91,8 @@ extension GateLayout {
                 out[gate] = try! Tensor(dtype: m.dtype, shape: [h, n], bytes: data)  // h·n elements by construction
             }
         }
+        // A source read in place from a mapped file is done with: drop its pages (M4; the bytes stay readable).
+        MappedFile.dropResidentPages(of: m.bytes)
         return out
     }
 

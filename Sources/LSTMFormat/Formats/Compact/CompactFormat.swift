@@ -15,6 +15,12 @@ public enum CompactFormat: ModelFileFormat {
         CompactWriter.encode(model)
     }
 
+    /// Writes the file's bytes (`encode`'s, L22) to an open descriptor without holding them all in memory.
+    /// Throws `IOProblem.cannotWrite` with the OS's reason.
+    public static func write(_ model: LSTMModel, toDescriptor fd: Int32) throws {
+        try CompactWriter.write(model, toDescriptor: fd)
+    }
+
     /// Validates `data` completely (L1–L18, and L19 when `verifyChecksums`) and returns the model. The tensors'
     /// bytes are slices of `data`, not copies.
     public static func decode(_ data: Data, verifyChecksums: Bool = true) throws(CompactError) -> LSTMModel {

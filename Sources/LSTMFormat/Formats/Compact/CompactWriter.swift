@@ -47,6 +47,11 @@ enum CompactWriter {
         let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         guard fd >= 0 else { throw IOProblem.cannotWrite(String(cString: strerror(errno))) }
         defer { close(fd) }
+        try write(model, toDescriptor: fd)
+    }
+
+    /// Writes the file's bytes to an open descriptor, chunk by chunk (never the whole file in memory).
+    static func write(_ model: LSTMModel, toDescriptor fd: Int32) throws {
         for part in chunks(model) { try AtomicFile.writeAll(part, toDescriptor: fd) }
     }
 

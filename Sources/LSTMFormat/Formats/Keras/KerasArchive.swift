@@ -27,8 +27,14 @@ enum KerasArchive {
             renamed = meta[renamedKey] as? [String: String]
         }
         let generation = version.flatMap(KerasGeneration.init(version:)) ?? .keras3
-        let image = try entry(archive, weightsEntry, limit: weightsLimit)
-        let file = try HDF5File.open(image: image, label: "\(url.lastPathComponent)/\(weightsEntry)")
+        guard let member = archive[weightsEntry] else { throw KerasError.missingEntry(weightsEntry) }
+        let label = "\(url.lastPathComponent)/\(weightsEntry)"
+        // A stored member (what Keras writes) is read in place from the mapped archive (M4).
+        let file = if let mapping = archive.mapping, let range = try archive.storedRange(member, limit: weightsLimit) {
+            try HDF5File.open(mapping: mapping, range: range, label: label)
+        } else {
+            try HDF5File.open(image: archive.read(member, limit: weightsLimit), label: label)
+        }
         defer { try? file.close() }
         file.readsTensorData = !options.declaredTensorsOnly
         let plan: KerasModelPlan
