@@ -27,7 +27,7 @@ struct ModelReadOptions: ParsableArguments {
 
     func readOptions() throws -> ReadOptions {
         var options = ReadOptions(verifyChecksums: !noVerifyChecksums, warn: { note in
-            FileHandle.standardError.write(Data("lstm-format: note: \(note)\n".utf8))
+            Progress.shared.line("lstm-format: note: \(note)")
         }, describeHint: CLIHints.text)
         if let path = kerasConfig {
             options.keras = KerasReadOptions(config: try Self.contents(path), configPath: path)
@@ -59,6 +59,7 @@ struct ModelReadOptions: ParsableArguments {
 
     /// Reads any supported model file. HDF5-based files (and `.keras` archives, which hold one) are parsed in
     /// a child process (`IsolatedRead`), so a libhdf5 crash or hang on a damaged file becomes an error.
+    /// Shows "reading PATH" as progress meanwhile (G1; the child reader draws none itself).
     func load(_ path: String) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
         let loaded = try load(path, unchangedLSTMOutput: nil)
         return (loaded.model, loaded.format)
@@ -68,9 +69,10 @@ struct ModelReadOptions: ParsableArguments {
     /// child's hand-off then lies in the output's folder, ready to be published as the output (P2).
     func load(_ path: String, unchangedLSTMOutput output: URL?) throws -> IsolatedRead.Loaded {
         let url = URL(fileURLWithPath: path)
+        Progress.shared.phase("reading \(path)")
         if IsolatedRead.isEnabled, try IsolatedRead.needsIsolation(url) {
             _ = try readOptions()  // a bad --config or --architecture is reported here, naming its file
-            return try IsolatedRead.load(url, readArguments: arguments, outputFolder: output?.deletingLastPathComponent(),
+            return try IsolatedRead.load(url, readArguments: arguments + ["--quiet"], outputFolder: output?.deletingLastPathComponent(),
                                          outputLabel: output?.relativePath)
         }
         let (model, format) = try FormatRegistry.read(url, options: try readOptions())

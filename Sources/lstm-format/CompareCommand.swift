@@ -29,6 +29,7 @@ struct CompareCommand: ToolCommand {
 
     @OptionGroup var check: CheckOptions
     @OptionGroup var read: ModelReadOptions
+    @OptionGroup var display: DisplayOptions
 
     func execute() throws {
         let (ma, _) = try read.load(a)
@@ -36,10 +37,12 @@ struct CompareCommand: ToolCommand {
         let x = try inputs.map(readModelInput)
         let report: CheckReport
         do {
-            report = try Comparer.compare(ma, mb, files: [a, b], input: x, precision: precision, tolerance: check.tolerance)
+            report = try Comparer.compare(ma, mb, files: [a, b], input: x, precision: precision, tolerance: check.tolerance,
+                                        progress: Progress.shared.handler)
         } catch {
             throw FileError(path: inputs ?? a, underlying: error)
         }
+        Progress.shared.finish()
         try check.finish(report)
     }
 }

@@ -30,6 +30,7 @@ struct ConvertCommand: ToolCommand {
     var compress = false
 
     @OptionGroup var model: ModelReadOptions
+    @OptionGroup var display: DisplayOptions
 
     func validate() throws {
         if let to, !FormatRegistry.all.contains(where: { $0.name == to }) {
@@ -43,13 +44,18 @@ struct ConvertCommand: ToolCommand {
         let unchanged = dtype == nil && (try? to.map(FormatRegistry.format(named:)) ?? FormatRegistry.format(forOutput: outURL)) == CompactFormat.self
         let read = try model.load(input, unchangedLSTMOutput: unchanged ? outURL : nil)
         var (loaded, sourceFormat) = (read.model, read.format)
-        if let dtype { loaded = loaded.converted(to: dtype) }
+        if let dtype {
+            Progress.shared.phase("converting to \(dtype.rawValue)")
+            loaded = loaded.converted(to: dtype)
+        }
         let format = try to.map(FormatRegistry.format(named:)) ?? FormatRegistry.format(forOutput: outURL)
         if !(read.handoff?.publish(to: outURL) ?? false) {
+            Progress.shared.phase("writing \(output)")
             try FormatRegistry.write(loaded, to: outURL, format: format, options: WriteOptions(compress: compress, warn: { note in
-                FileHandle.standardError.write(Data("lstm-format: note: \(note)\n".utf8))
+                Progress.shared.line("lstm-format: note: \(note)")
             }))
         }
+        Progress.shared.finish()
         let dtypes = loaded.dtypes.map(\.rawValue).joined(separator: "+")
         print("\(input) (\(sourceFormat.name)) -> \(output) (\(format.name), \(loaded.tensors.count) tensors, \(dtypes))")
     }

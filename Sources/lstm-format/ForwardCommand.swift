@@ -24,6 +24,7 @@ struct ForwardCommand: ToolCommand {
 
     @OptionGroup var numeric: PrecisionOptions
     @OptionGroup var read: ModelReadOptions
+    @OptionGroup var display: DisplayOptions
 
     func validate() throws {
         try refuseOtherArraySuffix(output, writes: ".npy", option: "--output")
@@ -33,6 +34,7 @@ struct ForwardCommand: ToolCommand {
         let (m, _) = try read.load(model)
         let x = try readModelInput(inputs)
         let y: Tensor
+        Progress.shared.phase("forward pass")
         do { y = try LSTMNumerics.forward(m, input: x, precision: numeric.precision) } catch { throw FileError(path: inputs, underlying: error) }
         try NumPy.writeNPY(y, to: URL(fileURLWithPath: output))
     }

@@ -27,6 +27,7 @@ struct GradientsCommand: ToolCommand {
 
     @OptionGroup var numeric: PrecisionOptions
     @OptionGroup var read: ModelReadOptions
+    @OptionGroup var display: DisplayOptions
 
     func validate() throws {
         try refuseOtherArraySuffix(output, writes: ".npz", option: "--output")
@@ -36,6 +37,7 @@ struct GradientsCommand: ToolCommand {
         let (m, _) = try read.load(model)
         let x = try readModelInput(inputs), t = try readFiniteArray(targets, role: "targets")
         let result: (loss: Double, outputs: Tensor, gradients: [String: Tensor])
+        Progress.shared.phase("forward pass and BPTT")
         do {
             result = try LSTMNumerics.gradients(m, input: x, targets: t, precision: numeric.precision)
         } catch {

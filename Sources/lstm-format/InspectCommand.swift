@@ -24,6 +24,7 @@ struct InspectCommand: ToolCommand {
     var verifyChecksums = false
 
     @OptionGroup var read: ModelReadOptions
+    @OptionGroup var display: DisplayOptions
 
     func validate() throws {
         if verifyChecksums && read.noVerifyChecksums { throw ValidationError("--verify-checksums and --no-verify-checksums contradict each other; give one") }

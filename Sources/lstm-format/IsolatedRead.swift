@@ -199,6 +199,7 @@ struct IsolatedReadCommand: ToolCommand {
     /// Hand back the outline (JSON) instead of the model: `inspect` (M3).
     @Flag(name: .customLong("outline")) var outline = false
     @OptionGroup var read: ModelReadOptions
+    @OptionGroup var display: DisplayOptions
 
     func execute() throws {
         _ = lstm_set_parent_death_signal(SIGKILL)

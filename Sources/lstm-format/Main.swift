@@ -19,11 +19,15 @@ struct CommandFailure: Error {
 
 /// Commands implement `execute()`; any error it throws becomes a one-line message and exit code 2.
 protocol ToolCommand: ParsableCommand {
+    /// `--quiet` (G1): every command has it.
+    var display: DisplayOptions { get }
     func execute() throws
 }
 
 extension ToolCommand {
     func run() throws {
+        Progress.shared.configure(quiet: display.quiet)
+        defer { Progress.shared.finish() }
         do {
             try execute()
         } catch let failure as CommandFailure {
@@ -46,7 +50,7 @@ struct Main {
             try command.run()
         } catch let failure as CommandFailure {
             if !failure.message.isEmpty {
-                FileHandle.standardError.write(Data("lstm-format: \(failure.message)\n".utf8))
+                Progress.shared.line("lstm-format: \(failure.message)")
             }
             exit(failure.code)
         } catch {
@@ -55,7 +59,7 @@ struct Main {
             guard code != .success else { LSTMFormatCommand.exit(withError: error) }
             let message = LSTMFormatCommand.message(for: error)
                 .split(separator: "\n").first.map(String.init) ?? "usage error"
-            FileHandle.standardError.write(Data("lstm-format: \(message) (see 'lstm-format help')\n".utf8))
+            Progress.shared.line("lstm-format: \(message) (see 'lstm-format help')")
             exit(code.rawValue)
         }
     }

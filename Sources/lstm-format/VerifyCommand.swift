@@ -34,6 +34,7 @@ struct VerifyCommand: ToolCommand {
     @OptionGroup var numeric: PrecisionOptions
     @OptionGroup var check: CheckOptions
     @OptionGroup var read: ModelReadOptions
+    @OptionGroup var display: DisplayOptions
 
     func validate() throws {
         if expect != nil && inputs == nil { throw ValidationError("--expect needs --inputs") }
@@ -50,12 +51,14 @@ struct VerifyCommand: ToolCommand {
             expectedGradients: try expectGradients.map { try NumPy.readNPZ(URL(fileURLWithPath: $0)) })
         let report: CheckReport
         do {
-            report = try Verifier.verify(m, file: model, golden: golden, precision: numeric.precision, tolerance: check.tolerance)
+            report = try Verifier.verify(m, file: model, golden: golden, precision: numeric.precision, tolerance: check.tolerance,
+                                           progress: Progress.shared.handler)
         } catch let error as VerifyError {
             throw FileError(path: path(of: error.source), underlying: error)
         } catch {
             throw FileError(path: model, underlying: error)
         }
+        Progress.shared.finish()
         try check.finish(report)
     }
 

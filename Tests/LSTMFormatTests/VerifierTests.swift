@@ -141,14 +141,33 @@ import Testing
 }
 
 @Suite struct GradientCheckCoordinateTests {
-    @Test func picksTheLargestGradientsThenDistinctRandomOnes() {
+    /// B17: half drawn at random first, then the largest |g| among the rest, largest first; no coordinate twice.
+    @Test func picksTheLargestGradientsAmongThoseNotDrawnAtRandom() {
         let g: [[Double]] = [[0.1, -5, 0.2], [3, 0, 0], [0.5, -4]]
-        var rng = SplitMix64(seed: 9)
-        let picks = GradientCheck.pickCoordinates(g, count: 6, rng: &rng)
-        #expect(picks.count == 6)
-        // The three largest |g|: -5 at (0, 1), -4 at (2, 1), 3 at (1, 0), in that order.
-        #expect(picks.prefix(3).map { [$0.0, $0.1] } == [[0, 1], [2, 1], [1, 0]])
-        #expect(Set(picks.map { $0.0 * 10 + $0.1 }).count == 6, "no coordinate twice")
+        // Over many seeds the random half often lands on one of the largest |g|: the top half then moves on.
+        var collisions = 0
+        for seed in UInt64(1)...40 {
+            var rng = SplitMix64(seed: seed)
+            let picks = GradientCheck.pickCoordinates(g, count: 6, rng: &rng)
+            #expect(picks.count == 6)
+            #expect(Set(picks.map { $0.0 * 10 + $0.1 }).count == 6, "seed \(seed): no coordinate twice")
+            // The random half is the first three distinct draws of the same generator.
+            var replay = SplitMix64(seed: seed), drawn: [[Int]] = []
+            while drawn.count < 3 {
+                var flat = Int(replay.next() % 8), ti = 0
+                while flat >= g[ti].count { flat -= g[ti].count; ti += 1 }
+                if !drawn.contains([ti, flat]) { drawn.append([ti, flat]) }
+            }
+            #expect(picks.suffix(3).map { [$0.0, $0.1] } == drawn, "seed \(seed)")
+            // The top half: by |g| descending among the coordinates not drawn (|g|: 5, 4, 3, 0.5, 0.2, 0.1, 0, 0).
+            let byMagnitude = [[0, 1], [2, 1], [1, 0], [2, 0], [0, 2], [0, 0], [1, 1], [1, 2]]
+            let ranked = byMagnitude.filter { !drawn.contains($0) }
+            #expect(picks.prefix(3).map { [$0.0, $0.1] } == Array(ranked.prefix(3)), "seed \(seed), drawn \(drawn)")
+            if ranked.prefix(3) != byMagnitude.prefix(3) { collisions += 1 }
+        }
+        #expect(collisions > 0, "some seed must draw one of the three largest")
+        var single = SplitMix64(seed: 9)
+        #expect(GradientCheck.pickCoordinates([[1, 2]], count: 1, rng: &single).count == 1, "one coordinate: a random one")
         var small = SplitMix64(seed: 9)
         #expect(GradientCheck.pickCoordinates([[1, 2]], count: 8, rng: &small).count == 2, "never more than the model has")
     }

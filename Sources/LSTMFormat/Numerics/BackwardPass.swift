@@ -26,10 +26,9 @@ extension Engine {
         for k in stride(from: arch.layers.count - 1, through: 0, by: -1) {
             let layer = arch.layers[k]
             splitOutputGradient(layer: k, ws, g)
-            let input = k == 0 ? ws.inputs.p : layerOutput(k - 1, ws)
             for (c, cell) in ws.cells[k].enumerated() {
                 backwardCell(weights.cells[k][c], cell, g.cells[k][c], fromAbove: g.fromAbove[k][c].p,
-                             projected: g.projected[k][c], layer: layer, input: input, batch: batch, parts: ws.parts, mask: ws.mask, g)
+                             projected: g.projected[k][c], layer: layer, batch: batch, parts: ws.parts, mask: ws.mask, g)
             }
             // dL/d(input of layer k) = Σ_cells dZ Wcat — the previous layer's output gradient. For k = 0 only
             // needed for the embedding.
@@ -136,11 +135,11 @@ extension Engine {
     }
 
     /// BPTT through one cell (`Spec/bptt.md` B7): walks the steps in reverse order of computation, turning the
-    /// stored gate outputs in `s.z` into dL/d(pre-activations) in place, then forms dW, dU, db with one GEMM each
-    /// over all steps.
+    /// stored gate outputs in `s.z` into dL/d(pre-activations) in place, then forms db (and dW_hr); dW and dU
+    /// are formed from `s.z` on demand (`GradientState`).
     private func backwardCell(_ w: Weights<T>.Cell, _ s: Workspace<T>.CellState, _ dw: Weights<T>.Cell,
                               fromAbove: UnsafePointer<T>, projected: Buffer<T>?, layer: LSTMLayerSpec,
-                              input: UnsafePointer<T>, batch: Int, parts: Int, mask: UnsafePointer<UInt8>?,
+                              batch: Int, parts: Int, mask: UnsafePointer<UInt8>?,
                               _ g: GradientWorkspace<T>) {
         let hidden = layer.hiddenSize, steps = s.steps
         // h, dh from above and the recurrent part are S wide (M24: S = P projected), C and the gates H wide.
@@ -266,11 +265,8 @@ extension Engine {
             }
         }
         let rows = batch * steps
-        // dWcat = dZᵀ X and dUcat = Σ_t dZ(t)ᵀ h(prev of t): the zero slot h(-1) contributes nothing.
-        RowParallel.gemm(parts: parts, transA: true, transB: false, m: g4, n: layer.inputSize, k: rows, a: s.z.p, lda: g4,
-               b: input, ldb: layer.inputSize, beta: 0, c: dw.W.p, ldc: layer.inputSize)
-        RowParallel.gemm(parts: parts, transA: true, transB: false, m: g4, n: state, k: rows, a: s.z.p, lda: g4,
-               b: s.h.p + s.previousSlot(0) * blockS, ldb: state, beta: 0, c: dw.U.p, ldc: state)
+        // dWcat = dZᵀ X and dUcat = Σ_t dZ(t)ᵀ h(prev of t) are formed per tensor when asked for, from the dZ
+        // left in `s.z` (`GradientState`, B30).
         if let dR = dw.R, let projected, let m = s.m {
             // B25: dW_hr = Σ_t dh(t)ᵀ m(t), m(t) = o(t) ⊙ act(C(t)).
             RowParallel.gemm(parts: parts, transA: true, transB: false, m: state, n: hidden, k: rows, a: projected.p,

@@ -4,8 +4,8 @@ final class Engine<T: BLASScalar> {
     let weights: Weights<T>
     private var cached: Workspace<T>?
 
-    init(_ model: LSTMModel) {
-        weights = Weights(model)
+    init(_ model: LSTMModel, transposedU: Bool = true) {
+        weights = Weights(model, transposedU: transposedU)
     }
 
     var architecture: ModelArchitecture { weights.architecture }
@@ -124,13 +124,16 @@ final class Engine<T: BLASScalar> {
 
     private func gradients(_ inputs: ModelInput, targets: Tensor, threads: Int) throws(NumericsError)
         -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
-        let (loss, outputs, grads) = try runGradients(inputs, targets: targets, threads: threads)
-        return (loss, outputs, gradientTensors(grads))
+        let (loss, outputs, state) = try runGradients(inputs, targets: targets, threads: threads)
+        var tensors: [String: Tensor] = [:]
+        for name in weights.locations.keys { tensors[name] = try state.tensor(name) }
+        return (loss, outputs, tensors)
     }
 
-    /// Forward + BPTT leaving the gradients in the fused layout of the (cached) gradient workspace.
+    /// Forward + BPTT; the gradients are formed from the returned state one tensor at a time (B30). The state
+    /// shares the cached workspace: it is valid until the next call.
     func runGradients(_ inputs: ModelInput, targets: Tensor, threads: Int) throws(NumericsError)
-        -> (loss: Double, outputs: Tensor, gradients: GradientWorkspace<T>) {
+        -> (loss: Double, outputs: Tensor, gradients: GradientState<T>) {
         let ws = try prepare(inputs)
         ws.parts = threads
         let expected = outputShape(batch: ws.batch, steps: ws.steps)
@@ -145,46 +148,6 @@ final class Engine<T: BLASScalar> {
             ws.gradients = grads
         }
         let loss = runBackward(ws, grads, head: head, targets: T.values(of: targets))
-        return (loss, outputs, grads)
-    }
-
-    /// Frees the gradient buffers kept for the next gradient call (as large as the model).
-    func releaseGradientBuffers() { cached?.gradients = nil }
-
-    /// The fused gradients cut back into canonical tensors (same ranges as `Weights.locations`).
-    private func gradientTensors(_ g: GradientWorkspace<T>) -> [String: Tensor] {
-        var out: [String: Tensor] = [:]
-        for (name, region) in gradientRegions(g) {
-            out[name] = region.buffer.tensor(shape: region.shape, offset: region.offset, count: region.count)
-        }
-        return out
-    }
-
-    /// Where each canonical tensor's gradient lives in `g`: the gradient buffer matching its weight buffer,
-    /// at the same offset and shape.
-    func gradientRegions(_ g: GradientWorkspace<T>) -> [String: Weights<T>.Location] {
-        var match: [ObjectIdentifier: Buffer<T>] = [:]
-        for (k, cells) in weights.cells.enumerated() {
-            for (c, cell) in cells.enumerated() {
-                match[ObjectIdentifier(cell.W)] = g.cells[k][c].W
-                match[ObjectIdentifier(cell.U)] = g.cells[k][c].U
-                match[ObjectIdentifier(cell.b)] = g.cells[k][c].b
-                if let r = cell.R { match[ObjectIdentifier(r)] = g.cells[k][c].R }
-                if let p = cell.P { match[ObjectIdentifier(p)] = g.cells[k][c].P }
-            }
-        }
-        if let e = weights.embedding, let ge = g.embedding { match[ObjectIdentifier(e)] = ge }
-        for j in weights.denseV.indices {
-            match[ObjectIdentifier(weights.denseV[j])] = g.denseV[j]
-            match[ObjectIdentifier(weights.denseC[j])] = g.denseC[j]
-        }
-        var out: [String: Weights<T>.Location] = [:]
-        for (name, loc) in weights.locations {
-            // Every weight buffer has a gradient buffer of the same size (both built from the architecture).
-            if let buffer = match[ObjectIdentifier(loc.buffer)] {
-                out[name] = Weights<T>.Location(buffer: buffer, offset: loc.offset, shape: loc.shape)
-            }
-        }
-        return out
+        return (loss, outputs, GradientState(architecture: architecture, workspace: ws, gradients: grads))
     }
 }

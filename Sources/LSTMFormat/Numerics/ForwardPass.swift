@@ -68,8 +68,8 @@ extension Engine {
                         StepGEMM.multiply(m: n, n: g4, k: state, a: hPrev, lda: state, b: ut.p, ldb: g4, beta: 1,
                                           c: zt, ldc: g4)
                     } else {
-                        T.gemm(transA: false, transB: true, m: n, n: g4, k: state, alpha: 1,
-                               a: hPrev, lda: state, b: w.U.p, ldb: state, beta: 1, c: zt, ldc: g4)
+                        StepGEMM.multiply(m: n, n: g4, k: state, a: hPrev, lda: state, b: w.U.p, ldb: state, transB: true,
+                                          beta: 1, c: zt, ldc: g4)
                     }
                 }
                 if let P = w.P {

@@ -14,12 +14,18 @@ public final class PreparedModel {
     private let storage: Storage
 
     /// Loads `model`'s tensors (any dtype) converted to `precision`.
-    public init(_ model: LSTMModel, precision: Precision) {
+    public convenience init(_ model: LSTMModel, precision: Precision) {
+        self.init(model, precision: precision, transposedU: true)
+    }
+
+    /// `transposedU: false` keeps no transposed copy of U (one model-sized buffer less, slightly slower steps):
+    /// for the checks, which hold a float64 copy of a model that may be large.
+    init(_ model: LSTMModel, precision: Precision, transposedU: Bool) {
         architecture = model.architecture
         self.precision = precision
         switch precision {
-        case .float32: storage = .float32(Engine(model))
-        case .float64: storage = .float64(Engine(model))
+        case .float32: storage = .float32(Engine(model, transposedU: transposedU))
+        case .float64: storage = .float64(Engine(model, transposedU: transposedU))
         }
     }
 
@@ -82,18 +88,18 @@ public final class PreparedModel {
         return e
     }
 
-    /// `.float64` only: forward + BPTT, then `body` with the loss and every canonical tensor's gradient, read in
-    /// place in the fused gradient buffers (C order, shaped like the tensor). The buffers are freed afterwards.
-    func withGradients<R>(inputs: ModelInput, targets: Tensor,
-                          _ body: (Double, [String: UnsafeMutableBufferPointer<Double>]) throws -> R) throws -> R {
-        let engine = float64Engine
-        defer { engine.releaseGradientBuffers() }
-        let (loss, grads) = try RowParallel.withBLASThreads { threads throws(NumericsError) in
-            let r = try engine.runGradients(inputs, targets: targets, threads: threads)
-            return (r.loss, r.gradients)
+    /// Forward + BPTT whose gradients are formed one tensor at a time (`Spec/bptt.md` B30): no model-sized
+    /// gradient buffer exists unless the caller makes one. The result is valid until the next call on this model.
+    func gradientsByTensor(_ inputs: ModelInput, targets: Tensor) throws(NumericsError)
+        -> (loss: Double, outputs: Tensor, gradients: TensorGradients) {
+        switch storage {
+        case .float32(let e):
+            let r = try RowParallel.withBLASThreads { threads throws(NumericsError) in try e.runGradients(inputs, targets: targets, threads: threads) }
+            return (r.loss, r.outputs, .float32(r.gradients))
+        case .float64(let e):
+            let r = try RowParallel.withBLASThreads { threads throws(NumericsError) in try e.runGradients(inputs, targets: targets, threads: threads) }
+            return (r.loss, r.outputs, .float64(r.gradients))
         }
-        let regions = engine.gradientRegions(grads)
-        return try body(loss, regions.mapValues { UnsafeMutableBufferPointer(start: $0.buffer.p + $0.offset, count: $0.count) })
     }
 
     /// `.float64` only: canonical tensor `name`'s values in place. After writing, call `didUpdate(name)`.
@@ -106,6 +112,27 @@ public final class PreparedModel {
         switch storage {
         case .float32(let e): try e.weights.didUpdate(name)
         case .float64(let e): try e.weights.didUpdate(name)
+        }
+    }
+}
+
+/// The gradients of one forward + BPTT, formed per canonical tensor when asked for (`GradientState`).
+enum TensorGradients {
+    case float32(GradientState<Float>)
+    case float64(GradientState<Double>)
+
+    /// Tensor `name`'s gradient as float64 values (exact for either precision) in a buffer of its own.
+    func float64Values(_ name: String) throws(NumericsError) -> [Double] {
+        switch self {
+        case .float64(let s):
+            guard let shape = s.shape(name) else { throw .unknownTensor(name) }
+            var values = [Double](repeating: 0, count: shape.reduce(1, *))
+            try values.withUnsafeMutableBufferPointer { (b) throws(NumericsError) in
+                if let base = b.baseAddress { try s.write(name, into: base) }
+            }
+            return values
+        case .float32(let s):
+            return try s.tensor(name).float64Values()
         }
     }
 }

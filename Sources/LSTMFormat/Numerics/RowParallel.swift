@@ -62,9 +62,9 @@ enum RowParallel {
 /// in these tiles, 0.90 ms as one GEMM; 48-, 112- or 32-column tiles were slower. Elsewhere the tiles take the
 /// ordinary path at the same arithmetic cost plus a call per tile.
 enum StepGEMM {
-    /// C[m, n] = A[m, k]·B[k, n] + beta·C, row-major, no transposes.
+    /// C[m, n] = A[m, k]·B[k, n] + beta·C, row-major; with `transB`, B is stored [n, k] and Bᵀ is used.
     static func multiply<T: BLASScalar>(
-        m: Int, n: Int, k: Int, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+        m: Int, n: Int, k: Int, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int, transB: Bool = false,
         beta: T, c: UnsafeMutablePointer<T>, ldc: Int
     ) {
         let mb = 16, nb = 64, kb = 512
@@ -78,8 +78,8 @@ enum StepGEMM {
                 var n0 = 0
                 while n0 < n {
                     let nc = Swift.min(nb, n - n0)
-                    T.gemm(transA: false, transB: false, m: mc, n: nc, k: kc, alpha: 1, a: a + m0 * lda + k0, lda: lda,
-                           b: b + k0 * ldb + n0, ldb: ldb, beta: b0, c: c + m0 * ldc + n0, ldc: ldc)
+                    T.gemm(transA: false, transB: transB, m: mc, n: nc, k: kc, alpha: 1, a: a + m0 * lda + k0, lda: lda,
+                           b: transB ? b + n0 * ldb + k0 : b + k0 * ldb + n0, ldb: ldb, beta: b0, c: c + m0 * ldc + n0, ldc: ldc)
                     n0 += nc
                 }
                 m0 += mc

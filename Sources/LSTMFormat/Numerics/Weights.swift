@@ -36,7 +36,8 @@ final class Weights<T: BLASScalar> {
     let embedding: Buffer<T>?
     let locations: [String: Location]
 
-    init(_ model: LSTMModel) {
+    /// `transposedU: false` keeps no Uᵀ (the gradient checker's float64 copy: one model-sized buffer less).
+    init(_ model: LSTMModel, transposedU: Bool = true) {
         let arch = model.architecture
         architecture = arch
         var cells: [[Cell]] = []
@@ -53,7 +54,7 @@ final class Weights<T: BLASScalar> {
             var layerCells: [Cell] = []
             for dir in layer.cells {
                 let cell = Cell(W: Buffer(count: 4 * h * i), U: Buffer(count: 4 * h * s), b: Buffer(count: 4 * h),
-                                UT: Buffer(count: 4 * h * s), R: layer.projectionSize.map { Buffer(count: $0 * h) },
+                                UT: transposedU ? Buffer(count: 4 * h * s) : nil, R: layer.projectionSize.map { Buffer(count: $0 * h) },
                                 P: layer.peepholes ? Buffer(count: 3 * h) : nil)
                 if let pcat = cell.P {
                     for (g, gate) in Gate.peepholed.enumerated() {

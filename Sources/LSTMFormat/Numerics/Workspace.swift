@@ -117,7 +117,7 @@ final class GradientWorkspace<T: BLASScalar> {
     /// [T·B, P] per projected cell (M24): the full dL/dh(t) of each computed step (0 at a masked one), for
     /// dW_hr = Σ_t dh(t)ᵀ m(t); nil for a cell without projection.
     let projected: [[Buffer<T>?]]
-    /// Gradients in the fused layout of `Weights`.
+    /// Gradients in the fused layout of `Weights`: b and W_hr; W and U are empty (`GradientState` forms them).
     let cells: [[Weights<T>.Cell]]
     let denseV: [Buffer<T>]
     let denseC: [Buffer<T>]
@@ -139,8 +139,8 @@ final class GradientWorkspace<T: BLASScalar> {
         dense = arch.dense.map { Buffer(count: headRows * $0.outputSize) }
         cells = arch.layers.map { l in
             l.cells.map { _ in
-                Weights<T>.Cell(W: Buffer(count: 4 * l.hiddenSize * l.inputSize),
-                                U: Buffer(count: 4 * l.hiddenSize * l.stateSize), b: Buffer(count: 4 * l.hiddenSize),
+                // dW and dU are formed per tensor from dZ when asked for (`GradientState`, B30): no buffers here.
+                Weights<T>.Cell(W: Buffer(count: 0), U: Buffer(count: 0), b: Buffer(count: 4 * l.hiddenSize),
                                 R: l.projectionSize.map { Buffer(count: $0 * l.hiddenSize) },
                                 P: l.peepholes ? Buffer(count: 3 * l.hiddenSize) : nil)
             }

@@ -13,7 +13,9 @@ public enum Comparer {
     }
 
     /// The same with float features or token ids; without `input`, `ProbeData.input` (padded for a masked model).
-    public static func compare(_ a: LSTMModel, _ b: LSTMModel, files: [String], input: ModelInput?, precision: Precision, tolerance given: Tolerance?) throws -> CheckReport {
+    /// `progress` hears of the parameters compared and of each model's forward + BPTT (G1).
+    public static func compare(_ a: LSTMModel, _ b: LSTMModel, files: [String], input: ModelInput?, precision: Precision, tolerance given: Tolerance?,
+                               progress: ProgressHandler? = nil) throws -> CheckReport {
         guard a.architecture == b.architecture else {
             return CheckReport(command: "compare", files: files, precision: precision.rawValue,
                                checks: [.fact("architecture", passed: false, detail: architectureDifference(a.architecture, b.architecture))])
@@ -34,7 +36,11 @@ public enum Comparer {
             return .derived(lowerPrecision: lower, scale: scale)
         }
 
-        for (name, ta) in a.orderedTensors {
+        // G1: one unit per parameter tensor, per model's forward + BPTT and per gradient tensor.
+        let tensorCount = a.orderedTensors.count, units = 2 * tensorCount + 2
+        func report(_ task: String, _ done: Int) { progress?(ProgressUpdate(task: task, completed: done, total: units)) }
+        for (k, (name, ta)) in a.orderedTensors.enumerated() {
+            report("comparing parameters", k)
             let va = ta.float64Values(), vb = b.tensors[name]!.float64Values()
             let scale = vb.reduce(0) { max($0, abs($1)) }
             let tol = tolerance(scale: scale, oneRounding: true)
@@ -44,18 +50,23 @@ public enum Comparer {
 
         let x = input ?? ProbeData.input(for: a.architecture)
         let t = ProbeData.targets(for: a.architecture, batch: x.shape[0], steps: x.shape[1])
-        let ra = try LSTMNumerics.gradients(a, input: x, targets: t, precision: precision)
-        let rb = try LSTMNumerics.gradients(b, input: x, targets: t, precision: precision)
-        func add(_ name: String, subject: String, _ va: Tensor, _ vb: Tensor) {
-            let ea = va.float64Values(), eb = vb.float64Values()
+        // One float64 (or float32) copy of one model at a time: each engine is dropped once its forward + BPTT
+        // ran, keeping only what forms its gradients one tensor at a time (B30).
+        report("gradients of \(files.first ?? "a")", tensorCount)
+        let ra = try PreparedModel(a, precision: precision, transposedU: false).gradientsByTensor(x, targets: t)
+        report("gradients of \(files.dropFirst().first ?? "b")", tensorCount + 1)
+        let rb = try PreparedModel(b, precision: precision, transposedU: false).gradientsByTensor(x, targets: t)
+        func add(_ name: String, subject: String, shape: [Int], _ ea: [Double], _ eb: [Double]) {
             let tol = tolerance(scale: eb.reduce(0) { max($0, abs($1)) }, oneRounding: false)
-            checks.append(CheckResult(name: name, subject: subject, comparison: ArrayComparison.compare(actual: ea, expected: eb, shape: va.shape, tolerance: tol), tolerance: tol))
+            checks.append(CheckResult(name: name, subject: subject, comparison: ArrayComparison.compare(actual: ea, expected: eb, shape: shape, tolerance: tol), tolerance: tol))
         }
-        add("outputs", subject: "outputs", ra.outputs, rb.outputs)
-        add("loss", subject: "loss", Tensor(shape: [], float64: [ra.loss]), Tensor(shape: [], float64: [rb.loss]))
-        for (name, _) in a.orderedTensors {
-            add("gradient " + name, subject: name, ra.gradients[name]!, rb.gradients[name]!)
+        add("outputs", subject: "outputs", shape: ra.outputs.shape, ra.outputs.float64Values(), rb.outputs.float64Values())
+        add("loss", subject: "loss", shape: [], [ra.loss], [rb.loss])
+        for (k, (name, tensor)) in a.orderedTensors.enumerated() {
+            report("comparing gradients", tensorCount + 2 + k)
+            add("gradient " + name, subject: name, shape: tensor.shape, try ra.gradients.float64Values(name), try rb.gradients.float64Values(name))
         }
+        report("comparing gradients", units)
         return CheckReport(command: "compare", files: files, precision: precision.rawValue, checks: checks)
     }
 

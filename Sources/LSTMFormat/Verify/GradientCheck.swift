@@ -16,8 +16,10 @@ public enum GradientCheck {
     /// Without `inputs`, the probe of `ProbeData.input` (token ids with padding for an embedding model, padded
     /// rows for a masked one, B16).
     public static func run(_ model: LSTMModel, inputs: ModelInput? = nil, targets: Tensor? = nil,
-                           directions: Int = 3, coordinates: Int = 8, seed: UInt64 = ProbeData.defaultSeed) throws -> CheckResult {
-        try run(model, inputs: inputs, targets: targets, directions: directions, coordinates: coordinates, seed: seed, tamper: nil)
+                           directions: Int = 3, coordinates: Int = 8, seed: UInt64 = ProbeData.defaultSeed,
+                           progress: ProgressHandler? = nil) throws -> CheckResult {
+        try run(model, inputs: inputs, targets: targets, directions: directions, coordinates: coordinates, seed: seed, tamper: nil,
+                progress: progress)
     }
 
     /// A random unit direction d = r / |r|, r drawn from `start` (one value per parameter, canonical tensor order),
@@ -28,44 +30,64 @@ public enum GradientCheck {
         let slope: Double
     }
 
-    /// Memory: one float64 copy of the model (the prepared weights) plus, during BPTT, its gradient; the
-    /// directions are replayed from their seeded generator instead of being stored, and θ is re-read from `model`.
+    /// Memory: one float64 copy of the model (the prepared weights, without a transposed U) and one tensor's
+    /// gradient at a time (B30); the directions are replayed from their seeded generator instead of being
+    /// stored, and θ is re-read from `model`.
     static func run(_ model: LSTMModel, inputs: ModelInput?, targets: Tensor?, directions: Int, coordinates: Int, seed: UInt64,
-                    tamper: GradientTamper?) throws -> CheckResult {
+                    tamper: GradientTamper?, progress: ProgressHandler? = nil) throws -> CheckResult {
         try LSTMNumerics.checkMemory(model.architecture, inputShape: inputs?.shape ?? [ProbeData.batch, ProbeData.steps, model.architecture.inputSize])
-        let prepared = PreparedModel(model, precision: .float64)
+        let prepared = PreparedModel(model, precision: .float64, transposedU: false)
         var x = inputs ?? ProbeData.input(for: model.architecture, seed: seed)
         if case .features(let f) = x { x = .features(f.converted(to: .float64)) }
         let t = targets?.converted(to: .float64)
             ?? ProbeData.targets(for: model.architecture, batch: x.shape[0], steps: x.shape[1], seed: seed &+ 1)
         let names = model.orderedTensors.map(\.name)
-        let total = model.orderedTensors.reduce(0) { $0 + $1.tensor.elementCount }
+        let sizes = model.orderedTensors.map(\.tensor.elementCount)
+        let total = sizes.reduce(0, +)
 
-        var rng = SplitMix64(seed: seed &+ 2)
-        let (loss, probes, picks, picked) = try prepared.withGradients(inputs: x, targets: t) { loss, grads in
-            let g = names.map { grads[$0]! }
-            if let tamper { for (k, name) in names.enumerated() { tamper(name, g[k]) } }
-            var probes: [Direction] = []
-            for _ in 0..<directions {
-                var r = rng, sumSquares = 0.0, dot = 0.0
-                for gk in g {
-                    var s = 0.0, d = 0.0
-                    for i in 0..<gk.count { let v = r.symmetricUnit(); s += v * v; d += gk[i] * v }
-                    sumSquares += s
-                    dot += d
-                }
-                let norm = sumSquares.squareRoot()
-                probes.append(Direction(start: rng, norm: norm, slope: dot / norm))
-                rng.skip(total)
-            }
-            let picks = pickCoordinates(g.map { UnsafeBufferPointer($0) }, count: coordinates, rng: &rng)
-            return (loss, probes, picks, picks.map { g[$0.0][$0.1] })
+        // G1: one unit per pass over the model, the forward + BPTT first, then two forward passes per probe.
+        let passes = 1 + 2 * directions + 2 * min(coordinates, total)
+        var done = 0
+        func advance() {
+            progress?(ProgressUpdate(task: "gradient check", completed: done, total: passes))
+            done += 1
         }
+        advance()
+        let (loss, _, gradients) = try prepared.gradientsByTensor(x, targets: t)
+        // Direction k's values are the k-th run of `total` values of one generator; a tensor's share starts at
+        // its offset in canonical order (skip is O(1)), so each gradient tensor is visited once.
+        var rng = SplitMix64(seed: seed &+ 2)
+        var starts: [SplitMix64] = []
+        for _ in 0..<directions { starts.append(rng); rng.skip(total) }
+        var picker = CoordinatePicker(sizes: sizes, count: coordinates, rng: &rng)
+        var sumSquares = [Double](repeating: 0, count: directions), dots = [Double](repeating: 0, count: directions)
+        var offset = 0
+        for (ti, name) in names.enumerated() {
+            var g = try gradients.float64Values(name)
+            g.withUnsafeMutableBufferPointer { gk in
+                tamper?(name, gk)
+                for k in 0..<directions {
+                    var r = starts[k], s = 0.0, d = 0.0
+                    r.skip(offset)
+                    for i in 0..<gk.count { let v = r.symmetricUnit(); s += v * v; d += gk[i] * v }
+                    sumSquares[k] += s
+                    dots[k] += d
+                }
+                picker.visit(tensor: ti, UnsafeBufferPointer(gk))
+            }
+            offset += sizes[ti]
+        }
+        let probes = (0..<directions).map { k in
+            let norm = sumSquares[k].squareRoot()
+            return Direction(start: starts[k], norm: norm, slope: dots[k] / norm)
+        }
+        let picks = picker.picks.map(\.coordinate), picked = picker.picks.map(\.gradient)
         let atol = 1e-8 * max(1, abs(loss))
         let tolerance = Tolerance(rtol: rtol, atol: atol, basis: "gradient check: central differences in float64, step \(step), rtol \(rtol), atol 1e-8·max(1,|L|)")
 
         let target = t.float64Values()
         func currentLoss() throws -> Double {
+            advance()
             let y = try prepared.forward(x).float64Values()
             var l = 0.0
             for k in 0..<y.count { let d = y[k] - target[k]; l += 0.5 * d * d }
@@ -113,6 +135,7 @@ public enum GradientCheck {
             try prepared.setParameter(names[ti], at: ei, to: v)
             record(fd, an, CheckResult.location(names[ti], Tensor.index(ofFlat: ei, shape: model.tensors[names[ti]]!.shape)))
         }
+        progress?(ProgressUpdate(task: "gradient check", completed: passes, total: passes))
         let passed = worst.ratio <= 1
         let detail = "\(directions) directions and \(picks.count) coordinates, loss \(loss)"
             + (passed ? "" : "; worst: finite difference \(worst.fd) vs BPTT \(worst.an)")
@@ -120,28 +143,56 @@ public enum GradientCheck {
                            location: worst.location, tolerance: tolerance, detail: detail)
     }
 
-    /// Half the coordinates with the largest |g| (one pass, no sort of all parameters), the rest drawn
-    /// uniformly over all parameters; no coordinate twice. Memory stays O(count) whatever the model size.
-    static func pickCoordinates<C: RandomAccessCollection<Double>>(_ g: [C], count: Int, rng: inout SplitMix64) -> [(Int, Int)]
-        where C.Index == Int {
-        let total = g.reduce(0) { $0 + $1.count }
+    /// `CoordinatePicker` over whole gradient tensors (tests).
+    static func pickCoordinates(_ g: [[Double]], count: Int, rng: inout SplitMix64) -> [(Int, Int)] {
+        var picker = CoordinatePicker(sizes: g.map(\.count), count: count, rng: &rng)
+        for (ti, values) in g.enumerated() { values.withUnsafeBufferPointer { picker.visit(tensor: ti, $0) } }
+        return picker.picks.map(\.coordinate)
+    }
+}
+
+/// The checked coordinates (B17): half of them drawn uniformly over all parameters first (no coordinate twice),
+/// then the other half the largest |g| among the rest, found while the gradient tensors go by one at a time in
+/// canonical order. Memory stays O(count) whatever the model size.
+struct CoordinatePicker {
+    private let random: [(tensor: Int, element: Int)]
+    private var randomGradients: [Double]
+    private var top: [(magnitude: Double, tensor: Int, element: Int, gradient: Double)] = []
+    private let topCount: Int
+
+    init(sizes: [Int], count: Int, rng: inout SplitMix64) {
+        let total = sizes.reduce(0, +)
         let want = min(count, total)
-        var top: [(magnitude: Double, tensor: Int, element: Int)] = []
-        let topCount = min(count / 2, total)
-        for (ti, arr) in g.enumerated() {
-            for (ei, v) in arr.enumerated() where top.count < topCount || abs(v) > top[top.count - 1].magnitude {
-                if top.count == topCount { top.removeLast() }
-                let k = top.firstIndex { $0.magnitude < abs(v) } ?? top.count
-                top.insert((abs(v), ti, ei), at: k)
-            }
-        }
-        var picks = top.map { ($0.tensor, $0.element) }
-        while picks.count < want {
+        topCount = min(count / 2, total)
+        var random: [(tensor: Int, element: Int)] = []
+        while random.count < want - topCount {
             var flat = Int(rng.next() % UInt64(total))
             var ti = 0
-            while flat >= g[ti].count { flat -= g[ti].count; ti += 1 }
-            if !picks.contains(where: { $0 == (ti, flat) }) { picks.append((ti, flat)) }
+            while flat >= sizes[ti] { flat -= sizes[ti]; ti += 1 }
+            if !random.contains(where: { $0 == (ti, flat) }) { random.append((ti, flat)) }
         }
-        return picks
+        self.random = random
+        randomGradients = [Double](repeating: 0, count: random.count)
+    }
+
+    /// Gradient tensor `ti` (canonical order), C order.
+    mutating func visit(tensor ti: Int, _ g: UnsafeBufferPointer<Double>) {
+        var drawn: Set<Int> = []
+        for (k, p) in random.enumerated() where p.tensor == ti {
+            randomGradients[k] = g[p.element]
+            drawn.insert(p.element)
+        }
+        guard topCount > 0 else { return }
+        for (ei, v) in g.enumerated() where top.count < topCount || abs(v) > top[top.count - 1].magnitude {
+            if drawn.contains(ei) { continue }
+            if top.count == topCount { top.removeLast() }
+            let k = top.firstIndex { $0.magnitude < abs(v) } ?? top.count
+            top.insert((abs(v), ti, ei, v), at: k)
+        }
+    }
+
+    /// The largest |g| first (descending), then the random ones in the order drawn, with their gradients.
+    var picks: [(coordinate: (Int, Int), gradient: Double)] {
+        top.map { (($0.tensor, $0.element), $0.gradient) } + zip(random, randomGradients).map { (($0.0.tensor, $0.0.element), $0.1) }
     }
 }

@@ -28,12 +28,14 @@ public enum Verifier {
     public static let defaultOutputTolerance = Tolerance(rtol: 1e-5, atol: 1e-6, basis: "default for outputs: rtol 1e-5, atol 1e-6")
     public static let defaultGradientTolerance = Tolerance(rtol: 1e-4, atol: 1e-5, basis: "default for gradients and loss: rtol 1e-4, atol 1e-5")
 
-    public static func verify(_ model: LSTMModel, file: String, golden: Golden, precision: Precision, tolerance: Tolerance?) throws -> CheckReport {
+    /// `progress` hears of the gradient check's forward passes (G1).
+    public static func verify(_ model: LSTMModel, file: String, golden: Golden, precision: Precision, tolerance: Tolerance?,
+                              progress: ProgressHandler? = nil) throws -> CheckReport {
         try LSTMNumerics.checkMemory(model.architecture, inputShape: golden.inputs?.shape ?? [ProbeData.batch, ProbeData.steps, model.architecture.inputSize])
         var checks: [CheckResult] = []
         checks.append(.fact("well_formed", passed: true, detail: "\(model.architecture.layers.count) LSTM layers, \(model.architecture.dense.count) dense, \(model.parameterCount) parameters, shapes consistent"))
         checks.append(finiteParameters(model))
-        checks.append(try GradientCheck.run(model))
+        checks.append(try GradientCheck.run(model, progress: progress))
 
         if let expected = golden.expectedOutputs {
             guard let x = golden.inputs else { throw VerifyError.missing("expected outputs need inputs") }

@@ -1,0 +1,92 @@
+/// What one forward + BPTT leaves behind, from which each canonical tensor's gradient is formed on demand, one
+/// tensor at a time (`Spec/bptt.md` B30): a cell's dW_g = dZ_gᵀ X and dU_g = Σ_t dZ_g(t)ᵀ h(prev of t) are one
+/// GEMM each over the stored dL/d(pre-activation) rows dZ (gate block g, all steps) and the stored inputs or
+/// states; the small gradients (b, W_hr, p, V, c, E) are kept as BPTT formed them. No model-sized buffer is held:
+/// the caller gives the one tensor-sized buffer the gradient is written to.
+///
+/// Valid until the next `forward` or gradients call on the engine that made it (they share its workspace).
+final class GradientState<T: BLASScalar> {
+    private enum Source {
+        /// Rows `gate`·H ..< (gate+1)·H of cell (k, c)'s dWcat (`recurrent` false) or dUcat.
+        case product(layer: Int, cell: Int, gate: Int, recurrent: Bool)
+        /// Stored by BPTT.
+        case stored(Buffer<T>, offset: Int)
+    }
+
+    let architecture: ModelArchitecture
+    private let ws: Workspace<T>
+    private let g: GradientWorkspace<T>
+    private let sources: [String: (source: Source, shape: [Int])]
+
+    init(architecture arch: ModelArchitecture, workspace: Workspace<T>, gradients: GradientWorkspace<T>) {
+        architecture = arch
+        ws = workspace
+        g = gradients
+        var sources: [String: (source: Source, shape: [Int])] = [:]
+        if let e = arch.embedding, let dE = gradients.embedding {
+            sources[TensorName.embedding] = (.stored(dE, offset: 0), [e.vocabularySize, arch.inputSize])
+        }
+        for (k, layer) in arch.layers.enumerated() {
+            let h = layer.hiddenSize, i = layer.inputSize, s = layer.stateSize
+            for (c, dir) in layer.cells.enumerated() {
+                let cell = gradients.cells[k][c]
+                if let r = cell.R, let p = layer.projectionSize {
+                    sources[TensorName.projection(k, dir)] = (.stored(r, offset: 0), [p, h])
+                }
+                if let pcat = cell.P {
+                    for (g, gate) in Gate.peepholed.enumerated() {
+                        sources[TensorName.peephole(k, dir, gate)] = (.stored(pcat, offset: g * h), [h])
+                    }
+                }
+                for (gate, name) in Gate.allCases.enumerated() {
+                    sources[TensorName.lstm(k, dir, .W, name)] = (.product(layer: k, cell: c, gate: gate, recurrent: false), [h, i])
+                    sources[TensorName.lstm(k, dir, .U, name)] = (.product(layer: k, cell: c, gate: gate, recurrent: true), [h, s])
+                    sources[TensorName.lstm(k, dir, .b, name)] = (.stored(cell.b, offset: gate * h), [h])
+                }
+            }
+        }
+        for (j, d) in arch.dense.enumerated() {
+            sources[TensorName.denseV(j)] = (.stored(gradients.denseV[j], offset: 0), [d.outputSize, d.inputSize])
+            sources[TensorName.denseC(j)] = (.stored(gradients.denseC[j], offset: 0), [d.outputSize])
+        }
+        self.sources = sources
+    }
+
+    /// The shape of tensor `name`'s gradient (the tensor's shape); nil for a name the model does not have.
+    func shape(_ name: String) -> [Int]? { sources[name]?.shape }
+
+    /// Writes the gradient of canonical tensor `name` (C order, shaped like the tensor) to `out`, which holds
+    /// at least as many elements. The GEMMs' rows are split over the verifier's threads (`RowParallel`).
+    func write(_ name: String, into out: UnsafeMutablePointer<T>) throws(NumericsError) {
+        guard let (source, shape) = sources[name] else { throw .unknownTensor(name) }
+        switch source {
+        case .stored(let buffer, let offset):
+            out.update(from: buffer.p + offset, count: shape.reduce(1, *))
+        case .product(let k, let c, let gate, let recurrent):
+            let layer = architecture.layers[k], s = ws.cells[k][c]
+            let h = layer.hiddenSize, rows = ws.batch * ws.steps
+            // The zero slot h(-1) contributes nothing; masked steps have dZ = 0 (B7, M19).
+            let (b, width): (UnsafePointer<T>, Int) = recurrent
+                ? (UnsafePointer(s.h.p + s.previousSlot(0) * ws.batch * layer.stateSize), layer.stateSize)
+                : (UnsafePointer(input(of: k)), layer.inputSize)
+            try RowParallel.withBLASThreads { threads in
+                RowParallel.gemm(parts: threads, transA: true, transB: false, m: h, n: width, k: rows,
+                                 a: s.z.p + gate * h, lda: 4 * h, b: b, ldb: width, beta: 0, c: out, ldc: width)
+            }
+        }
+    }
+
+    /// Layer k's input sequence [T·B, I_k], time-major, as the forward pass left it.
+    private func input(of k: Int) -> UnsafeMutablePointer<T> {
+        if k == 0 { return ws.inputs.p }
+        return ws.layerOutputs[k - 1]?.p ?? ws.cells[k - 1][0].h.p + ws.batch * architecture.layers[k - 1].stateSize
+    }
+
+    /// The gradient of `name` as a tensor of this precision's dtype.
+    func tensor(_ name: String) throws(NumericsError) -> Tensor {
+        guard let shape = shape(name) else { throw .unknownTensor(name) }
+        let buffer = Buffer<T>(count: shape.reduce(1, *))
+        try write(name, into: buffer.p)
+        return buffer.tensor(shape: shape)
+    }
+}
