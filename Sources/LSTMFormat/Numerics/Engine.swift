@@ -126,7 +126,7 @@ final class Engine<T: BLASScalar> {
         -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
         let (loss, outputs, state) = try runGradients(inputs, targets: targets, threads: threads)
         var tensors: [String: Tensor] = [:]
-        for name in weights.locations.keys { tensors[name] = try state.tensor(name) }
+        for name in weights.locations.keys { tensors[name] = try state.tensor(name, threads: threads) }
         return (loss, outputs, tensors)
     }
 

@@ -58,6 +58,11 @@ final class GradientState<T: BLASScalar> {
     /// Writes the gradient of canonical tensor `name` (C order, shaped like the tensor) to `out`, which holds
     /// at least as many elements. The GEMMs' rows are split over the verifier's threads (`RowParallel`).
     func write(_ name: String, into out: UnsafeMutablePointer<T>) throws(NumericsError) {
+        try RowParallel.withBLASThreads { threads throws(NumericsError) in try write(name, into: out, threads: threads) }
+    }
+
+    /// `write(_:into:)` for a caller already inside `RowParallel.withBLASThreads` (which is not reentrant).
+    func write(_ name: String, into out: UnsafeMutablePointer<T>, threads: Int) throws(NumericsError) {
         guard let (source, shape) = sources[name] else { throw .unknownTensor(name) }
         switch source {
         case .stored(let buffer, let offset):
@@ -69,10 +74,8 @@ final class GradientState<T: BLASScalar> {
             let (b, width): (UnsafePointer<T>, Int) = recurrent
                 ? (UnsafePointer(s.h.p + s.previousSlot(0) * ws.batch * layer.stateSize), layer.stateSize)
                 : (UnsafePointer(input(of: k)), layer.inputSize)
-            try RowParallel.withBLASThreads { threads in
-                RowParallel.gemm(parts: threads, transA: true, transB: false, m: h, n: width, k: rows,
-                                 a: s.z.p + gate * h, lda: 4 * h, b: b, ldb: width, beta: 0, c: out, ldc: width)
-            }
+            RowParallel.gemm(parts: threads, transA: true, transB: false, m: h, n: width, k: rows,
+                             a: s.z.p + gate * h, lda: 4 * h, b: b, ldb: width, beta: 0, c: out, ldc: width)
         }
     }
 
@@ -82,11 +85,11 @@ final class GradientState<T: BLASScalar> {
         return ws.layerOutputs[k - 1]?.p ?? ws.cells[k - 1][0].h.p + ws.batch * architecture.layers[k - 1].stateSize
     }
 
-    /// The gradient of `name` as a tensor of this precision's dtype.
-    func tensor(_ name: String) throws(NumericsError) -> Tensor {
+    /// The gradient of `name` as a tensor of this precision's dtype (`threads`: inside `withBLASThreads`).
+    func tensor(_ name: String, threads: Int? = nil) throws(NumericsError) -> Tensor {
         guard let shape = shape(name) else { throw .unknownTensor(name) }
         let buffer = Buffer<T>(count: shape.reduce(1, *))
-        try write(name, into: buffer.p)
+        if let threads { try write(name, into: buffer.p, threads: threads) } else { try write(name, into: buffer.p) }
         return buffer.tensor(shape: shape)
     }
 }
