@@ -64,11 +64,13 @@ final class Progress: @unchecked Sendable {
     func update(_ u: ProgressUpdate) {
         lock.withLock {
             let p = min(100, 100 * u.completed / u.total)
-            let changed = task != u.task || percent != p
-            if task != u.task { started = Date() }
+            let newTask = task != u.task
+            if newTask { started = Date() }
+            let changed = newTask || percent != p
             task = u.task
             percent = p
-            if enabled && changed { draw(force: false) }
+            // A new task always shows; percentages of one task at most 10 times a second.
+            if enabled && changed { draw(force: newTask) }
         }
     }
 
