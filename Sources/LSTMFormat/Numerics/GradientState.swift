@@ -64,9 +64,19 @@ final class GradientState<T: BLASScalar> {
     /// `write(_:into:)` for a caller already inside `RowParallel.withBLASThreads` (which is not reentrant).
     func write(_ name: String, into out: UnsafeMutablePointer<T>, threads: Int) throws(NumericsError) {
         guard let (source, shape) = sources[name] else { throw .unknownTensor(name) }
+        form(source, count: shape.reduce(1, *), into: out, threads: threads)
+    }
+
+    /// The work of `write`, kept out of the throwing function on purpose. Swift 6.3's LLVM may end a throwing
+    /// function with a tail jump to memmove/memcpy/memset without restoring the error register (r12 on x86-64,
+    /// x21 on arm64; swiftlang/swift#90477, fixed upstream by llvm/llvm-project#214590): `write`'s `.stored`
+    /// copy was such a tail, so release builds saw a phantom error holding the destination pointer. A call to a
+    /// non-throwing function that is not inlined is never made a tail call from a throwing one.
+    @inline(never)
+    private func form(_ source: Source, count: Int, into out: UnsafeMutablePointer<T>, threads: Int) {
         switch source {
         case .stored(let buffer, let offset):
-            out.update(from: buffer.p + offset, count: shape.reduce(1, *))
+            out.update(from: buffer.p + offset, count: count)
         case .product(let k, let c, let gate, let recurrent):
             let layer = architecture.layers[k], s = ws.cells[k][c]
             let h = layer.hiddenSize, rows = ws.batch * ws.steps
