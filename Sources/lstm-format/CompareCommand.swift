@@ -33,12 +33,16 @@ struct CompareCommand: ToolCommand {
 
     func execute() throws {
         let (ma, _) = try read.load(a)
-        let (mb, _) = try read.load(b)
         let x = try inputs.map(readModelInput)
+        // B31: model a's forward + BPTT before model b is read, and each model handed over with its last use, so
+        // that at most one model and one float64 copy (or the two models) are held at a time. A failure here is
+        // left to `compare`, which reports it where it always did (after the architecture check).
+        let ra = try? Comparer.run(ma, input: x, precision: precision, file: a, progress: Progress.shared.handler)
+        let (mb, _) = try read.load(b)
         let report: CheckReport
         do {
-            report = try Comparer.compare(ma, mb, files: [a, b], input: x, precision: precision, tolerance: check.tolerance,
-                                        progress: Progress.shared.handler)
+            report = try Comparer.compare(consume ma, run: ra, consume mb, files: [a, b], input: x, precision: precision,
+                                          tolerance: check.tolerance, progress: Progress.shared.handler)
         } catch {
             throw FileError(path: inputs ?? a, underlying: error)
         }

@@ -86,6 +86,43 @@ public struct Tensor: Sendable, Equatable {
         }
     }
 
+    /// Writes `float64Values()` to `out` (at least `elementCount` elements) without the intermediate arrays
+    /// `float64Values()` makes: float32 and float64 data are widened straight from the bytes (`Spec/bptt.md`
+    /// B31: the verifier's float64 copies of a large model hold no second copy of a tensor).
+    public func copyFloat64Values(into out: UnsafeMutablePointer<Double>) {
+        let n = elementCount
+        switch dtype {
+        case .float32:
+            bytes.withUnsafeBytes { raw in
+                for k in 0..<n { out[k] = Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)))) }
+            }
+        case .float64:
+            bytes.withUnsafeBytes { raw in
+                for k in 0..<n { out[k] = Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self))) }
+            }
+        case .float16, .bfloat16:
+            float64Values().withUnsafeBufferPointer { if let base = $0.baseAddress { out.update(from: base, count: n) } }
+        }
+    }
+
+    /// Writes `float32Values()` to `out` (at least `elementCount` elements); float32 and float64 data straight
+    /// from the bytes, as `copyFloat64Values(into:)`.
+    public func copyFloat32Values(into out: UnsafeMutablePointer<Float>) {
+        let n = elementCount
+        switch dtype {
+        case .float32:
+            bytes.withUnsafeBytes { raw in
+                for k in 0..<n { out[k] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self))) }
+            }
+        case .float64:
+            bytes.withUnsafeBytes { raw in
+                for k in 0..<n { out[k] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)))) }
+            }
+        case .float16, .bfloat16:
+            float32Values().withUnsafeBufferPointer { if let base = $0.baseAddress { out.update(from: base, count: n) } }
+        }
+    }
+
     /// The values as float32 (exact for float32, float16, bfloat16; rounded to nearest-even from float64).
     public func float32Values() -> [Float] {
         switch dtype {

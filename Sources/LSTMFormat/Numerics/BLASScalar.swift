@@ -22,6 +22,8 @@ protocol BLASScalar: BinaryFloatingPoint, Sendable {
     static func tanh(_ x: Self) -> Self
     /// The tensor's values in this type (float16 and bfloat16 widen exactly to both).
     static func values(of tensor: Tensor) -> [Self]
+    /// `values(of:)` written to `out` (at least `tensor.elementCount` elements) without intermediate arrays.
+    static func copyValues(of tensor: Tensor, into out: UnsafeMutablePointer<Self>)
     /// A tensor of this type's dtype.
     static func tensor(shape: [Int], values: UnsafeBufferPointer<Self>) -> Tensor
 }
@@ -55,6 +57,7 @@ extension Float: BLASScalar {
         for k in 0..<n { p[k] = FastMath.tanh(p[k]) }
     }
     static func values(of tensor: Tensor) -> [Float] { tensor.float32Values() }
+    static func copyValues(of tensor: Tensor, into out: UnsafeMutablePointer<Float>) { tensor.copyFloat32Values(into: out) }
     static func tensor(shape: [Int], values: UnsafeBufferPointer<Float>) -> Tensor {
         Tensor(shape: shape, float32: Array(values))
     }
@@ -82,6 +85,7 @@ extension Double: BLASScalar {
         for k in 0..<n { p[k] = Foundation.tanh(p[k]) }
     }
     static func values(of tensor: Tensor) -> [Double] { tensor.float64Values() }
+    static func copyValues(of tensor: Tensor, into out: UnsafeMutablePointer<Double>) { tensor.copyFloat64Values(into: out) }
     static func tensor(shape: [Int], values: UnsafeBufferPointer<Double>) -> Tensor {
         Tensor(shape: shape, float64: Array(values))
     }

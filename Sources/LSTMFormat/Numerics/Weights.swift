@@ -117,11 +117,9 @@ final class Weights<T: BLASScalar> {
         return nil
     }
 
+    /// `tensor` (shaped as `loc`) converted straight into its place: no tensor-sized array on the way (B31).
     private func load(_ tensor: Tensor, into loc: Location) {
-        let values = T.values(of: tensor)
-        values.withUnsafeBufferPointer { src in
-            if let base = src.baseAddress { (loc.buffer.p + loc.offset).update(from: base, count: loc.count) }
-        }
+        T.copyValues(of: tensor, into: loc.buffer.p + loc.offset)
     }
 
     func location(_ name: String) throws(NumericsError) -> Location {

@@ -14,12 +14,46 @@ public enum Comparer {
 
     /// The same with float features or token ids; without `input`, `ProbeData.input` (padded for a masked model).
     /// `progress` hears of the parameters compared and of each model's forward + BPTT (G1).
-    public static func compare(_ a: LSTMModel, _ b: LSTMModel, files: [String], input: ModelInput?, precision: Precision, tolerance given: Tolerance?,
-                               progress: ProgressHandler? = nil) throws -> CheckReport {
+    public static func compare(_ a: consuming LSTMModel, _ b: consuming LSTMModel, files: [String], input: ModelInput?, precision: Precision,
+                               tolerance given: Tolerance?, progress: ProgressHandler? = nil) throws -> CheckReport {
+        try compare(consume a, run: nil, consume b, files: files, input: input, precision: precision, tolerance: given, progress: progress)
+    }
+
+    /// Model `a`'s outputs, loss and gradients (formed one tensor at a time, B30) on `input` — or the probe —
+    /// in `precision`, for `compare(_:run:_:...)`. Made before the other model is read, so that a caller holds
+    /// at most one model and one float64 copy at a time (`Spec/bptt.md` B31).
+    public struct Run {
+        let architecture: ModelArchitecture
+        let precision: Precision
+        let loss: Double
+        let outputs: Tensor
+        let gradients: TensorGradients
+    }
+
+    /// `a`'s forward + BPTT for a later `compare(a, run:, b, ...)` with the same `input` and `precision`.
+    /// The float64 (or float32) copy of `a` is dropped before this returns. Throws what `compare` would.
+    public static func run(_ a: LSTMModel, input: ModelInput?, precision: Precision, file: String = "a",
+                           progress: ProgressHandler? = nil) throws -> Run {
+        let probeShape = input?.shape ?? [ProbeData.batch, ProbeData.steps, a.architecture.inputSize]
+        try LSTMNumerics.checkMemory(a.architecture, batch: probeShape.first ?? 0, steps: probeShape.dropFirst().first ?? 0)
+        progress?(ProgressUpdate(task: "gradients of \(file)", completed: 0, total: 1))
+        let x = input ?? ProbeData.input(for: a.architecture)
+        let t = ProbeData.targets(for: a.architecture, batch: x.shape[0], steps: x.shape[1])
+        let r = try PreparedModel(a, precision: precision, transposedU: false).gradientsByTensor(x, targets: t)
+        return Run(architecture: a.architecture, precision: precision, loss: r.loss, outputs: r.outputs, gradients: r.gradients)
+    }
+
+    /// `compare` with model `a`'s forward + BPTT already made by `run(a, input: input, precision: precision)`
+    /// (nil: made here). Memory (B31): `a` is dropped once the parameters are compared, before `b`'s float64
+    /// copy is made, so a caller that passes its last reference to each model (`consume`) and made `ra` before
+    /// reading `b` holds at most one model and one float64 copy, or both models without a copy, at a time.
+    public static func compare(_ a: consuming LSTMModel, run ra: Run?, _ b: consuming LSTMModel, files: [String], input: ModelInput?,
+                               precision: Precision, tolerance given: Tolerance?, progress: ProgressHandler? = nil) throws -> CheckReport {
         guard a.architecture == b.architecture else {
             return CheckReport(command: "compare", files: files, precision: precision.rawValue,
                                checks: [.fact("architecture", passed: false, detail: architectureDifference(a.architecture, b.architecture))])
         }
+        precondition(ra.map { $0.architecture == a.architecture && $0.precision == precision } ?? true, "a run of another model or precision")
         let probeShape = input?.shape ?? [ProbeData.batch, ProbeData.steps, a.architecture.inputSize]
         try LSTMNumerics.checkMemory(a.architecture, batch: probeShape.first ?? 0, steps: 2 * (probeShape.dropFirst().first ?? 0))  // both models
         var checks: [CheckResult] = [.fact("architecture", passed: true, detail: "equal")]
@@ -37,7 +71,8 @@ public enum Comparer {
         }
 
         // G1: one unit per parameter tensor, per model's forward + BPTT and per gradient tensor.
-        let tensorCount = a.orderedTensors.count, units = 2 * tensorCount + 2
+        let tensors = a.orderedTensors.map { (name: $0.name, shape: $0.tensor.shape) }
+        let tensorCount = tensors.count, units = 2 * tensorCount + 2
         func report(_ task: String, _ done: Int) { progress?(ProgressUpdate(task: task, completed: done, total: units)) }
         for (k, (name, ta)) in a.orderedTensors.enumerated() {
             report("comparing parameters", k)
@@ -51,20 +86,21 @@ public enum Comparer {
         let x = input ?? ProbeData.input(for: a.architecture)
         let t = ProbeData.targets(for: a.architecture, batch: x.shape[0], steps: x.shape[1])
         // One float64 (or float32) copy of one model at a time: each engine is dropped once its forward + BPTT
-        // ran, keeping only what forms its gradients one tensor at a time (B30).
+        // ran, keeping only what forms its gradients one tensor at a time (B30); `a` goes before `b`'s copy (B31).
         report("gradients of \(files.first ?? "a")", tensorCount)
-        let ra = try PreparedModel(a, precision: precision, transposedU: false).gradientsByTensor(x, targets: t)
+        let runA = try ra ?? run(a, input: x, precision: precision)
+        _ = consume a
         report("gradients of \(files.dropFirst().first ?? "b")", tensorCount + 1)
         let rb = try PreparedModel(b, precision: precision, transposedU: false).gradientsByTensor(x, targets: t)
         func add(_ name: String, subject: String, shape: [Int], _ ea: [Double], _ eb: [Double]) {
             let tol = tolerance(scale: eb.reduce(0) { max($0, abs($1)) }, oneRounding: false)
             checks.append(CheckResult(name: name, subject: subject, comparison: ArrayComparison.compare(actual: ea, expected: eb, shape: shape, tolerance: tol), tolerance: tol))
         }
-        add("outputs", subject: "outputs", shape: ra.outputs.shape, ra.outputs.float64Values(), rb.outputs.float64Values())
-        add("loss", subject: "loss", shape: [], [ra.loss], [rb.loss])
-        for (k, (name, tensor)) in a.orderedTensors.enumerated() {
+        add("outputs", subject: "outputs", shape: runA.outputs.shape, runA.outputs.float64Values(), rb.outputs.float64Values())
+        add("loss", subject: "loss", shape: [], [runA.loss], [rb.loss])
+        for (k, (name, shape)) in tensors.enumerated() {
             report("comparing gradients", tensorCount + 2 + k)
-            add("gradient " + name, subject: name, shape: tensor.shape, try ra.gradients.float64Values(name), try rb.gradients.float64Values(name))
+            add("gradient " + name, subject: name, shape: shape, try runA.gradients.float64Values(name), try rb.gradients.float64Values(name))
         }
         report("comparing gradients", units)
         return CheckReport(command: "compare", files: files, precision: precision.rawValue, checks: checks)

@@ -30,9 +30,9 @@ public enum GradientCheck {
         let slope: Double
     }
 
-    /// Memory: one float64 copy of the model (the prepared weights, without a transposed U) and one tensor's
-    /// gradient at a time (B30); the directions are replayed from their seeded generator instead of being
-    /// stored, and θ is re-read from `model`.
+    /// Memory: one float64 copy of the model (the prepared weights, without a transposed U), in which each
+    /// tensor's gradient is formed in turn (B30, B31); the directions are replayed from their seeded generator
+    /// instead of being stored, and θ is re-read from `model`.
     static func run(_ model: LSTMModel, inputs: ModelInput?, targets: Tensor?, directions: Int, coordinates: Int, seed: UInt64,
                     tamper: GradientTamper?, progress: ProgressHandler? = nil) throws -> CheckResult {
         try LSTMNumerics.checkMemory(model.architecture, inputShape: inputs?.shape ?? [ProbeData.batch, ProbeData.steps, model.architecture.inputSize])
@@ -62,19 +62,21 @@ public enum GradientCheck {
         var picker = CoordinatePicker(sizes: sizes, count: coordinates, rng: &rng)
         var sumSquares = [Double](repeating: 0, count: directions), dots = [Double](repeating: 0, count: directions)
         var offset = 0
+        guard case .float64(let state) = gradients else { preconditionFailure("the gradient check runs in float64") }
         for (ti, name) in names.enumerated() {
-            var g = try gradients.float64Values(name)
-            g.withUnsafeMutableBufferPointer { gk in
-                tamper?(name, gk)
-                for k in 0..<directions {
-                    var r = starts[k], s = 0.0, d = 0.0
-                    r.skip(offset)
-                    for i in 0..<gk.count { let v = r.symmetricUnit(); s += v * v; d += gk[i] * v }
-                    sumSquares[k] += s
-                    dots[k] += d
-                }
-                picker.visit(tensor: ti, UnsafeBufferPointer(gk))
+            // B31: each gradient is formed in the float64 copy's own place for its tensor (the same shape), so
+            // no tensor-sized buffer is added; θ is written back from the model before the next forward pass.
+            let gk = try prepared.float64Values(name)
+            if let base = gk.baseAddress { try state.write(name, into: base) }
+            tamper?(name, gk)
+            for k in 0..<directions {
+                var r = starts[k], s = 0.0, d = 0.0
+                r.skip(offset)
+                for i in 0..<gk.count { let v = r.symmetricUnit(); s += v * v; d += gk[i] * v }
+                sumSquares[k] += s
+                dots[k] += d
             }
+            picker.visit(tensor: ti, UnsafeBufferPointer(gk))
             offset += sizes[ti]
         }
         let probes = (0..<directions).map { k in
@@ -97,12 +99,12 @@ public enum GradientCheck {
         func load(_ direction: Direction?, sign: Double) throws {
             var r = direction?.start ?? rng
             for name in names {
-                let theta = model.tensors[name]!.float64Values()
+                // θ straight from the model into the float64 copy (exact widening), then the step added in
+                // place: the same values as θ[i] + step·d[i] from a θ array, without that array (B31).
                 let w = try prepared.float64Values(name)
+                if let base = w.baseAddress { model.tensors[name]!.copyFloat64Values(into: base) }
                 if let direction {
-                    for i in 0..<w.count { w[i] = theta[i] + sign * step * (r.symmetricUnit() / direction.norm) }
-                } else {
-                    _ = w.update(fromContentsOf: theta)
+                    for i in 0..<w.count { w[i] = w[i] + sign * step * (r.symmetricUnit() / direction.norm) }
                 }
                 try prepared.didUpdate(name)
             }
@@ -125,7 +127,7 @@ public enum GradientCheck {
             record(fd, direction.slope, "direction \(k)")
         }
 
-        if directions > 0 { try load(nil, sign: 0) }
+        try load(nil, sign: 0)  // θ again, after the last direction or in place of the gradients (B31)
         for ((ti, ei), an) in zip(picks, picked) {
             let v = try prepared.parameter(names[ti], at: ei)
             try prepared.setParameter(names[ti], at: ei, to: v + step)
