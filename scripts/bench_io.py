@@ -14,6 +14,7 @@ References, one per row:
   Keras save       keras 3 model.save of the loaded model, timed inside the process (TensorFlow's import and the
                    model load, several seconds, are not counted): in-process.
   cp, cat          cp of the .lstm; cat of the .lstm > /dev/null: whole process.
+  cp + sync        cp of the .lstm, then sync(1) of the copy: what our save does (it fsyncs, W1), whole process.
   numpy astype     np.load of the weights as one float32 .npy, astype(float16), np.save: whole process.
   torch yardstick  PyTorch float64 doing the verifier's work: load the float32 weights (safetensors), widen to
                    float64, 1 forward+backward and 22 forwards at batch 2, 5 steps: in-process (torch's ~1 s
@@ -247,6 +248,8 @@ def jobs_for(size, folder, binary, py, tmp):
         ref("h5py write", "h5py-write", os.path.join(folder, "weights.npy"), out("r.h5"), shapes, clean=[out("r.h5")]),
         ours("lstm->lstm", "convert", lstm, out("e.lstm"), clean=[out("e.lstm")]),
         Job("cp", wrapped(["cp", lstm, out("r.lstm")]), cleanup=[out("r.lstm")]),
+        # cp leaves the copy in the page cache; our save fsyncs it (Spec/reliability.md W1): the fair reference.
+        Job("cp + sync", wrapped(["sh", "-c", 'cp "$0" "$1" && sync "$1"', lstm, out("s.lstm")]), cleanup=[out("s.lstm")]),
         ours("lstm->lstm float16", "convert", lstm, out("f.lstm"), "--dtype", "float16", clean=[out("f.lstm")]),
         ref("numpy astype float16", "astype", os.path.join(folder, "weights.npy"), out("r.npy"), clean=[out("r.npy")]),
         ours("lstm->lstm bfloat16", "convert", lstm, out("g.lstm"), "--dtype", "bfloat16", clean=[out("g.lstm")]),
@@ -262,6 +265,7 @@ def jobs_for(size, folder, binary, py, tmp):
         ("lstm->keras", "Keras model.save"),
         ("lstm->keras-h5", "h5py write"),
         ("lstm->lstm", "cp"),
+        ("lstm->lstm", "cp + sync"),
         ("lstm->lstm float16", "numpy astype float16"),
         ("lstm->lstm bfloat16", "numpy astype float16"),
         ("inspect lstm", "cat"),

@@ -24,26 +24,37 @@ enum ByteCopy {
 
     private static let tile = 32
 
+    /// Tile by tile through two small buffers: each tile's source rows are copied whole into one, transposed
+    /// there, and its destination rows written whole from the other. Strides that are multiples of 4 KiB (a
+    /// Keras kernel with 3072 units: 48 KiB rows) map every row of a tile to the same L1 cache set; reading and
+    /// writing whole rows at once keeps that from evicting a line before it is used up (the split's share of a
+    /// 500 MB `.keras` conversion's CPU time went from 39 % to 27 % in `perf`).
     @inline(__always)
     private static func transpose<T: FixedWidthInteger>(_ src: UnsafeRawPointer, _ srcStride: Int, _ dst: UnsafeMutableRawPointer,
                                                          _ dstStride: Int, _ rows: Int, _ cols: Int, as: T.Type) {
-        let size = MemoryLayout<T>.size
-        var r0 = 0
-        while r0 < rows {
-            let r1 = min(r0 + tile, rows)
-            var c0 = 0
-            while c0 < cols {
-                let c1 = min(c0 + tile, cols)
-                for r in r0..<r1 {
-                    let rowBase = r * srcStride
-                    for c in c0..<c1 {
-                        let v = src.loadUnaligned(fromByteOffset: (rowBase + c) * size, as: T.self)
-                        dst.storeBytes(of: v, toByteOffset: (c * dstStride + r) * size, as: T.self)
+        let size = MemoryLayout<T>.size, b = tile
+        withUnsafeTemporaryAllocation(of: T.self, capacity: 2 * b * b) { buffer in
+            let input = buffer.baseAddress!, output = input + b * b
+            var r0 = 0
+            while r0 < rows {
+                let rn = min(b, rows - r0)
+                var c0 = 0
+                while c0 < cols {
+                    let cn = min(b, cols - c0)
+                    for i in 0..<rn {
+                        memcpy(input + i * b, src + ((r0 + i) * srcStride + c0) * size, cn * size)
                     }
+                    for j in 0..<cn {
+                        let out = output + j * b
+                        for i in 0..<rn { out[i] = input[i * b + j] }
+                    }
+                    for j in 0..<cn {
+                        memcpy(dst + ((c0 + j) * dstStride + r0) * size, output + j * b, rn * size)
+                    }
+                    c0 += cn
                 }
-                c0 = c1
+                r0 += rn
             }
-            r0 = r1
         }
     }
 }
