@@ -40,10 +40,13 @@ let package = Package(
         .target(name: "CSystemShim"),
         // float32 <-> float16 array conversion with the CPU's F16C instructions (software fallback elsewhere).
         .target(name: "CFloatConversion"),
+        // float32 AVX-512 kernels for the LSTM time loop: per-step products on packed weights with the gate
+        // arithmetic fused in (Spec/bptt.md B30-B32).
+        .target(name: "CStepKernels"),
         .target(
             name: "LSTMFormat",
             dependencies: [
-                "CHDF5", "CZlibShim", "CBLAS", "CSystemShim", "CFloatConversion",
+                "CHDF5", "CZlibShim", "CBLAS", "CSystemShim", "CFloatConversion", "CStepKernels",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]

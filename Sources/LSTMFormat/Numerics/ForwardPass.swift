@@ -62,6 +62,14 @@ extension Engine {
                 let hOut = s.h.p + s.slot(t) * blockS + r0 * state
                 let cOut = s.c.p + s.slot(t) * block + r0 * hidden
                 let actC = s.actC.p + t * block + r0 * hidden
+                if let packed = w.packed, packed.gates != nil {
+                    // B30: the product and the gates in one pass over each tile (float32, AVX-512).
+                    StepKernels.forwardStep(rows: n, hidden: hidden, hPrev: Self.float(hPrev), packed: packed,
+                                            z: Self.float(zt), cPrev: Self.float(cPrev), cOut: Self.float(cOut),
+                                            actC: Self.float(actC), hOut: Self.float(hOut), recurrent: step > 0)
+                    if let mask { carryMasked(mask, t: t, batch: batch, r0: r0, rows: n, hPrev, cPrev, hOut, cOut, state, hidden) }
+                    continue
+                }
                 // h(-1) = 0: the first step has no recurrent term.
                 if step > 0 {
                     if let ut = w.UT {
@@ -102,15 +110,25 @@ extension Engine {
                         for u in 0..<hidden { h[u] = o[u] * a[u] }
                     }
                 }
-                if let mask {
-                    // M19: a masked step keeps h(t-1) and C(t-1).
-                    for b in 0..<n where mask[t * batch + r0 + b] == 0 {
-                        (hOut + b * state).update(from: hPrev + b * state, count: state)
-                        (cOut + b * hidden).update(from: cPrev + b * hidden, count: hidden)
-                    }
-                }
+                if let mask { carryMasked(mask, t: t, batch: batch, r0: r0, rows: n, hPrev, cPrev, hOut, cOut, state, hidden) }
             }
         }
+    }
+
+    /// M19: a masked step keeps h(t-1) and C(t-1), for rows r0 ..< r0 + rows of step t.
+    private func carryMasked(_ mask: UnsafePointer<UInt8>, t: Int, batch: Int, r0: Int, rows n: Int,
+                             _ hPrev: UnsafePointer<T>, _ cPrev: UnsafePointer<T>, _ hOut: UnsafeMutablePointer<T>,
+                             _ cOut: UnsafeMutablePointer<T>, _ state: Int, _ hidden: Int) {
+        for b in 0..<n where mask[t * batch + r0 + b] == 0 {
+            (hOut + b * state).update(from: hPrev + b * state, count: state)
+            (cOut + b * hidden).update(from: cPrev + b * hidden, count: hidden)
+        }
+    }
+
+    /// A float32 buffer of the engine's scalar type as `Float` (only cells packed for the float32 kernels call this).
+    @inline(__always)
+    static func float(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
 
     /// The gates and C(t) of one step for `rows` rows of a cell with peepholes (M25, `Spec/bptt.md` B27): `z` holds

@@ -10,13 +10,17 @@ final class Weights<T: BLASScalar> {
         let W: Buffer<T>
         let U: Buffer<T>
         let b: Buffer<T>
-        /// Uᵀ [H, 4H], kept in sync with U: the per-step GEMM h·Ucatᵀ runs ~30% faster on a non-transposed
-        /// operand (OpenBLAS packs it more cheaply). Gradient cells leave it nil.
+        /// Uᵀ [S, 4H], kept in sync with U, for a forward step through OpenBLAS: the per-step GEMM h·Ucatᵀ runs
+        /// ~30% faster on a non-transposed operand (OpenBLAS packs it more cheaply). Nil in gradient cells and
+        /// where the fused float32 kernel runs the forward step (`packed`).
         var UT: Buffer<T>? = nil
         /// W_hr [P, H] of a projected cell (M24), nil otherwise.
         var R: Buffer<T>? = nil
         /// [3H]: p_f, p_i, p_o of a cell with peepholes (M25), nil otherwise.
         var P: Buffer<T>? = nil
+        /// U packed for the float32 step kernels (`Spec/bptt.md` B32), kept in sync with U; nil in float64, on
+        /// CPUs without AVX-512 and in gradient cells.
+        var packed: PackedU? = nil
     }
 
     /// Where a canonical tensor lives: a buffer, the range in it, and the tensor's shape.
@@ -53,9 +57,12 @@ final class Weights<T: BLASScalar> {
             let h = layer.hiddenSize, i = layer.inputSize, s = layer.stateSize
             var layerCells: [Cell] = []
             for dir in layer.cells {
+                let packed = T.self == Float.self && StepKernels.active
+                    ? PackedU(hidden: h, state: s, fusedForward: StepKernels.fusesForward(layer)) : nil
                 let cell = Cell(W: Buffer(count: 4 * h * i), U: Buffer(count: 4 * h * s), b: Buffer(count: 4 * h),
-                                UT: transposedU ? Buffer(count: 4 * h * s) : nil, R: layer.projectionSize.map { Buffer(count: $0 * h) },
-                                P: layer.peepholes ? Buffer(count: 3 * h) : nil)
+                                UT: transposedU && packed?.gates == nil ? Buffer(count: 4 * h * s) : nil,
+                                R: layer.projectionSize.map { Buffer(count: $0 * h) },
+                                P: layer.peepholes ? Buffer(count: 3 * h) : nil, packed: packed)
                 if let pcat = cell.P {
                     for (g, gate) in Gate.peepholed.enumerated() {
                         locations[TensorName.peephole(k, dir, gate)] = Location(buffer: pcat, offset: g * h, shape: [h])
@@ -92,7 +99,16 @@ final class Weights<T: BLASScalar> {
             // LSTMModel guarantees every expected tensor is present with its canonical shape.
             if let loc = locations[name] { load(tensor, into: loc) }
         }
-        for layerCells in cells { for cell in layerCells { transpose(cell) } }
+        for layerCells in cells { for cell in layerCells { refresh(cell) } }
+    }
+
+    /// Rewrites U's derived copies (UT, `packed`) from U, for all of U's rows or only `rows`.
+    private func refresh(_ cell: Cell, rows range: Range<Int>? = nil) {
+        if let packed = cell.packed {
+            let u = UnsafeRawPointer(cell.U.p).assumingMemoryBound(to: Float.self)
+            packed.pack(u, rows: range ?? 0..<cell.b.count)
+        }
+        transpose(cell, rows: range)
     }
 
     /// Rewrites UT from U, for all of U's rows or only `rows` (one gate's block after a gate tensor changed).
@@ -138,9 +154,10 @@ final class Weights<T: BLASScalar> {
         guard index >= 0, index < loc.count else { throw .indexOutOfRange(tensor: name, index: index, count: loc.count) }
         let p = loc.offset + index
         loc.buffer.p[p] = value
-        if let c = cell(withU: loc.buffer), let ut = c.UT {
+        if let c = cell(withU: loc.buffer) {
             let rows = c.b.count, cols = c.U.count / rows
-            ut.p[(p % cols) * rows + p / cols] = value
+            c.UT?.p[(p % cols) * rows + p / cols] = value
+            if c.packed != nil { refresh(c, rows: p / cols ..< p / cols + 1) }
         }
     }
 
@@ -157,7 +174,7 @@ final class Weights<T: BLASScalar> {
         return UnsafeMutableBufferPointer(start: loc.buffer.p + loc.offset, count: loc.count)
     }
 
-    /// Brings derived copies (Uᵀ) up to date after tensor `name` was written through `values(_:)`.
+    /// Brings derived copies (Uᵀ, the packed U) up to date after tensor `name` was written through `values(_:)`.
     func didUpdate(_ name: String) throws(NumericsError) {
         didUpdate(try location(name))
     }
@@ -165,6 +182,6 @@ final class Weights<T: BLASScalar> {
     private func didUpdate(_ loc: Location) {
         guard let c = cell(withU: loc.buffer) else { return }
         let cols = c.U.count / c.b.count
-        transpose(c, rows: loc.offset / cols ..< loc.offset / cols + loc.shape[0])
+        refresh(c, rows: loc.offset / cols ..< loc.offset / cols + loc.shape[0])
     }
 }

@@ -1,0 +1,35 @@
+#ifndef LSTMFORMAT_STEP_KERNELS_H
+#define LSTMFORMAT_STEP_KERNELS_H
+#include <stddef.h>
+
+/* float32 kernels for the LSTM time loop (Spec/bptt.md B30-B32): per-step products on weights packed once into
+   64-column panels, and the forward step with the gate arithmetic applied to each tile of the product while it is
+   still in registers. AVX-512 only; the verifier takes OpenBLAS where lstmk_available() is 0.
+
+   Every element of a product is one sequential FMA chain over k = 0 ..< K, whatever the number of rows or the
+   row range a call gets, so splitting the batch across threads never changes a sum. */
+
+/* 1 when the CPU and OS run the AVX-512 F kernels. */
+int lstmk_available(void);
+
+/* Floats in a packed copy of a K x N operand: ceil(N / 64) panels of K x 64 (the padding stays 0). */
+size_t lstmk_panels_count(int k, int n);
+
+/* Forward layout of U [4H, S] (gate blocks f, i, c, o of H rows each, row-major): panel g holds, for each
+   k < S, f, i, c, o of units 16g ..< 16g+16 (64 floats). Writes the entries of U's rows row0 ..< row1 only. */
+void lstmk_pack_gates(const float *u, int hidden, int state, int row0, int row1, float *packed);
+
+/* Plain layout of B [K, N] row-major: panel p holds columns 64p ..< 64p+64 for each k. Rows row0 ..< row1. */
+void lstmk_pack_panels(const float *b, int k, int n, int row0, int row1, float *packed);
+
+/* One forward step of `rows` sequences of a cell with sigmoid gates and a tanh cell (Spec/bptt.md B30):
+   z [rows, 4H] holds W x(t) + b on entry and f, i, C~, o on return, where each pre-activation is
+   z + (h(t-1) U^T) (the product omitted when recurrent is 0); C(t) = f C(t-1) + i C~, act_c = tanh(C(t)),
+   h(t) = o act_c. h_prev and h_out are [rows, S] (S == H), c_prev, c_out, act_c [rows, H]. */
+void lstmk_forward_step(int rows, int hidden, const float *h_prev, const float *packed_gates, float *z,
+                        const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent);
+
+/* C [rows, N] = A [rows, K] B with B packed by lstmk_pack_panels (ldc, lda in floats). */
+void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const float *packed, float *c, int ldc);
+
+#endif

@@ -1,0 +1,74 @@
+import CStepKernels
+
+/// The float32 AVX-512 kernels of the time loop (`Spec/bptt.md` B30–B32): each step's product on a copy of U
+/// packed once into 64-column panels, with the forward step's gate arithmetic applied to each tile while it is in
+/// registers. On CPUs without AVX-512, and in float64, the verifier takes OpenBLAS (`StepGEMM`) instead.
+enum StepKernels {
+    /// Whether `Weights<Float>` built now packs its cells for the kernels: the CPU runs them, unless a test turned
+    /// them off (`StepKernels.$enabled.withValue(false) { … }`) to compare with the OpenBLAS path.
+    @TaskLocal static var enabled = true
+
+    static let cpuRunsThem: Bool = lstmk_available() != 0
+
+    static var active: Bool { enabled && cpuRunsThem }
+
+    /// The forward step can fuse the gates of a cell with sigmoid gates, a tanh cell, no peepholes and no
+    /// projection (B30).
+    static func fusesForward(_ layer: LSTMLayerSpec) -> Bool {
+        layer.gateActivation == .sigmoid && layer.cellActivation == .tanh && !layer.peepholes
+            && layer.projectionSize == nil
+    }
+
+    /// One forward step for `rows` sequences (B30): `z` [rows, 4H] holds Wx + b on entry and f, i, C̃, o on
+    /// return; writes C(t), tanh(C(t)) and h(t). `recurrent` false for the first step (h(-1) = 0).
+    static func forwardStep(rows: Int, hidden: Int, hPrev: UnsafePointer<Float>, packed: PackedU,
+                            z: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
+                            cOut: UnsafeMutablePointer<Float>, actC: UnsafeMutablePointer<Float>,
+                            hOut: UnsafeMutablePointer<Float>, recurrent: Bool) {
+        guard let gates = packed.gates else { preconditionFailure("cell not packed for the fused forward step") }
+        lstmk_forward_step(Int32(rows), Int32(hidden), hPrev, gates, z, cPrev, cOut, actC, hOut, recurrent ? 1 : 0)
+    }
+
+    /// rec [rows, S] = dZ [rows, 4H] · U [4H, S] on the packed U (B31).
+    static func recurrentGradient(rows: Int, dZ: UnsafePointer<Float>, packed: PackedU,
+                                  into rec: UnsafeMutablePointer<Float>) {
+        let k = 4 * packed.hidden
+        lstmk_gemm(Int32(rows), Int32(k), Int32(packed.state), dZ, Int32(k), packed.panels, rec, Int32(packed.state))
+    }
+}
+
+/// A cell's U [4H, S] packed for `StepKernels` (B32): the backward panels always, the forward gate panels when
+/// the cell's forward step is fused. Kept in sync with U by `Weights` (every write to U repacks its rows).
+final class PackedU {
+    let hidden: Int
+    let state: Int
+    /// f, i, C̃, o of 16 units per panel (`lstmk_pack_gates`), nil when the forward step is not fused.
+    let gates: UnsafeMutablePointer<Float>?
+    /// U in 64-column panels of S (`lstmk_pack_panels`).
+    let panels: UnsafeMutablePointer<Float>
+
+    init(hidden: Int, state: Int, fusedForward: Bool) {
+        self.hidden = hidden
+        self.state = state
+        gates = fusedForward ? Self.allocate(lstmk_panels_count(Int32(state), Int32(4 * hidden))) : nil
+        panels = Self.allocate(lstmk_panels_count(Int32(4 * hidden), Int32(state)))
+    }
+
+    deinit {
+        gates.map { UnsafeMutableRawPointer($0).deallocate() }
+        UnsafeMutableRawPointer(panels).deallocate()
+    }
+
+    /// Zeroed, cache-line aligned (the padding of a partial panel must stay 0).
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1) * 4, alignment: 64)
+        return raw.initializeMemory(as: Float.self, repeating: 0, count: Swift.max(count, 1))
+    }
+
+    /// Repacks rows `rows` of U [4H, S].
+    func pack(_ u: UnsafePointer<Float>, rows: Range<Int>) {
+        let r0 = Int32(rows.lowerBound), r1 = Int32(rows.upperBound)
+        if let gates { lstmk_pack_gates(u, Int32(hidden), Int32(state), r0, r1, gates) }
+        lstmk_pack_panels(u, Int32(4 * hidden), Int32(state), r0, r1, panels)
+    }
+}

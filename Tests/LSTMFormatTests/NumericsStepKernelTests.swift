@@ -1,0 +1,150 @@
+import CStepKernels
+import Foundation
+@testable import LSTMFormat
+import Testing
+
+/// `Spec/bptt.md` B30–B32: the float32 AVX-512 step kernels. Skipped (not passed) on CPUs without AVX-512 F,
+/// where the verifier takes OpenBLAS.
+@Suite(.enabled(if: StepKernels.cpuRunsThem, "the CPU has no AVX-512 F: the step kernels never run"))
+struct NumericsStepKernelTests {
+    static func uniform(_ n: Int, seed: UInt64, scale: Double) -> [Float] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<n).map { _ in Float(rng.symmetricUnit() * scale) }
+    }
+
+    /// B30: with no recurrent term the fused step's gates, C(t), tanh(C(t)) and h(t) are FastMath's bits for the
+    /// same pre-activations (hidden 37: two full panels and a partial one; pre-activations over ±12 cover exp's
+    /// clamp-free range, tanh's small-|x| branch and both signs).
+    @Test func B30_fusedGatesHaveFastMathsBits() {
+        let rows = 5, hidden = 37
+        var z = Self.uniform(rows * 4 * hidden, seed: 1, scale: 12)
+        z[3] = 0.01; z[4] = -0.03; z[5] = 0  // tanh's polynomial branch in f's block is not used, in C̃'s it is:
+        z[2 * hidden + 1] = 0.02; z[2 * hidden + 2] = -0.05
+        let pre = z
+        let cPrev = Self.uniform(rows * hidden, seed: 2, scale: 3)
+        var cOut = [Float](repeating: .nan, count: rows * hidden), act = cOut, h = cOut
+        let packed = [Float](repeating: 0, count: lstmk_panels_count(Int32(hidden), Int32(4 * hidden)))
+        lstmk_forward_step(Int32(rows), Int32(hidden), h, packed, &z, cPrev, &cOut, &act, &h, 0)
+        var differing = 0
+        for r in 0..<rows {
+            for u in 0..<hidden {
+                let g = r * 4 * hidden + u, s = r * hidden + u
+                let f = FastMath.sigmoid(pre[g]), i = FastMath.sigmoid(pre[g + hidden])
+                let c = FastMath.tanh(pre[g + 2 * hidden]), o = FastMath.sigmoid(pre[g + 3 * hidden])
+                let cNew = f * cPrev[s] + i * c, a = FastMath.tanh(cNew)
+                let expected = [f, i, c, o, cNew, a, o * a]
+                let actual = [z[g], z[g + hidden], z[g + 2 * hidden], z[g + 3 * hidden], cOut[s], act[s], h[s]]
+                differing += zip(expected, actual).filter { $0.bitPattern != $1.bitPattern }.count
+            }
+        }
+        #expect(differing == 0)
+    }
+
+    /// B31: a product's rows are the same bits whether a call gets all rows or one row at a time (the batch split
+    /// across threads), for the fused forward step and the plain product; and they agree with float64 sums.
+    @Test func B31_rowSplitNeverChangesASum() {
+        let rows = 7, hidden = 40, k = 4 * hidden
+        let u = Self.uniform(4 * hidden * hidden, seed: 3, scale: 0.3)
+        var gates = [Float](repeating: 0, count: lstmk_panels_count(Int32(hidden), Int32(4 * hidden)))
+        var panels = [Float](repeating: 0, count: lstmk_panels_count(Int32(k), Int32(hidden)))
+        lstmk_pack_gates(u, Int32(hidden), Int32(hidden), 0, Int32(4 * hidden), &gates)
+        lstmk_pack_panels(u, Int32(k), Int32(hidden), 0, Int32(k), &panels)
+        let hPrev = Self.uniform(rows * hidden, seed: 4, scale: 1), cPrev = Self.uniform(rows * hidden, seed: 5, scale: 1)
+        let z0 = Self.uniform(rows * 4 * hidden, seed: 6, scale: 1)
+        func forward(split: Bool) -> [Float] {
+            var z = z0, c = [Float](repeating: 0, count: rows * hidden), a = c, h = c
+            for r in split ? Array(0..<rows) : [0] {
+                let n = split ? 1 : rows
+                z.withUnsafeMutableBufferPointer { zp in c.withUnsafeMutableBufferPointer { cp in
+                    a.withUnsafeMutableBufferPointer { ap in h.withUnsafeMutableBufferPointer { hp in
+                        lstmk_forward_step(Int32(n), Int32(hidden), Array(hPrev[(r * hidden)...]), gates,
+                                           zp.baseAddress! + r * 4 * hidden, Array(cPrev[(r * hidden)...]),
+                                           cp.baseAddress! + r * hidden, ap.baseAddress! + r * hidden,
+                                           hp.baseAddress! + r * hidden, 1)
+                    } }
+                } }
+            }
+            return z + c + a + h
+        }
+        let whole = forward(split: false), split = forward(split: true)
+        #expect(zip(whole, split).allSatisfy { $0.bitPattern == $1.bitPattern })
+        let dz = Self.uniform(rows * k, seed: 7, scale: 1)
+        func product(split: Bool) -> [Float] {
+            var rec = [Float](repeating: 0, count: rows * hidden)
+            rec.withUnsafeMutableBufferPointer { rp in
+                for r in split ? Array(0..<rows) : [0] {
+                    lstmk_gemm(Int32(split ? 1 : rows), Int32(k), Int32(hidden), Array(dz[(r * k)...]), Int32(k), panels,
+                               rp.baseAddress! + r * hidden, Int32(hidden))
+                }
+            }
+            return rec
+        }
+        let p1 = product(split: false), p2 = product(split: true)
+        #expect(zip(p1, p2).allSatisfy { $0.bitPattern == $1.bitPattern })
+        var worst = 0.0
+        for r in 0..<rows {
+            for s in 0..<hidden {
+                var sum = 0.0
+                for j in 0..<k { sum += Double(dz[r * k + j]) * Double(u[j * hidden + s]) }
+                worst = max(worst, abs(sum - Double(p1[r * hidden + s])))
+            }
+        }
+        #expect(worst < 1e-5)
+    }
+
+    /// B30–B31: the kernel path agrees with the OpenBLAS path to float32 precision (outputs 1e-5 absolute, loss
+    /// 1e-5 relative, each gradient tensor 1e-4 of its largest element) on every variant, masked and not, and on
+    /// hidden sizes with a partial panel (20, 40) and full ones (32). Seeds 41, 42, 43.
+    @Test(arguments: RandomModels.variants.map(\.name) + ["hidden20", "hidden32-bi", "hidden40-stack"])
+    func B31_agreesWithTheOpenBLASPath(_ name: String) throws {
+        let arch: ModelArchitecture = switch name {
+        case "hidden20": RandomModels.architecture(input: 6, hidden: 20)
+        case "hidden32-bi": RandomModels.architecture(input: 6, hidden: 32, layers: [(.bidirectional, .concat)])
+        case "hidden40-stack": RandomModels.architecture(input: 6, hidden: 40, layers: [(.forward, nil), (.backward, nil)],
+                                                          returnSequences: false)
+        default: try #require(RandomModels.variants.first { $0.name == name }).architecture
+        }
+        for masked in [false, true] {
+            let a = masked ? NumericsMaskingTests.masked(arch, kind: 1) : arch
+            let model = RandomModels.make(architecture: a, seed: 41)
+            let x: ModelInput = masked ? try NumericsMaskingTests.paddedInput(a, seed: 42)
+                : .features(RandomModels.inputs(batch: 9, steps: 7, features: a.inputSize, seed: 42))
+            let (batch, steps) = switch x {
+            case .features(let t): (t.shape[0], t.shape[1])
+            case .tokens(let t): (t.shape[0], t.shape[1])
+            }
+            let y = FiniteDifferences.targets(a, batch: batch, steps: steps, seed: 43)
+            let kernels = try LSTMNumerics.gradients(model, input: x, targets: y, precision: .float32)
+            let blas = try StepKernels.$enabled.withValue(false) {
+                try LSTMNumerics.gradients(model, input: x, targets: y, precision: .float32)
+            }
+            #expect(abs(kernels.loss - blas.loss) <= 1e-5 * max(blas.loss, 1e-3), "\(name) masked \(masked)")
+            let outWorst = zip(kernels.outputs.float64Values(), blas.outputs.float64Values()).map { abs($0 - $1) }.max() ?? 0
+            #expect(outWorst <= 1e-5, "\(name) masked \(masked): outputs \(outWorst)")
+            for (tensor, g) in blas.gradients {
+                let k = try #require(kernels.gradients[tensor]).float64Values(), b = g.float64Values()
+                let scale = b.map(abs).max() ?? 0
+                let worst = zip(k, b).map { abs($0 - $1) }.max() ?? 0
+                #expect(worst <= 1e-4 * max(scale, 1e-3), "\(name) masked \(masked) \(tensor): \(worst) vs \(scale)")
+            }
+        }
+    }
+
+    /// B32: `setParameter` on U repacks: the prepared model then gives the bits of a model built with that value.
+    @Test func B32_setParameterRepacksU() throws {
+        let arch = RandomModels.architecture(input: 5, hidden: 24, layers: [(.bidirectional, .sum)])
+        let model = RandomModels.make(architecture: arch, seed: 44)
+        let x = RandomModels.inputs(batch: 3, steps: 6, features: 5, seed: 45)
+        let prepared = PreparedModel(model, precision: .float32)
+        _ = try prepared.forward(inputs: x)
+        var tensors = model.tensors
+        for (name, index, value) in [("lstm.0.fwd.U_c", 24 * 7 + 3, 0.75), ("lstm.0.bwd.U_o", 24 * 23 + 23, -0.5)] {
+            try prepared.setParameter(name, at: index, to: value)
+            var v = try #require(tensors[name]).float64Values()
+            v[index] = value
+            tensors[name] = Tensor(shape: [24, 24], values: v, dtype: .float32)
+        }
+        let rebuilt = try LSTMModel(architecture: arch, tensors: tensors)
+        #expect(try prepared.forward(inputs: x) == LSTMNumerics.forward(rebuilt, inputs: x, precision: .float32))
+    }
+}
