@@ -105,9 +105,11 @@ INLINE512 void gate_tile(const int mr, int hidden, int g, const float *h_prev, c
 }
 
 AVX512 void lstmk_forward_step(int rows, int hidden, const float *h_prev, const float *packed_gates, float *z,
-                               const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent) {
+                               const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent,
+                               int reverse) {
     int groups = (hidden + 15) / 16;
-    for (int g = 0; g < groups; g++) {
+    for (int visit = 0; visit < groups; visit++) {
+        int g = reverse ? groups - 1 - visit : visit;
         const float *panel = packed_gates + (size_t)g * hidden * 64;
         for (int r = 0; r < rows; r += MAX_ROWS) {
             int mr = rows - r < MAX_ROWS ? rows - r : MAX_ROWS;
@@ -135,9 +137,11 @@ INLINE512 void gemm_tile(const int mr, int k, int n, int p, const float *a, int 
     }
 }
 
-AVX512 void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const float *packed, float *c, int ldc) {
+AVX512 void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const float *packed, float *c, int ldc,
+                       int reverse) {
     int panels = (n + 63) / 64;
-    for (int p = 0; p < panels; p++) {
+    for (int visit = 0; visit < panels; visit++) {
+        int p = reverse ? panels - 1 - visit : visit;
         const float *panel = packed + (size_t)p * k * 64;
         for (int r = 0; r < rows; r += MAX_ROWS) {
             int mr = rows - r < MAX_ROWS ? rows - r : MAX_ROWS;
@@ -155,8 +159,9 @@ AVX512 void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const fl
 #else
 int lstmk_available(void) { return 0; }
 void lstmk_forward_step(int rows, int hidden, const float *h_prev, const float *packed_gates, float *z,
-                        const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent) {}
-void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const float *packed, float *c, int ldc) {}
+                        const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent, int reverse) {}
+void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const float *packed, float *c, int ldc,
+                int reverse) {}
 #endif
 
 size_t lstmk_panels_count(int k, int n) { return (size_t)((n + 63) / 64) * (size_t)k * 64; }

@@ -25,11 +25,14 @@ void lstmk_pack_panels(const float *b, int k, int n, int row0, int row1, float *
 /* One forward step of `rows` sequences of a cell with sigmoid gates and a tanh cell (Spec/bptt.md B30):
    z [rows, 4H] holds W x(t) + b on entry and f, i, C~, o on return, where each pre-activation is
    z + (h(t-1) U^T) (the product omitted when recurrent is 0); C(t) = f C(t-1) + i C~, act_c = tanh(C(t)),
-   h(t) = o act_c. h_prev and h_out are [rows, S] (S == H), c_prev, c_out, act_c [rows, H]. */
+   h(t) = o act_c. h_prev and h_out are [rows, S] (S == H), c_prev, c_out, act_c [rows, H].
+   reverse != 0 visits the panels last to first (same results): alternating it step by step starts each step on
+   the panels the previous one left in the core's L2 cache (Spec/bptt.md B33). */
 void lstmk_forward_step(int rows, int hidden, const float *h_prev, const float *packed_gates, float *z,
-                        const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent);
+                        const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent, int reverse);
 
-/* C [rows, N] = A [rows, K] B with B packed by lstmk_pack_panels (ldc, lda in floats). */
-void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const float *packed, float *c, int ldc);
+/* C [rows, N] = A [rows, K] B with B packed by lstmk_pack_panels (ldc, lda in floats); reverse as above. */
+void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const float *packed, float *c, int ldc,
+                int reverse);
 
 #endif

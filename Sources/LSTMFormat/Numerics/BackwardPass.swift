@@ -259,7 +259,7 @@ extension Engine {
                     if let packed = w.packed {
                         // B31: the packed U's panels (float32, AVX-512).
                         StepKernels.recurrentGradient(rows: n, dZ: Self.float(zt + r0 * g4), packed: packed,
-                                                      into: Self.float(rec + r0 * state))
+                                                      into: Self.float(rec + r0 * state), step: step)
                     } else {
                         StepGEMM.multiply(m: n, n: state, k: g4, a: zt + r0 * g4, lda: g4, b: w.U.p, ldb: state,
                                           beta: 0, c: rec + r0 * state, ldc: state)

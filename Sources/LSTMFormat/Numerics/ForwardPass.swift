@@ -66,7 +66,8 @@ extension Engine {
                     // B30: the product and the gates in one pass over each tile (float32, AVX-512).
                     StepKernels.forwardStep(rows: n, hidden: hidden, hPrev: Self.float(hPrev), packed: packed,
                                             z: Self.float(zt), cPrev: Self.float(cPrev), cOut: Self.float(cOut),
-                                            actC: Self.float(actC), hOut: Self.float(hOut), recurrent: step > 0)
+                                            actC: Self.float(actC), hOut: Self.float(hOut), recurrent: step > 0,
+                                            step: step)
                     if let mask { carryMasked(mask, t: t, batch: batch, r0: r0, rows: n, hPrev, cPrev, hOut, cOut, state, hidden) }
                     continue
                 }

@@ -20,20 +20,23 @@ enum StepKernels {
     }
 
     /// One forward step for `rows` sequences (B30): `z` [rows, 4H] holds Wx + b on entry and f, i, C̃, o on
-    /// return; writes C(t), tanh(C(t)) and h(t). `recurrent` false for the first step (h(-1) = 0).
+    /// return; writes C(t), tanh(C(t)) and h(t). `recurrent` false for the first step (h(-1) = 0). Odd steps
+    /// visit U's panels in reverse order (B33: the previous step's last panels are still in L2; same sums).
     static func forwardStep(rows: Int, hidden: Int, hPrev: UnsafePointer<Float>, packed: PackedU,
                             z: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
                             cOut: UnsafeMutablePointer<Float>, actC: UnsafeMutablePointer<Float>,
-                            hOut: UnsafeMutablePointer<Float>, recurrent: Bool) {
+                            hOut: UnsafeMutablePointer<Float>, recurrent: Bool, step: Int) {
         guard let gates = packed.gates else { preconditionFailure("cell not packed for the fused forward step") }
-        lstmk_forward_step(Int32(rows), Int32(hidden), hPrev, gates, z, cPrev, cOut, actC, hOut, recurrent ? 1 : 0)
+        lstmk_forward_step(Int32(rows), Int32(hidden), hPrev, gates, z, cPrev, cOut, actC, hOut, recurrent ? 1 : 0,
+                           Int32(step & 1))
     }
 
     /// rec [rows, S] = dZ [rows, 4H] · U [4H, S] on the packed U (B31).
     static func recurrentGradient(rows: Int, dZ: UnsafePointer<Float>, packed: PackedU,
-                                  into rec: UnsafeMutablePointer<Float>) {
+                                  into rec: UnsafeMutablePointer<Float>, step: Int) {
         let k = 4 * packed.hidden
-        lstmk_gemm(Int32(rows), Int32(k), Int32(packed.state), dZ, Int32(k), packed.panels, rec, Int32(packed.state))
+        lstmk_gemm(Int32(rows), Int32(k), Int32(packed.state), dZ, Int32(k), packed.panels, rec, Int32(packed.state),
+                   Int32(step & 1))
     }
 }
 
