@@ -41,7 +41,7 @@ let package = Package(
         // float32 <-> float16 array conversion with the CPU's F16C instructions (software fallback elsewhere).
         .target(name: "CFloatConversion"),
         // float32 AVX-512 kernels for the LSTM time loop: per-step products on packed weights with the gate
-        // arithmetic fused in (Spec/bptt.md B30-B32).
+        // arithmetic fused in (Spec/bptt.md B34-B36).
         .target(name: "CStepKernels"),
         .target(
             name: "LSTMFormat",

@@ -1,4 +1,4 @@
-/* float32 AVX-512 kernels for the LSTM time loop; see include/CStepKernels.h and Spec/bptt.md B30-B32.
+/* float32 AVX-512 kernels for the LSTM time loop; see include/CStepKernels.h and Spec/bptt.md B34-B36.
    The activations repeat Sources/LSTMFormat/Numerics/FastMath.swift operation for operation (separate multiply
    and add, no contraction), so a gate computed here has the bits FastMath gives for the same pre-activation. */
 #pragma STDC FP_CONTRACT OFF

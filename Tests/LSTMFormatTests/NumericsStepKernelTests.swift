@@ -3,7 +3,7 @@ import Foundation
 @testable import LSTMFormat
 import Testing
 
-/// `Spec/bptt.md` B30–B32: the float32 AVX-512 step kernels. Skipped (not passed) on CPUs without AVX-512 F,
+/// `Spec/bptt.md` B34–B36: the float32 AVX-512 step kernels. Skipped (not passed) on CPUs without AVX-512 F,
 /// where the verifier takes OpenBLAS.
 @Suite(.enabled(if: StepKernels.cpuRunsThem, "the CPU has no AVX-512 F: the step kernels never run"))
 struct NumericsStepKernelTests {
@@ -12,10 +12,10 @@ struct NumericsStepKernelTests {
         return (0..<n).map { _ in Float(rng.symmetricUnit() * scale) }
     }
 
-    /// B30: with no recurrent term the fused step's gates, C(t), tanh(C(t)) and h(t) are FastMath's bits for the
+    /// B34: with no recurrent term the fused step's gates, C(t), tanh(C(t)) and h(t) are FastMath's bits for the
     /// same pre-activations (hidden 37: two full panels and a partial one; pre-activations over ±12 cover exp's
     /// clamp-free range, tanh's small-|x| branch and both signs).
-    @Test func B30_fusedGatesHaveFastMathsBits() {
+    @Test func B34_fusedGatesHaveFastMathsBits() {
         let rows = 5, hidden = 37
         var z = Self.uniform(rows * 4 * hidden, seed: 1, scale: 12)
         z[3] = 0.01; z[4] = -0.03; z[5] = 0  // tanh's polynomial branch in f's block is not used, in C̃'s it is:
@@ -40,10 +40,10 @@ struct NumericsStepKernelTests {
         #expect(differing == 0)
     }
 
-    /// B31: a product's rows are the same bits whether a call gets all rows or one row at a time (the batch split
-    /// across threads), with the panels visited in either order (B33), for the fused forward step and the plain
+    /// B35: a product's rows are the same bits whether a call gets all rows or one row at a time (the batch split
+    /// across threads), with the panels visited in either order (B37), for the fused forward step and the plain
     /// product; and they agree with float64 sums.
-    @Test func B31_rowSplitNeverChangesASum() {
+    @Test func B35_rowSplitNeverChangesASum() {
         let rows = 7, hidden = 40, k = 4 * hidden
         let u = Self.uniform(4 * hidden * hidden, seed: 3, scale: 0.3)
         var gates = [Float](repeating: 0, count: lstmk_panels_count(Int32(hidden), Int32(4 * hidden)))
@@ -93,11 +93,11 @@ struct NumericsStepKernelTests {
         #expect(worst < 1e-5)
     }
 
-    /// B30–B31: the kernel path agrees with the OpenBLAS path to float32 precision (outputs 1e-5 absolute, loss
+    /// B34–B35: the kernel path agrees with the OpenBLAS path to float32 precision (outputs 1e-5 absolute, loss
     /// 1e-5 relative, each gradient tensor 1e-4 of its largest element) on every variant, masked and not, and on
     /// hidden sizes with a partial panel (20, 40) and full ones (32). Seeds 41, 42, 43.
     @Test(arguments: RandomModels.variants.map(\.name) + ["hidden20", "hidden32-bi", "hidden40-stack"])
-    func B31_agreesWithTheOpenBLASPath(_ name: String) throws {
+    func B35_agreesWithTheOpenBLASPath(_ name: String) throws {
         let arch: ModelArchitecture = switch name {
         case "hidden20": RandomModels.architecture(input: 6, hidden: 20)
         case "hidden32-bi": RandomModels.architecture(input: 6, hidden: 32, layers: [(.bidirectional, .concat)])
@@ -131,8 +131,8 @@ struct NumericsStepKernelTests {
         }
     }
 
-    /// B32: `setParameter` on U repacks: the prepared model then gives the bits of a model built with that value.
-    @Test func B32_setParameterRepacksU() throws {
+    /// B36: `setParameter` on U repacks: the prepared model then gives the bits of a model built with that value.
+    @Test func B36_setParameterRepacksU() throws {
         let arch = RandomModels.architecture(input: 5, hidden: 24, layers: [(.bidirectional, .sum)])
         let model = RandomModels.make(architecture: arch, seed: 44)
         let x = RandomModels.inputs(batch: 3, steps: 6, features: 5, seed: 45)

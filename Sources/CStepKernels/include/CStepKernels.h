@@ -2,7 +2,7 @@
 #define LSTMFORMAT_STEP_KERNELS_H
 #include <stddef.h>
 
-/* float32 kernels for the LSTM time loop (Spec/bptt.md B30-B32): per-step products on weights packed once into
+/* float32 kernels for the LSTM time loop (Spec/bptt.md B34-B36): per-step products on weights packed once into
    64-column panels, and the forward step with the gate arithmetic applied to each tile of the product while it is
    still in registers. AVX-512 only; the verifier takes OpenBLAS where lstmk_available() is 0.
 
@@ -22,12 +22,12 @@ void lstmk_pack_gates(const float *u, int hidden, int state, int row0, int row1,
 /* Plain layout of B [K, N] row-major: panel p holds columns 64p ..< 64p+64 for each k. Rows row0 ..< row1. */
 void lstmk_pack_panels(const float *b, int k, int n, int row0, int row1, float *packed);
 
-/* One forward step of `rows` sequences of a cell with sigmoid gates and a tanh cell (Spec/bptt.md B30):
+/* One forward step of `rows` sequences of a cell with sigmoid gates and a tanh cell (Spec/bptt.md B34):
    z [rows, 4H] holds W x(t) + b on entry and f, i, C~, o on return, where each pre-activation is
    z + (h(t-1) U^T) (the product omitted when recurrent is 0); C(t) = f C(t-1) + i C~, act_c = tanh(C(t)),
    h(t) = o act_c. h_prev and h_out are [rows, S] (S == H), c_prev, c_out, act_c [rows, H].
    reverse != 0 visits the panels last to first (same results): alternating it step by step starts each step on
-   the panels the previous one left in the core's L2 cache (Spec/bptt.md B33). */
+   the panels the previous one left in the core's L2 cache (Spec/bptt.md B37). */
 void lstmk_forward_step(int rows, int hidden, const float *h_prev, const float *packed_gates, float *z,
                         const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent, int reverse);
 

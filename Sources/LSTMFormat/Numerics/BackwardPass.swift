@@ -257,7 +257,7 @@ extension Engine {
                 }
                 if step > 0 {
                     if let packed = w.packed {
-                        // B31: the packed U's panels (float32, AVX-512).
+                        // B35: the packed U's panels (float32, AVX-512).
                         StepKernels.recurrentGradient(rows: n, dZ: Self.float(zt + r0 * g4), packed: packed,
                                                       into: Self.float(rec + r0 * state), step: step)
                     } else {

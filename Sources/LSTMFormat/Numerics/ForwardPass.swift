@@ -63,7 +63,7 @@ extension Engine {
                 let cOut = s.c.p + s.slot(t) * block + r0 * hidden
                 let actC = s.actC.p + t * block + r0 * hidden
                 if let packed = w.packed, packed.gates != nil {
-                    // B30: the product and the gates in one pass over each tile (float32, AVX-512).
+                    // B34: the product and the gates in one pass over each tile (float32, AVX-512).
                     StepKernels.forwardStep(rows: n, hidden: hidden, hPrev: Self.float(hPrev), packed: packed,
                                             z: Self.float(zt), cPrev: Self.float(cPrev), cOut: Self.float(cOut),
                                             actC: Self.float(actC), hOut: Self.float(hOut), recurrent: step > 0,

@@ -1,6 +1,6 @@
 import CStepKernels
 
-/// The float32 AVX-512 kernels of the time loop (`Spec/bptt.md` B30–B32): each step's product on a copy of U
+/// The float32 AVX-512 kernels of the time loop (`Spec/bptt.md` B34–B36): each step's product on a copy of U
 /// packed once into 64-column panels, with the forward step's gate arithmetic applied to each tile while it is in
 /// registers. On CPUs without AVX-512, and in float64, the verifier takes OpenBLAS (`StepGEMM`) instead.
 enum StepKernels {
@@ -13,15 +13,15 @@ enum StepKernels {
     static var active: Bool { enabled && cpuRunsThem }
 
     /// The forward step can fuse the gates of a cell with sigmoid gates, a tanh cell, no peepholes and no
-    /// projection (B30).
+    /// projection (B34).
     static func fusesForward(_ layer: LSTMLayerSpec) -> Bool {
         layer.gateActivation == .sigmoid && layer.cellActivation == .tanh && !layer.peepholes
             && layer.projectionSize == nil
     }
 
-    /// One forward step for `rows` sequences (B30): `z` [rows, 4H] holds Wx + b on entry and f, i, C̃, o on
+    /// One forward step for `rows` sequences (B34): `z` [rows, 4H] holds Wx + b on entry and f, i, C̃, o on
     /// return; writes C(t), tanh(C(t)) and h(t). `recurrent` false for the first step (h(-1) = 0). Odd steps
-    /// visit U's panels in reverse order (B33: the previous step's last panels are still in L2; same sums).
+    /// visit U's panels in reverse order (B37: the previous step's last panels are still in L2; same sums).
     static func forwardStep(rows: Int, hidden: Int, hPrev: UnsafePointer<Float>, packed: PackedU,
                             z: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
                             cOut: UnsafeMutablePointer<Float>, actC: UnsafeMutablePointer<Float>,
@@ -31,7 +31,7 @@ enum StepKernels {
                            Int32(step & 1))
     }
 
-    /// rec [rows, S] = dZ [rows, 4H] · U [4H, S] on the packed U (B31).
+    /// rec [rows, S] = dZ [rows, 4H] · U [4H, S] on the packed U (B35).
     static func recurrentGradient(rows: Int, dZ: UnsafePointer<Float>, packed: PackedU,
                                   into rec: UnsafeMutablePointer<Float>, step: Int) {
         let k = 4 * packed.hidden
@@ -40,7 +40,7 @@ enum StepKernels {
     }
 }
 
-/// A cell's U [4H, S] packed for `StepKernels` (B32): the backward panels always, the forward gate panels when
+/// A cell's U [4H, S] packed for `StepKernels` (B36): the backward panels always, the forward gate panels when
 /// the cell's forward step is fused. Kept in sync with U by `Weights` (every write to U repacks its rows).
 final class PackedU {
     let hidden: Int

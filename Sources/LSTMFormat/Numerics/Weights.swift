@@ -18,7 +18,7 @@ final class Weights<T: BLASScalar> {
         var R: Buffer<T>? = nil
         /// [3H]: p_f, p_i, p_o of a cell with peepholes (M25), nil otherwise.
         var P: Buffer<T>? = nil
-        /// U packed for the float32 step kernels (`Spec/bptt.md` B32), kept in sync with U; nil in float64, on
+        /// U packed for the float32 step kernels (`Spec/bptt.md` B36), kept in sync with U; nil in float64, on
         /// CPUs without AVX-512 and in gradient cells.
         var packed: PackedU? = nil
     }
