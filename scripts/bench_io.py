@@ -13,7 +13,9 @@ References, one per row:
   h5py write       a fresh Python process writing the same float32 arrays with h5py (from one .npy): whole process.
   Keras save       keras 3 model.save of the loaded model, timed inside the process (TensorFlow's import and the
                    model load, several seconds, are not counted): in-process.
-  cp, cat          cp of the .lstm; cat of the .lstm > /dev/null: whole process.
+  cp, cat          cp of the .lstm; cat of the .lstm > /dev/null: whole process. `inspect` of the .lstm is set
+                   against cat (it reads only the header, Spec/reliability.md M3); `inspect` of the .keras has no
+                   reference (its child reads the weights member but no dataset's data).
   cp + sync        cp of the .lstm, then sync(1) of the copy: what our save does (it fsyncs, W1), whole process.
   numpy astype     np.load of the weights as one float32 .npy, astype(float16), np.save: whole process.
   torch yardstick  PyTorch float64 doing the verifier's work: load the float32 weights (safetensors), widen to
@@ -254,6 +256,7 @@ def jobs_for(size, folder, binary, py, tmp):
         ref("numpy astype float16", "astype", os.path.join(folder, "weights.npy"), out("r.npy"), clean=[out("r.npy")]),
         ours("lstm->lstm bfloat16", "convert", lstm, out("g.lstm"), "--dtype", "bfloat16", clean=[out("g.lstm")]),
         ours("inspect lstm", "inspect", lstm),
+        ours("inspect keras", "inspect", os.path.join(folder, "model.keras")),
         Job("cat", wrapped(["sh", "-c", 'cat "$0" > /dev/null', lstm])),
         ours("verify lstm", "verify", lstm),
         ref("torch float64 yardstick", "torch", os.path.join(folder, "torch.safetensors"), folder, inner=True),
@@ -269,6 +272,7 @@ def jobs_for(size, folder, binary, py, tmp):
         ("lstm->lstm float16", "numpy astype float16"),
         ("lstm->lstm bfloat16", "numpy astype float16"),
         ("inspect lstm", "cat"),
+        ("inspect keras", None),
         ("verify lstm", "torch float64 yardstick"),
         ("compare keras lstm", "torch float64 yardstick"),
     ]

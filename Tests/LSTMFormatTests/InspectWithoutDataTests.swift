@@ -133,6 +133,54 @@ import Testing
         }
     }
 
+    /// M3c: a Keras 3 `.weights.h5` whose datasets were never written (h5py allocates no storage: 14 KB on disk,
+    /// 256 MiB declared) inspects with its shapes, and the gate rearrangement of its zero-page tensors copies
+    /// nothing: the peak RSS stays far below the declared size (read in-process, where GNU time sees it).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["LSTMFORMAT_SKIP_PYTHON"] != "1"
+                   && FileManager.default.isExecutableFile(atPath: "/usr/bin/time"), "needs Python (h5py) and GNU time"))
+    func M3_aKerasWeightsFileIsInspectedWithoutCopyingItsTensors() throws {
+        try inFolder { folder in
+            let file = folder.appendingPathComponent("unwritten.weights.h5")
+            let python = ProcessInfo.processInfo.environment["LSTMFORMAT_PYTHON"] ?? "/usr/bin/python3"
+            let script = """
+                import h5py, sys
+                h, n = 4096, 3
+                with h5py.File(sys.argv[1], "w") as f:
+                    for group, name, shapes in [("layers/lstm/cell/vars", "lstm_cell", [(n, 4 * h), (h, 4 * h), (4 * h,)]),
+                                                ("layers/dense/vars", "dense", [(h, 2), (2,)])]:
+                        g = f.create_group(group)
+                        g.attrs["name"] = name
+                        for k, s in enumerate(shapes):
+                            g.create_dataset(str(k), shape=s, dtype="float32")
+                    f["layers/lstm"].create_group("vars").attrs["name"] = "lstm"
+                    f.create_group("vars").attrs["name"] = "sequential"
+                """
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: python)
+            p.arguments = ["-c", script, file.path]
+            try p.run()
+            p.waitUntilExit()
+            try #require(p.terminationStatus == 0)
+
+            let time = Process()
+            time.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+            time.arguments = ["-f", "maxrss=%M", CLI.binary.path, "inspect", file.path, "--json"]
+            time.environment = ProcessInfo.processInfo.environment.merging(["LSTMFORMAT_NO_ISOLATION": "1"]) { $1 }
+            let out = Pipe(), err = Pipe()
+            time.standardOutput = out
+            time.standardError = err
+            try time.run()
+            let report = out.fileHandleForReading.readDataToEndOfFile()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            time.waitUntilExit()
+            #expect(time.terminationStatus == 0, "\(text)")
+            let json = try Self.json(String(decoding: report, as: UTF8.self))
+            #expect(json["parameter_count"] as? Int == 4 * (4096 * 3 + 4096 * 4096 + 4096) + 4096 * 2 + 2)
+            let kilobytes = try #require(text.split(separator: "\n").last { $0.hasPrefix("maxrss=") }.flatMap { Int($0.dropFirst(7)) }, "\(text)")
+            #expect(kilobytes < 128 * 1024, "peak RSS \(kilobytes) KB for 256 MiB of declared tensors")
+        }
+    }
+
     /// Bytes of the file's pages that are in the page cache (`mincore` over a fresh mapping).
     static func residentBytes(_ url: URL, size: Int) throws -> Int {
         let fd = open(url.path, O_RDONLY)

@@ -64,6 +64,8 @@ extension Tensor {
     func transposed2D() -> Tensor {
         precondition(shape.count == 2, "transposed2D needs a matrix")
         let rows = shape[0], cols = shape[1], size = dtype.byteSize
+        // Zero pages in, zero pages out: an outline read (M3) moves no bytes.
+        if isDeclaredOnly, let t = try? Tensor.declaredOnly(dtype: dtype, shape: [cols, rows]) { return t }
         var data = Data(count: bytes.count)
         if !bytes.isEmpty {
             bytes.withUnsafeBytes { (src: UnsafeRawBufferPointer) in

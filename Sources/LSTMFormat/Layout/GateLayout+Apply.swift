@@ -72,6 +72,10 @@ extension GateLayout {
     static func split(_ m: Tensor, _ storage: MatrixStorage, inputs n: Int, hidden h: Int, order: [Gate]) -> [Gate: Tensor] {
         let size = m.dtype.byteSize, blockBytes = h * n * size
         var out: [Gate: Tensor] = [:]
+        // Zero pages in, zero pages out: an outline read (M3) moves no bytes.
+        if m.isDeclaredOnly, let blocks = try? order.map({ _ in try Tensor.declaredOnly(dtype: m.dtype, shape: [h, n]) }) {
+            return Dictionary(uniqueKeysWithValues: zip(order, blocks))
+        }
         m.bytes.withUnsafeBytes { (src: UnsafeRawBufferPointer) in
             for (k, gate) in order.enumerated() {
                 var data = Data(count: blockBytes)

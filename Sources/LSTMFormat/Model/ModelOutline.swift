@@ -81,6 +81,8 @@ extension Tensor {
         guard let base = mmap(nil, bytes, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), base != MAP_FAILED else {
             throw IOProblem.cannotOpen("cannot map \(bytes) bytes: \(String(cString: strerror(errno)))")
         }
-        return try Tensor(dtype: dtype, shape: shape, bytes: Data(bytesNoCopy: base, count: bytes, deallocator: .custom { p, n in munmap(p, n) }))
+        var t = try Tensor(dtype: dtype, shape: shape, bytes: Data(bytesNoCopy: base, count: bytes, deallocator: .custom { p, n in munmap(p, n) }))
+        t.isDeclaredOnly = true
+        return t
     }
 }

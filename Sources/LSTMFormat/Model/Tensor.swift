@@ -13,6 +13,9 @@ public struct Tensor: Sendable, Equatable {
     /// CRC-32 of `bytes` when a reader has already computed and checked it (a `.lstm` tensor read with
     /// checksums verified), so writers and `inspect` need not read the bytes again. Not part of equality.
     var verifiedCRC32: UInt32? = nil
+    /// The bytes are a read-only mapping of the zero page standing for data that was not read
+    /// (`Tensor.declaredOnly`, M3): layout moves give such tensors again instead of copying. Not part of equality.
+    var isDeclaredOnly = false
 
     /// CRC-32 (zlib's) of `bytes`.
     public var crc32: UInt32 { verifiedCRC32 ?? CRC32.checksum(bytes) }
