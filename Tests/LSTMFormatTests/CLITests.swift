@@ -20,8 +20,23 @@ enum CLI {
     }
 
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        try launch(binary, arguments, environment: environment)
+    }
+
+    /// `run` under GNU time (`/usr/bin/time`, which scripts/setup.sh installs): the command's result, with
+    /// time's own line taken off stderr, and the whole process tree's peak RSS in kilobytes.
+    static func runMeasuringPeakRSS(_ arguments: [String], environment: [String: String] = [:]) throws -> (result: Result, peakKB: Int) {
+        var r = try launch(URL(fileURLWithPath: "/usr/bin/time"), ["-f", "maxrss=%M", binary.path] + arguments, environment: environment)
+        var lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false)
+        while lines.last == "" { lines.removeLast() }
+        let kilobytes = try #require(lines.last.flatMap { $0.hasPrefix("maxrss=") ? Int($0.dropFirst(7)) : nil }, "\(r.stderr)")
+        r.stderr = lines.dropLast().map { $0 + "\n" }.joined()
+        return (r, kilobytes)
+    }
+
+    private static func launch(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> Result {
         let p = Process()
-        p.executableURL = binary
+        p.executableURL = executable
         p.arguments = arguments
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()

@@ -70,17 +70,9 @@ import Testing
         try FormatRegistry.write(RandomModels.make(architecture: ModelArchitecture(
             layers: [LSTMLayerSpec(inputSize: 2, hiddenSize: 3)], returnSequences: false, dense: []), seed: 1), to: tiny)
         func peakKB(_ input: URL) throws -> Int {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-            p.arguments = ["-f", "maxrss=%M", CLI.binary.path, "convert", input.path, folder.appendingPathComponent("out.lstm").path]
-            let err = Pipe()
-            p.standardError = err
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            #expect(p.terminationStatus == 0, "\(text)")
-            return try #require(text.split(separator: "\n").last { $0.hasPrefix("maxrss=") }.flatMap { Int($0.dropFirst(7)) }, "\(text)")
+            let (r, kilobytes) = try CLI.runMeasuringPeakRSS(["convert", input.path, folder.appendingPathComponent("out.lstm").path])
+            #expect(r.status == 0, "\(r.stderr)")
+            return kilobytes
         }
         let modelKB = model.tensors.values.reduce(0) { $0 + $1.bytes.count } / 1024
         let extra = try peakKB(big) - peakKB(tiny)

@@ -65,19 +65,8 @@ import Testing
         #expect(r.status == 2)
         #expect(seconds < 15)
         #expect(r.stderr == "lstm-format: \(file): damaged zip member 'config.json': it inflates to more than its declared 2799 bytes\n")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-        p.arguments = ["-f", "maxrss=%M", CLI.binary.path, "inspect", file]
-        p.environment = ProcessInfo.processInfo.environment.merging(["LSTMFORMAT_NO_ISOLATION": "1"]) { $1 }
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(text.contains("damaged zip member 'config.json'"), "\(text)")
-        let kilobytes = text.split(separator: "\n").last { $0.hasPrefix("maxrss=") }.flatMap { Int($0.dropFirst(7)) }
-        let rss = try #require(kilobytes, "\(text)")
+        let (measured, rss) = try CLI.runMeasuringPeakRSS(["inspect", file], environment: ["LSTMFORMAT_NO_ISOLATION": "1"])
+        #expect(measured.stderr.contains("damaged zip member 'config.json'"), "\(measured.stderr)")
         #expect(rss < 120_000, "peak RSS \(rss) KB while reading a member that inflates to 200 MB")
     }
 

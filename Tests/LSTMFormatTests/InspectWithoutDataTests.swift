@@ -162,21 +162,10 @@ import Testing
             p.waitUntilExit()
             try #require(p.terminationStatus == 0)
 
-            let time = Process()
-            time.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-            time.arguments = ["-f", "maxrss=%M", CLI.binary.path, "inspect", file.path, "--json"]
-            time.environment = ProcessInfo.processInfo.environment.merging(["LSTMFORMAT_NO_ISOLATION": "1"]) { $1 }
-            let out = Pipe(), err = Pipe()
-            time.standardOutput = out
-            time.standardError = err
-            try time.run()
-            let report = out.fileHandleForReading.readDataToEndOfFile()
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            time.waitUntilExit()
-            #expect(time.terminationStatus == 0, "\(text)")
-            let json = try Self.json(String(decoding: report, as: UTF8.self))
+            let (r, kilobytes) = try CLI.runMeasuringPeakRSS(["inspect", file.path, "--json"], environment: ["LSTMFORMAT_NO_ISOLATION": "1"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let json = try Self.json(r.stdout)
             #expect(json["parameter_count"] as? Int == 4 * (4096 * 3 + 4096 * 4096 + 4096) + 4096 * 2 + 2)
-            let kilobytes = try #require(text.split(separator: "\n").last { $0.hasPrefix("maxrss=") }.flatMap { Int($0.dropFirst(7)) }, "\(text)")
             #expect(kilobytes < 128 * 1024, "peak RSS \(kilobytes) KB for 256 MiB of declared tensors")
         }
     }

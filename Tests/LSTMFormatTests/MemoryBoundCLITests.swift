@@ -15,18 +15,9 @@ struct MemoryBoundCLITests {
 
     /// Peak RSS in bytes of one whole `lstm-format` process, which must exit 0.
     static func peakRSS(_ arguments: [String]) throws -> Int {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-        p.arguments = ["-f", "maxrss=%M", CLI.binary.path] + arguments + ["--quiet"]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(arguments): \(text)")
-        let kilobytes = text.split(separator: "\n").last { $0.hasPrefix("maxrss=") }.flatMap { Int($0.dropFirst(7)) }
-        return try #require(kilobytes, "\(text)") * 1024
+        let (r, kilobytes) = try CLI.runMeasuringPeakRSS(arguments + ["--quiet"])
+        #expect(r.status == 0, "\(arguments): \(r.stderr)")
+        return kilobytes * 1024
     }
 
     static func write(_ model: LSTMModel, _ name: String, in folder: URL) throws -> String {
