@@ -72,14 +72,17 @@ public enum AtomicFile {
 
     /// Writes all of `data` to an open descriptor, retrying short writes.
     public static func writeAll(_ data: Data, toDescriptor fd: Int32) throws {
-        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, min(raw.count - done, 1 << 30))
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw IOProblem.cannotWrite(String(cString: strerror(n < 0 ? errno : EIO))) }
-                done += n
-            }
+        try data.withUnsafeBytes { try writeAll($0, toDescriptor: fd) }
+    }
+
+    /// Writes all of `raw` to an open descriptor, retrying short and interrupted writes (at most 1 GiB a call).
+    static func writeAll(_ raw: UnsafeRawBufferPointer, toDescriptor fd: Int32) throws {
+        var done = 0
+        while done < raw.count {
+            let n = Glibc.write(fd, raw.baseAddress! + done, min(raw.count - done, 1 << 30))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw IOProblem.cannotWrite(String(cString: strerror(n < 0 ? errno : EIO))) }
+            done += n
         }
     }
 

@@ -45,7 +45,7 @@ enum StoredZipWriter {
             local.le(UInt16(name.count)); local.le(UInt16(0))
             local.append(name)
             try AtomicFile.writeAll(local, toDescriptor: fd)
-            try writeAll(m.bytes, fd)
+            try AtomicFile.writeAll(m.bytes, toDescriptor: fd)
             // Central directory entry: made by UNIX (3) zip 2.0, regular file rw-r--r--.
             directory.le(UInt32(0x0201_4B50)); directory.le(UInt16(0x0314)); directory.le(UInt16(20))
             directory.le(UInt16(0)); directory.le(UInt16(0)); directory.le(dosTime); directory.le(dosDate)
@@ -61,16 +61,6 @@ enum StoredZipWriter {
         end.le(UInt16(members.count)); end.le(UInt16(members.count))
         end.le(UInt32(directory.count)); end.le(UInt32(offset)); end.le(UInt16(0))
         try AtomicFile.writeAll(directory + end, toDescriptor: fd)
-    }
-
-    private static func writeAll(_ raw: UnsafeRawBufferPointer, _ fd: Int32) throws {
-        var done = 0
-        while done < raw.count {
-            let n = Glibc.write(fd, raw.baseAddress! + done, min(raw.count - done, 1 << 30))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw IOProblem.cannotWrite(String(cString: strerror(n < 0 ? errno : EIO))) }
-            done += n
-        }
     }
 }
 
