@@ -8,8 +8,9 @@ final class MappedFile: @unchecked Sendable {
     let base: UnsafeRawPointer?
     let count: Int
 
-    /// Maps `url`; throws `IOProblem` when it cannot be opened or mapped.
-    init(url: URL) throws {
+    /// Maps `url`; throws `IOProblem` when it cannot be opened or mapped. `randomAccess` turns the kernel's
+    /// read-ahead off (`MADV_RANDOM`), for a reader that touches a few small parts of a large file (M3).
+    init(url: URL, randomAccess: Bool = false) throws {
         let fd = open(url.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw IOProblem.cannotOpen(String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -19,6 +20,7 @@ final class MappedFile: @unchecked Sendable {
         guard count > 0 else { base = nil; return }
         let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
         guard let p, p != MAP_FAILED else { throw IOProblem.cannotOpen("mmap: \(String(cString: strerror(errno)))") }
+        if randomAccess { _ = madvise(p, count, Int32(MADV_RANDOM)) }
         base = UnsafeRawPointer(p)
         MappedFile.register(self)
     }

@@ -40,22 +40,7 @@ public enum CompactFormat: ModelFileFormat {
     /// read-ahead pulls tensor pages in: only the preamble, the header and the padding between tensors are
     /// touched. Nothing is allocated for tensors, so the memory budget (M1) does not apply.
     public static func readOutline(from url: URL, options: ReadOptions) throws -> ModelOutline {
-        try CompactReader(data: try mapWithoutReadAhead(url)).outline()
-    }
-
-    private static func mapWithoutReadAhead(_ url: URL) throws -> Data {
-        let fd = open(url.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw IOProblem.cannotOpen(String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw IOProblem.cannotOpen(String(cString: strerror(errno))) }
-        let size = Int(st.st_size)
-        guard size > 0 else { return Data() }
-        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
-            throw IOProblem.cannotOpen("mmap: \(String(cString: strerror(errno)))")
-        }
-        _ = madvise(base, size, Int32(MADV_RANDOM))
-        return Data(bytesNoCopy: base, count: size, deallocator: .custom { _, _ in munmap(base, size) })
+        try CompactReader(data: try MappedFile(url: url, randomAccess: true).data).outline()
     }
 
     public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
