@@ -23,11 +23,17 @@ let package = Package(
             pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"])]
         ),
-        // zlib (Debian: zlib1g-dev): CRC-32 for the `.lstm` format.
+        // zlib (Debian: zlib1g-dev): inflating deflated zip members (`.keras`, `.npz`, `.pt`) with a bounded output.
         .systemLibrary(
             name: "CZlibShim",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
+        ),
+        // libdeflate (Debian: libdeflate-dev): every CRC-32 (`.lstm` header and tensors, zip members), 3.5x zlib's.
+        .systemLibrary(
+            name: "CLibDeflate",
+            pkgConfig: "libdeflate",
+            providers: [.apt(["libdeflate-dev"])]
         ),
         // OpenBLAS (Debian: libopenblas-dev): GEMM for the verifier's forward pass and BPTT.
         .systemLibrary(
@@ -46,7 +52,7 @@ let package = Package(
         .target(
             name: "LSTMFormat",
             dependencies: [
-                "CHDF5", "CZlibShim", "CBLAS", "CSystemShim", "CFloatConversion", "CStepKernels",
+                "CHDF5", "CZlibShim", "CLibDeflate", "CBLAS", "CSystemShim", "CFloatConversion", "CStepKernels",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]

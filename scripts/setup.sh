@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what LSTMFormat needs and is missing, on Debian/Ubuntu:
-#   - apt: libhdf5-dev, hdf5-tools, libopenblas-dev, zlib1g-dev, pkg-config, time (GNU time: peak-RSS tests), python3-venv
+#   - apt: libhdf5-dev, hdf5-tools, libopenblas-dev, zlib1g-dev, libdeflate-dev, pkg-config, time (GNU time: peak-RSS tests), python3-venv
 #   - a Python venv with the pinned reference tools (TensorFlow/Keras, h5py, numpy; PyTorch, safetensors, onnx,
 #     onnxruntime) from scripts/requirements-keras.txt and scripts/requirements-interop.txt, kept outside the clone
 #     so later clones reuse it:
@@ -16,7 +16,7 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 
 need=()
-for pkg in libhdf5-dev hdf5-tools libopenblas-dev zlib1g-dev pkg-config time; do
+for pkg in libhdf5-dev hdf5-tools libopenblas-dev zlib1g-dev libdeflate-dev pkg-config time; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then need+=(python3-venv); fi

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import LSTMFormat
 
-/// `Spec/keras-mapping.md` K-W8: `.keras` members stored by our writer with zlib's CRC-32.
+/// `Spec/keras-mapping.md` K-W8: `.keras` (and `.npz`, `.pt`) members stored by our writer with `CRC32`'s CRC-32.
 @Suite struct StoredZipWriterTests {
     /// Our bounded reader checks each member's CRC-32 against the directory (Z2) and gives back the bytes.
     @Test func K_W8_membersReadBackWithTheirCRC() throws {
@@ -42,6 +42,31 @@ import Testing
             print(info, file=sys.stderr)
             """
         let r = try TestPython.runCodes(["-c", script, out], label: "zipfile")
+        #expect(r.codes == [0, 0, 0, 0], "\(r.output)")
+    }
+
+    /// A `.npz` we write (the `gradients` output) goes through the same writer: numpy's `zipfile` checks every
+    /// member's CRC-32 and `numpy.load` gives back the arrays bit for bit.
+    @Test(.enabled(if: TestPython.enabled, "LSTMFORMAT_SKIP_PYTHON=1"))
+    func K_W8_numpyLoadsAWrittenNPZWithItsCRCs() throws {
+        let dir = try FixturePaths.temporaryFolder()
+        let url = dir.appendingPathComponent("g.npz")
+        var big = [Float](repeating: 0, count: 30_000)
+        for i in big.indices { big[i] = Float(i % 977) * 0.125 - 7 }
+        try NumPy.writeNPZ([("lstm.0.fwd.W_f", Tensor(shape: [100, 300], float32: big)),
+                            ("loss", Tensor(shape: [], float64: [0.125]))], to: url)
+        let script = """
+            import json, sys, zipfile
+            import numpy as np
+            bad = zipfile.ZipFile(sys.argv[1]).testzip()
+            z = np.load(sys.argv[1])
+            w = z["lstm.0.fwd.W_f"]
+            want = (np.arange(30000) % 977).astype(np.float32) * np.float32(0.125) - np.float32(7)
+            print("CODES " + json.dumps([0 if bad is None else 1, 0 if sorted(z.files) == ["loss", "lstm.0.fwd.W_f"] else 1,
+                                         0 if w.dtype == np.float32 and w.shape == (100, 300) and (w.ravel() == want).all() else 1,
+                                         0 if z["loss"].dtype == np.float64 and float(z["loss"]) == 0.125 else 1]))
+            """
+        let r = try TestPython.runCodes(["-c", script, url.path], label: "numpy")
         #expect(r.codes == [0, 0, 0, 0], "\(r.output)")
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// ZIPFoundation (still used to write archives) inflates with a loop that never ends on some damaged streams
 /// and checks CRCs with a byte loop on Linux; reading here needs only the central directory, zlib's `inflate`
-/// and zlib's `crc32`. The file is memory-mapped; a stored member is a view of the mapping (no copy, M4), a
+/// and `CRC32` (libdeflate). The file is memory-mapped; a stored member is a view of the mapping (no copy, M4), a
 /// deflated one is inflated once.
 struct ZipArchive {
     struct Member: Equatable {

@@ -10,7 +10,7 @@ public struct ModelOutline: Codable, Equatable, Sendable {
         public var name: String
         public var dtype: DType
         public var shape: [Int]
-        /// CRC-32 (zlib's) of the tensor's little-endian bytes: computed from the data, or the one the file
+        /// CRC-32 (ISO-HDLC, as zlib's) of the tensor's little-endian bytes: computed from the data, or the one the file
         /// stores (`.lstm`, L19); nil when the format stores none and the data was not read.
         public var crc32: UInt32?
         /// Whether `crc32` was computed from the tensor's bytes in this read (for `.lstm`: and found equal to the

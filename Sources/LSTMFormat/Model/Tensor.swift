@@ -17,7 +17,7 @@ public struct Tensor: Sendable, Equatable {
     /// (`Tensor.declaredOnly`, M3): layout moves give such tensors again instead of copying. Not part of equality.
     var isDeclaredOnly = false
 
-    /// CRC-32 (zlib's) of `bytes`.
+    /// CRC-32 (ISO-HDLC, `CRC32`) of `bytes`.
     public var crc32: UInt32 { verifiedCRC32 ?? CRC32.checksum(bytes) }
 
     /// Same dtype, shape and bytes (a known CRC is a cache, not a property of the value).

@@ -38,11 +38,15 @@ extension NumPy {
     public static func writeNPZ(_ arrays: [(name: String, tensor: Tensor)], to url: URL) throws {
         do {
             try AtomicFile.write(to: url) { temp in
+                // Our writer and CRC-32 (ZIPFoundation's is a byte loop on Linux); ZIPFoundation only for ZIP64.
+                let members = try arrays.map { (name: $0.name + ".npy", bytes: try encodeNPY($0.tensor)) }
+                if StoredZipWriter.fits(members.map { ($0.name.utf8.count, $0.bytes.count) }) {
+                    return try StoredZipWriter.write(members, to: temp)
+                }
                 let archive = try Archive(url: temp, accessMode: .create)
                 let epoch = Date(timeIntervalSince1970: 315_532_800)
-                for (name, tensor) in arrays {
-                    let bytes = try encodeNPY(tensor)
-                    try archive.addEntry(with: name + ".npy", type: .file, uncompressedSize: Int64(bytes.count),
+                for (name, bytes) in members {
+                    try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(bytes.count),
                                          modificationDate: epoch, permissions: 0o644) { position, size in
                         bytes.subdata(in: Int(position)..<(Int(position) + size))
                     }

@@ -75,7 +75,7 @@ enum KerasArchive {
         let members = [(metadataEntry, metadata), (configEntry, config), (weightsEntry, weights)]
         try? FileManager.default.removeItem(at: url)
         if !options.compress, StoredZipWriter.fits(members.map { ($0.0.utf8.count, $0.1.count) }) {
-            // K-W8: stored members with zlib's CRC-32, straight from the mapped weights file.
+            // K-W8: stored members with our CRC-32 (libdeflate), straight from the mapped weights file.
             try metadata.withUnsafeBytes { m in
                 try config.withUnsafeBytes { c in
                     try weights.withUnsafeBytes { w in

@@ -9,8 +9,13 @@ enum TorchArchiveWriter {
 
     static func write(_ entries: [(name: String, tensor: Tensor)], metadata: [String: String], to url: URL) throws {
         try? FileManager.default.removeItem(at: url)
+        let members = members(entries, metadata: metadata)
+        // Our writer and CRC-32 (ZIPFoundation's is a byte loop on Linux); ZIPFoundation only for ZIP64.
+        if StoredZipWriter.fits(members.map { ($0.name.utf8.count, $0.bytes.count) }) {
+            return try StoredZipWriter.write(members, to: url)
+        }
         let archive = try Archive(url: url, accessMode: .create)
-        for (name, data) in members(entries, metadata: metadata) {
+        for (name, data) in members {
             try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count),
                                  modificationDate: Date(timeIntervalSince1970: 315_532_800),  // 1980-01-01
                                  compressionMethod: .none) { position, size in

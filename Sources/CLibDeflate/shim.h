@@ -1,0 +1,4 @@
+#ifndef LSTMFORMAT_CLIBDEFLATE_SHIM_H
+#define LSTMFORMAT_CLIBDEFLATE_SHIM_H
+#include <libdeflate.h>
+#endif
