@@ -26,6 +26,7 @@ extension Engine {
         for k in stride(from: arch.layers.count - 1, through: 0, by: -1) {
             let layer = arch.layers[k]
             splitOutputGradient(layer: k, ws, g)
+            weights.materialize(layer: k)  // B31
             for (c, cell) in ws.cells[k].enumerated() {
                 backwardCell(weights.cells[k][c], cell, g.cells[k][c], fromAbove: g.fromAbove[k][c].p,
                              projected: g.projected[k][c], layer: layer, batch: batch, parts: ws.parts, mask: ws.mask, g)

@@ -4,8 +4,8 @@ final class Engine<T: BLASScalar> {
     let weights: Weights<T>
     private var cached: Workspace<T>?
 
-    init(_ model: LSTMModel, transposedU: Bool = true) {
-        weights = Weights(model, transposedU: transposedU)
+    init(_ model: LSTMModel, transposedU: Bool = true, streamed: Bool = false) {
+        weights = Weights(model, transposedU: transposedU, streamed: streamed)
     }
 
     var architecture: ModelArchitecture { weights.architecture }

@@ -7,6 +7,7 @@ extension Engine {
         let rows = ws.batch * ws.steps
         var input = ws.inputs.p
         for (k, layer) in arch.layers.enumerated() {
+            weights.materialize(layer: k)  // B31: a streamed copy converts the layer now
             for (c, cell) in ws.cells[k].enumerated() {
                 runCell(weights.cells[k][c], cell, layer: layer, input: input, batch: ws.batch, parts: ws.parts,
                         mask: ws.mask)

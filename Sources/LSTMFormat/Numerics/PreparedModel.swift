@@ -19,13 +19,16 @@ public final class PreparedModel {
     }
 
     /// `transposedU: false` keeps no transposed copy of U (one model-sized buffer less, slightly slower steps):
-    /// for the checks, which hold a float64 copy of a model that may be large.
-    init(_ model: LSTMModel, precision: Precision, transposedU: Bool) {
+    /// for the checks, which hold a float64 copy of a model that may be large. `streamed` (float64 only, B31):
+    /// the LSTM layers are converted from `model` one at a time, when a pass reaches them, into one buffer the
+    /// size of the largest layer; the model must then stay unchanged, and tensors change only through
+    /// `setAdjustment` and `setParameter`.
+    init(_ model: LSTMModel, precision: Precision, transposedU: Bool, streamed: Bool = false) {
         architecture = model.architecture
         self.precision = precision
         switch precision {
         case .float32: storage = .float32(Engine(model, transposedU: transposedU))
-        case .float64: storage = .float64(Engine(model, transposedU: transposedU))
+        case .float64: storage = .float64(Engine(model, transposedU: transposedU, streamed: streamed))
         }
     }
 
@@ -100,6 +103,19 @@ public final class PreparedModel {
             let r = try RowParallel.withBLASThreads { threads throws(NumericsError) in try e.runGradients(inputs, targets: targets, threads: threads) }
             return (r.loss, r.outputs, .float64(r.gradients))
         }
+    }
+
+    /// Streamed `.float64` only (B31): every parameter becomes θ from the model passed through `adjust(name,
+    /// values)` (nil: θ), applied to each tensor's float64 values as they are converted; parameters set before
+    /// are forgotten.
+    func setAdjustment(_ adjust: ((String, UnsafeMutableBufferPointer<Double>) -> Void)?) {
+        float64Engine.weights.setAdjustment(adjust)
+    }
+
+    /// Streamed `.float64` only (B31): room for `count` values that holds no parameter now (the streamed layers'
+    /// buffer), or nil when it is smaller than `count`.
+    func float64Scratch(count: Int) -> UnsafeMutableBufferPointer<Double>? {
+        float64Engine.weights.scratch(count: count)
     }
 
     /// `.float64` only: canonical tensor `name`'s values in place. After writing, call `didUpdate(name)`.

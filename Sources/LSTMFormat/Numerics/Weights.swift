@@ -40,12 +40,51 @@ final class Weights<T: BLASScalar> {
     let embedding: Buffer<T>?
     let locations: [String: Location]
 
+    /// The checks' copy of a model (`Spec/bptt.md` B31): the LSTM layers' buffers are views of one arena the
+    /// size of the largest layer, filled from `model` when a pass reaches the layer (`materialize`); the dense
+    /// layers and the embedding stay resident.
+    private final class Stream {
+        let model: LSTMModel
+        let arena: Buffer<T>
+        /// The layer whose values the arena holds, nil when none (after `adjust` changed, or a gradient was
+        /// written to the arena).
+        var resident: Int? = nil
+        /// Applied to each tensor's values right after they are converted from `model` (θ + a probe's step).
+        var adjust: ((String, UnsafeMutableBufferPointer<T>) -> Void)? = nil
+        /// Single elements set through `setElement`, applied after `adjust`.
+        var overrides: [String: [Int: T]] = [:]
+
+        init(model: LSTMModel, arena: Buffer<T>) {
+            self.model = model
+            self.arena = arena
+        }
+    }
+
+    private let stream: Stream?
+    /// The LSTM layer of each streamed tensor.
+    private let streamedLayer: [String: Int]
+
     /// `transposedU: false` keeps no Uᵀ (the gradient checker's float64 copy: one model-sized buffer less).
-    init(_ model: LSTMModel, transposedU: Bool = true) {
+    /// `streamed`: the checks' float64 copy, whose LSTM layers are converted one at a time into one arena when a
+    /// pass reaches them (B31); only in float64.
+    init(_ model: LSTMModel, transposedU: Bool = true, streamed: Bool = false) {
         let arch = model.architecture
         architecture = arch
         var cells: [[Cell]] = []
         var locations: [String: Location] = [:]
+        var streamedLayer: [String: Int] = [:]
+        let isStreamed = streamed && T.self == Double.self
+        var arena: Buffer<T>? = nil
+        if isStreamed {
+            // The largest layer's fused buffers, all of its cells.
+            let sizes = arch.layers.map { layer -> Int in
+                let h = layer.hiddenSize
+                let one = 4 * h * layer.inputSize + 4 * h * layer.stateSize + 4 * h
+                    + (layer.projectionSize ?? 0) * h + (layer.peepholes ? 3 * h : 0)
+                return one * layer.cells.count
+            }
+            arena = Buffer<T>(count: sizes.max() ?? 0)
+        }
         if let e = arch.embedding {
             let table = Buffer<T>(count: e.vocabularySize * arch.inputSize)
             locations[TensorName.embedding] = Location(buffer: table, offset: 0, shape: [e.vocabularySize, arch.inputSize])
@@ -56,13 +95,20 @@ final class Weights<T: BLASScalar> {
         for (k, layer) in arch.layers.enumerated() {
             let h = layer.hiddenSize, i = layer.inputSize, s = layer.stateSize
             var layerCells: [Cell] = []
+            var used = 0
+            /// A buffer of its own, or the next `count` elements of the arena.
+            func buffer(_ count: Int) -> Buffer<T> {
+                guard let arena else { return Buffer(count: count) }
+                defer { used += count }
+                return Buffer(viewing: arena, offset: used, count: count)
+            }
             for dir in layer.cells {
                 let packed = T.self == Float.self && StepKernels.active
                     ? PackedU(hidden: h, state: s, fusedForward: StepKernels.fusesForward(layer)) : nil
-                let cell = Cell(W: Buffer(count: 4 * h * i), U: Buffer(count: 4 * h * s), b: Buffer(count: 4 * h),
+                let cell = Cell(W: buffer(4 * h * i), U: buffer(4 * h * s), b: buffer(4 * h),
                                 UT: transposedU && packed?.gates == nil ? Buffer(count: 4 * h * s) : nil,
-                                R: layer.projectionSize.map { Buffer(count: $0 * h) },
-                                P: layer.peepholes ? Buffer(count: 3 * h) : nil, packed: packed)
+                                R: layer.projectionSize.map { buffer($0 * h) },
+                                P: layer.peepholes ? buffer(3 * h) : nil, packed: packed)
                 if let pcat = cell.P {
                     for (g, gate) in Gate.peepholed.enumerated() {
                         locations[TensorName.peephole(k, dir, gate)] = Location(buffer: pcat, offset: g * h, shape: [h])
@@ -82,6 +128,11 @@ final class Weights<T: BLASScalar> {
                 layerCells.append(cell)
             }
             cells.append(layerCells)
+            if isStreamed {
+                for dir in layer.cells {
+                    for name in Self.tensorNames(k, dir, layer) { streamedLayer[name] = k }
+                }
+            }
         }
         var denseV: [Buffer<T>] = [], denseC: [Buffer<T>] = []
         for (j, d) in arch.dense.enumerated() {
@@ -95,11 +146,61 @@ final class Weights<T: BLASScalar> {
         self.denseV = denseV
         self.denseC = denseC
         self.locations = locations
-        for (name, tensor) in model.tensors {
+        self.streamedLayer = streamedLayer
+        stream = arena.map { Stream(model: model, arena: $0) }
+        for (name, tensor) in model.tensors where streamedLayer[name] == nil {
             // LSTMModel guarantees every expected tensor is present with its canonical shape.
             if let loc = locations[name] { load(tensor, into: loc) }
         }
-        for layerCells in cells { for cell in layerCells { refresh(cell) } }
+        if stream == nil { for layerCells in cells { for cell in layerCells { refresh(cell) } } }
+    }
+
+    /// Streamed (B31): makes the arena hold layer `k`'s values — converted from the model, then `adjust`ed and
+    /// overridden — unless it already does. Every pass calls it before it uses a layer's weights. Without a
+    /// stream it does nothing.
+    func materialize(layer k: Int) {
+        guard let stream, stream.resident != k else { return }
+        let layer = architecture.layers[k]
+        for dir in layer.cells {
+            for name in Self.tensorNames(k, dir, layer) { fill(name, stream) }
+        }
+        stream.resident = k
+    }
+
+    /// Tensor `name` in its place: θ from the model, `adjust`, then the overridden elements.
+    private func fill(_ name: String, _ stream: Stream) {
+        guard let loc = locations[name], let tensor = stream.model.tensors[name] else { return }
+        load(tensor, into: loc)
+        let values = UnsafeMutableBufferPointer(start: loc.buffer.p + loc.offset, count: loc.count)
+        stream.adjust?(name, values)
+        for (index, value) in stream.overrides[name] ?? [:] { values[index] = value }
+    }
+
+    /// Streamed (B31): every parameter becomes its value in the model passed through `adjust` (nil: θ itself);
+    /// elements set before are forgotten. The resident tensors are rewritten now, the streamed ones when a pass
+    /// reaches their layer.
+    func setAdjustment(_ adjust: ((String, UnsafeMutableBufferPointer<T>) -> Void)?) {
+        guard let stream else { preconditionFailure("setAdjustment needs streamed weights") }
+        stream.adjust = adjust
+        stream.overrides = [:]
+        stream.resident = nil
+        for name in stream.model.tensors.keys where streamedLayer[name] == nil { fill(name, stream) }
+    }
+
+    /// Streamed (B31): a place for `count` values (a gradient) that holds no parameter: the arena when it is
+    /// large enough (the arena no longer holds a layer afterwards), else nil.
+    func scratch(count: Int) -> UnsafeMutableBufferPointer<T>? {
+        guard let stream, count <= stream.arena.count else { return nil }
+        stream.resident = nil
+        return UnsafeMutableBufferPointer(start: stream.arena.p, count: count)
+    }
+
+    /// The canonical tensors of cell `dir` of LSTM layer `k`.
+    private static func tensorNames(_ k: Int, _ dir: CellDirection, _ layer: LSTMLayerSpec) -> [String] {
+        var names = Gate.allCases.flatMap { gate in TensorName.Kind.allCases.map { TensorName.lstm(k, dir, $0, gate) } }
+        if layer.projectionSize != nil { names.append(TensorName.projection(k, dir)) }
+        if layer.peepholes { names += Gate.peepholed.map { TensorName.peephole(k, dir, $0) } }
+        return names
     }
 
     /// Rewrites U's derived copies (UT, `packed`) from U, for all of U's rows or only `rows`.
@@ -146,12 +247,17 @@ final class Weights<T: BLASScalar> {
     func element(_ name: String, _ index: Int) throws(NumericsError) -> T {
         let loc = try location(name)
         guard index >= 0, index < loc.count else { throw .indexOutOfRange(tensor: name, index: index, count: loc.count) }
+        if let k = streamedLayer[name] { materialize(layer: k) }
         return loc.buffer.p[loc.offset + index]
     }
 
     func setElement(_ name: String, _ index: Int, to value: T) throws(NumericsError) {
         let loc = try location(name)
         guard index >= 0, index < loc.count else { throw .indexOutOfRange(tensor: name, index: index, count: loc.count) }
+        if let k = streamedLayer[name], let stream {
+            materialize(layer: k)
+            stream.overrides[name, default: [:]][index] = value
+        }
         let p = loc.offset + index
         loc.buffer.p[p] = value
         if let c = cell(withU: loc.buffer) {
@@ -164,13 +270,16 @@ final class Weights<T: BLASScalar> {
     func replace(_ name: String, with tensor: Tensor) throws(NumericsError) {
         let loc = try location(name)
         guard tensor.shape == loc.shape else { throw .tensorShape(tensor: name, expected: loc.shape, actual: tensor.shape) }
+        precondition(stream == nil, "replace on streamed weights")
         load(tensor, into: loc)
         didUpdate(loc)
     }
 
-    /// Canonical tensor `name`'s values in place; call `didUpdate(name)` after writing to them.
+    /// Canonical tensor `name`'s values in place; call `didUpdate(name)` after writing to them. Not for streamed
+    /// weights (their LSTM layers are rewritten from the model when a pass reaches them).
     func values(_ name: String) throws(NumericsError) -> UnsafeMutableBufferPointer<T> {
         let loc = try location(name)
+        precondition(stream == nil, "values(_:) on streamed weights: use setAdjustment")
         return UnsafeMutableBufferPointer(start: loc.buffer.p + loc.offset, count: loc.count)
     }
 

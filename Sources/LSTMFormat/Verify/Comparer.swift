@@ -39,7 +39,7 @@ public enum Comparer {
         progress?(ProgressUpdate(task: "gradients of \(file)", completed: 0, total: 1))
         let x = input ?? ProbeData.input(for: a.architecture)
         let t = ProbeData.targets(for: a.architecture, batch: x.shape[0], steps: x.shape[1])
-        let r = try PreparedModel(a, precision: precision, transposedU: false).gradientsByTensor(x, targets: t)
+        let r = try PreparedModel(a, precision: precision, transposedU: false, streamed: true).gradientsByTensor(x, targets: t)
         return Run(architecture: a.architecture, precision: precision, loss: r.loss, outputs: r.outputs, gradients: r.gradients)
     }
 
@@ -91,7 +91,7 @@ public enum Comparer {
         let runA = try ra ?? run(a, input: x, precision: precision)
         _ = consume a
         report("gradients of \(files.dropFirst().first ?? "b")", tensorCount + 1)
-        let rb = try PreparedModel(b, precision: precision, transposedU: false).gradientsByTensor(x, targets: t)
+        let rb = try PreparedModel(b, precision: precision, transposedU: false, streamed: true).gradientsByTensor(x, targets: t)
         func add(_ name: String, subject: String, shape: [Int], _ ea: [Double], _ eb: [Double]) {
             let tol = tolerance(scale: eb.reduce(0) { max($0, abs($1)) }, oneRounding: false)
             checks.append(CheckResult(name: name, subject: subject, comparison: ArrayComparison.compare(actual: ea, expected: eb, shape: shape, tolerance: tol), tolerance: tol))

@@ -30,13 +30,14 @@ public enum GradientCheck {
         let slope: Double
     }
 
-    /// Memory: one float64 copy of the model (the prepared weights, without a transposed U), in which each
-    /// tensor's gradient is formed in turn (B30, B31); the directions are replayed from their seeded generator
-    /// instead of being stored, and θ is re-read from `model`.
+    /// Memory (B30, B31): a streamed float64 copy of the model — its dense layers and embedding, and one LSTM
+    /// layer at a time, converted from `model` when a pass reaches it, with the probe's step added on the way —
+    /// in whose layer buffer each tensor's gradient is formed in turn; the directions are replayed from their
+    /// seeded generator instead of being stored.
     static func run(_ model: LSTMModel, inputs: ModelInput?, targets: Tensor?, directions: Int, coordinates: Int, seed: UInt64,
                     tamper: GradientTamper?, progress: ProgressHandler? = nil) throws -> CheckResult {
         try LSTMNumerics.checkMemory(model.architecture, inputShape: inputs?.shape ?? [ProbeData.batch, ProbeData.steps, model.architecture.inputSize])
-        let prepared = PreparedModel(model, precision: .float64, transposedU: false)
+        let prepared = PreparedModel(model, precision: .float64, transposedU: false, streamed: true)
         var x = inputs ?? ProbeData.input(for: model.architecture, seed: seed)
         if case .features(let f) = x { x = .features(f.converted(to: .float64)) }
         let t = targets?.converted(to: .float64)
@@ -44,6 +45,9 @@ public enum GradientCheck {
         let names = model.orderedTensors.map(\.name)
         let sizes = model.orderedTensors.map(\.tensor.elementCount)
         let total = sizes.reduce(0, +)
+        var offsets: [String: Int] = [:]  // each tensor's first value in canonical order
+        var running = 0
+        for (name, size) in zip(names, sizes) { offsets[name] = running; running += size }
 
         // G1: one unit per pass over the model, the forward + BPTT first, then two forward passes per probe.
         let passes = 1 + 2 * directions + 2 * min(coordinates, total)
@@ -64,19 +68,24 @@ public enum GradientCheck {
         var offset = 0
         guard case .float64(let state) = gradients else { preconditionFailure("the gradient check runs in float64") }
         for (ti, name) in names.enumerated() {
-            // B31: each gradient is formed in the float64 copy's own place for its tensor (the same shape), so
-            // no tensor-sized buffer is added; θ is written back from the model before the next forward pass.
-            let gk = try prepared.float64Values(name)
-            if let base = gk.baseAddress { try state.write(name, into: base) }
-            tamper?(name, gk)
-            for k in 0..<directions {
-                var r = starts[k], s = 0.0, d = 0.0
-                r.skip(offset)
-                for i in 0..<gk.count { let v = r.symmetricUnit(); s += v * v; d += gk[i] * v }
-                sumSquares[k] += s
-                dots[k] += d
+            // B31: each gradient is formed in the streamed layers' buffer, which holds no parameter between
+            // passes (a tensor-sized array only for a dense layer or embedding larger than every LSTM layer).
+            var own: [Double] = []
+            let place = prepared.float64Scratch(count: sizes[ti])
+            if place == nil { own = [Double](repeating: 0, count: sizes[ti]) }
+            try own.withUnsafeMutableBufferPointer { (ownPlace) throws in
+                let gk = place ?? ownPlace
+                if let base = gk.baseAddress { try state.write(name, into: base) }
+                tamper?(name, gk)
+                for k in 0..<directions {
+                    var r = starts[k], s = 0.0, d = 0.0
+                    r.skip(offset)
+                    for i in 0..<gk.count { let v = r.symmetricUnit(); s += v * v; d += gk[i] * v }
+                    sumSquares[k] += s
+                    dots[k] += d
+                }
+                picker.visit(tensor: ti, UnsafeBufferPointer(gk))
             }
-            picker.visit(tensor: ti, UnsafeBufferPointer(gk))
             offset += sizes[ti]
         }
         let probes = (0..<directions).map { k in
@@ -97,16 +106,13 @@ public enum GradientCheck {
         }
         /// Sets the prepared weights to θ + sign·step·d, or back to θ without a direction.
         func load(_ direction: Direction?, sign: Double) throws {
-            var r = direction?.start ?? rng
-            for name in names {
-                // θ straight from the model into the float64 copy (exact widening), then the step added in
-                // place: the same values as θ[i] + step·d[i] from a θ array, without that array (B31).
-                let w = try prepared.float64Values(name)
-                if let base = w.baseAddress { model.tensors[name]!.copyFloat64Values(into: base) }
-                if let direction {
-                    for i in 0..<w.count { w[i] = w[i] + sign * step * (r.symmetricUnit() / direction.norm) }
-                }
-                try prepared.didUpdate(name)
+            guard let direction else { prepared.setAdjustment(nil); return }
+            // θ straight from the model into the float64 copy (exact widening) as each tensor is converted, then
+            // the step added in place: the same values as θ[i] + step·d[i] from a θ array, without it (B31).
+            prepared.setAdjustment { name, w in
+                var r = direction.start
+                r.skip(offsets[name]!)
+                for i in 0..<w.count { w[i] = w[i] + sign * step * (r.symmetricUnit() / direction.norm) }
             }
         }
 
