@@ -49,10 +49,12 @@ let package = Package(
         // float32 AVX-512 kernels for the LSTM time loop: per-step products on packed weights with the gate
         // arithmetic fused in (Spec/bptt.md B34-B36).
         .target(name: "CStepKernels"),
+        // The layout layer's 4-byte transposes with AVX2 register transposes (Spec/layout.md, G6).
+        .target(name: "CByteCopy"),
         .target(
             name: "LSTMFormat",
             dependencies: [
-                "CHDF5", "CZlibShim", "CLibDeflate", "CBLAS", "CSystemShim", "CFloatConversion", "CStepKernels",
+                "CHDF5", "CZlibShim", "CLibDeflate", "CBLAS", "CSystemShim", "CFloatConversion", "CStepKernels", "CByteCopy",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]

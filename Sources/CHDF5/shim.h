@@ -4,6 +4,7 @@
 // (H5OPEN H5T_NATIVE_FLOAT_g)); Swift cannot import them, so each one used by
 // LSTMFormat is exposed as a static inline function here.
 #include <hdf5.h>
+#include <stdlib.h>
 #include <string.h>
 
 static inline hid_t shim_H5P_DEFAULT(void) { return H5P_DEFAULT; }
@@ -82,6 +83,49 @@ static inline herr_t shim_set_file_image_in_place(hid_t fapl, shim_image_udata *
     };
     if (H5Pset_file_image_callbacks(fapl, &callbacks) < 0) return -1;
     return H5Pset_file_image(fapl, udata->image, udata->size);
+}
+
+// Files built in memory (Spec/keras-mapping.md, K-W9): libhdf5's core driver without a backing store grows its
+// image through these callbacks (glibc's realloc moves large blocks with mremap, not a copy). Once `taken` is
+// set, closing the file leaves the image to the caller, who frees it with free(3): no H5Fget_file_image copy.
+typedef struct { void *image; size_t size; int taken; } shim_owned_image;
+
+static inline void *shim_owned_malloc(size_t size, H5FD_file_image_op_t op, void *udata) {
+    shim_owned_image *u = (shim_owned_image *)udata;
+    (void)op;
+    void *p = malloc(size > 0 ? size : 1);
+    if (p) { u->image = p; u->size = size; }
+    return p;
+}
+static inline void *shim_owned_memcpy(void *dest, const void *src, size_t size, H5FD_file_image_op_t op, void *udata) {
+    (void)op; (void)udata;
+    return memcpy(dest, src, size);
+}
+static inline void *shim_owned_realloc(void *ptr, size_t size, H5FD_file_image_op_t op, void *udata) {
+    shim_owned_image *u = (shim_owned_image *)udata;
+    (void)op;
+    void *p = realloc(ptr, size > 0 ? size : 1);
+    if (p) { u->image = p; u->size = size; }
+    return p;
+}
+static inline herr_t shim_owned_free(void *ptr, H5FD_file_image_op_t op, void *udata) {
+    shim_owned_image *u = (shim_owned_image *)udata;
+    (void)op;
+    if (ptr == u->image && u->taken) return 0;  // the caller took it
+    free(ptr);
+    if (ptr == u->image) { u->image = NULL; u->size = 0; }
+    return 0;
+}
+
+/// Makes `fapl` build files in memory through the callbacks above; `udata` must outlive the property list and
+/// every file created with it.
+static inline herr_t shim_set_owned_image(hid_t fapl, size_t increment, shim_owned_image *udata) {
+    if (H5Pset_fapl_core(fapl, increment, 0) < 0) return -1;
+    H5FD_file_image_callbacks_t callbacks = {
+        shim_owned_malloc, shim_owned_memcpy, shim_owned_realloc, shim_owned_free,
+        shim_image_udata_copy, shim_image_udata_free, udata
+    };
+    return H5Pset_file_image_callbacks(fapl, &callbacks);
 }
 
 #endif

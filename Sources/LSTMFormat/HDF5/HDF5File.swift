@@ -19,7 +19,7 @@ final class HDF5File {
     /// The mapped bytes of the file (a mapping and the range holding the file), for dataset views (H14).
     var mapped: (file: MappedFile, range: Range<Int>)?
 
-    private init(fileID: hid_t, location: String) {
+    init(fileID: hid_t, location: String) {
         self.fileID = fileID
         self.isOpen = true
         self.location = location
@@ -114,12 +114,18 @@ final class HDF5File {
     /// times (H7), so the same content gives the same bytes.
     static func create(_ url: URL) throws -> HDF5File {
         try HDF5Library.serialized {
-            let fcpl = try HDF5Library.handle(H5Pcreate(shim_H5P_FILE_CREATE()), "H5Pcreate", url.path, close: H5Pclose)
-            try HDF5Library.check(H5Pset_obj_track_times(fcpl.id, false), "H5Pset_obj_track_times", url.path)
+            let fcpl = try creationProperties(url.path)
             let fapl = try accessProperties(url.path)
             let id = try HDF5Library.check(H5Fcreate(url.path, shim_H5F_ACC_TRUNC(), fcpl.id, fapl.id), "H5Fcreate", url.path)
             return HDF5File(fileID: id, location: url.path)
         }
+    }
+
+    /// File creation properties: no modification times (H7).
+    static func creationProperties(_ path: String) throws -> HDF5Handle {
+        let fcpl = try HDF5Library.handle(H5Pcreate(shim_H5P_FILE_CREATE()), "H5Pcreate", path, close: H5Pclose)
+        try HDF5Library.check(H5Pset_obj_track_times(fcpl.id, false), "H5Pset_obj_track_times", path)
+        return fcpl
     }
 
     /// Creates `url`, lets `body` fill it and closes it on every path; a close error is thrown only when
@@ -136,7 +142,7 @@ final class HDF5File {
     }
 
     /// File access properties: closing the file closes every object still open in it.
-    private static func accessProperties(_ path: String) throws -> HDF5Handle {
+    static func accessProperties(_ path: String) throws -> HDF5Handle {
         let fapl = try HDF5Library.handle(H5Pcreate(shim_H5P_FILE_ACCESS()), "H5Pcreate", path, close: H5Pclose)
         try HDF5Library.check(H5Pset_fclose_degree(fapl.id, H5F_CLOSE_STRONG), "H5Pset_fclose_degree", path)
         // No flock(2) locks: they exist for SWMR readers, which we never are; writes go to a temporary file that

@@ -42,17 +42,24 @@ extension GateLayout {
     /// common dtype first (float64 when one is float64, else float32). A two-array bias is written as b and
     /// zeros (G3: their sum is b exactly).
     public func pack(_ cell: CanonicalCell) -> FrameworkCell {
-        let W = Self.common(gateOrder.map { cell.W[$0]! })
-        let U = Self.common(gateOrder.map { cell.U[$0]! })
-        let b = Self.concatenated(Self.common(gateOrder.map { cell.b[$0]! }))
-        let zeros = Tensor.zeros(shape: b.shape, dtype: b.dtype)
-        let biases: [Tensor]
+        let arrays = packLazily(cell).map { $0() }
+        return FrameworkCell(input: arrays[0], recurrent: arrays[1], biases: Array(arrays[2...]))
+    }
+
+    /// `pack` one array at a time: closures that make the input weights, the recurrent weights and each bias
+    /// array, in that order, with the bytes `pack` gives. A writer calls each as it writes that array, so it
+    /// holds one rearranged copy at a time.
+    public func packLazily(_ cell: CanonicalCell) -> [() -> Tensor] {
+        let order = gateOrder, inputWeights = inputWeights, recurrentWeights = recurrentWeights
+        let b = { Self.concatenated(Self.common(order.map { cell.b[$0]! })) }
+        let biases: [() -> Tensor]
         switch bias {
         case .single: biases = [b]
-        case .concatenatedPair: biases = [Self.concatenated([b, zeros])]
-        case .separatePair: biases = [b, zeros]
+        case .concatenatedPair: biases = [{ let v = b(); return Self.concatenated([v, Tensor.zeros(shape: v.shape, dtype: v.dtype)]) }]
+        case .separatePair: biases = [b, { let v = b(); return Tensor.zeros(shape: v.shape, dtype: v.dtype) }]
         }
-        return FrameworkCell(input: Self.join(W, inputWeights), recurrent: Self.join(U, recurrentWeights), biases: biases)
+        return [{ Self.join(Self.common(order.map { cell.W[$0]! }), inputWeights) },
+                { Self.join(Self.common(order.map { cell.U[$0]! }), recurrentWeights) }] + biases
     }
 
     private func inputSize(_ m: Tensor, hidden h: Int) throws(LayoutError) -> Int {
@@ -120,6 +127,8 @@ extension GateLayout {
                             ByteCopy.transpose(s, srcStride: n, d + k * h * size, dstStride: 4 * h, rows: h, cols: n, elementSize: size)
                         }
                     }
+                    // A block read in place from a mapped file is done with: drop its pages (M4).
+                    MappedFile.dropResidentPages(of: block.bytes)
                 }
             }
         }

@@ -29,7 +29,8 @@ public enum CompactFormat: ModelFileFormat {
 
     /// Memory-maps the file and decodes it in place (L21).
     public static func read(from url: URL, options: ReadOptions) throws -> LSTMModel {
-        let data = try Data(contentsOf: url, options: .alwaysMapped)
+        // Through MappedFile, so a writer done with a tensor can drop its pages (M4, K-W9).
+        let data = try MappedFile(url: url).data
         // M1: the tensor data covers the file exactly (L17), so its size is what the model declares.
         try MemoryBudget.check(UInt64(data.count), for: "model")
         return try decode(data, verifyChecksums: options.verifyChecksums)

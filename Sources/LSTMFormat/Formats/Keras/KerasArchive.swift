@@ -59,39 +59,60 @@ enum KerasArchive {
         return try KerasModelBuilder.model(plan, weights: weights, metadata: metadata)
     }
 
-    static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
+    /// Writes `model` as a `.keras` archive. `model.weights.h5` is built in memory when the model's tensors fit
+    /// `inMemoryLimit` bytes (the memory budget, M1), else in a temporary file next to the output (K-W9).
+    static func write(_ model: LSTMModel, to url: URL, options: WriteOptions, inMemoryLimit: UInt64 = MemoryBudget.bytes) throws {
         let plan = try KerasConfigWriter.plan(model, target: .keras3)
         let config = try KerasConfigWriter.json(plan, model: model, target: .keras3)
         var meta: [String: Any] = ["keras_version": writtenKerasVersion]
         // K-W5: names Keras 3 refuses were changed; the originals stay in the file (Keras ignores the key).
         if !plan.renamedLayers.isEmpty { meta[renamedKey] = plan.renamedLayers }
         let metadata = try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys, .withoutEscapingSlashes])
+        let fill = { (file: HDF5File) in
+            try KerasWeightsH5.write(file, plan: plan, weights: KerasWeightMapping.kerasWeightArrays(model), compress: options.compress)
+        }
+        try? FileManager.default.removeItem(at: url)
+        let modelBytes = model.tensors.values.reduce(UInt64(0)) { $0 + UInt64($1.bytes.count) }
+        if modelBytes <= inMemoryLimit {
+            // K-W9: as Keras's H5IOStore builds it in a BytesIO; nothing but the archive touches the disk.
+            let image = try HDF5File.createInMemory(label: "\(url.lastPathComponent)/\(weightsEntry)", fill)
+            try writeArchive(metadata: metadata, config: config, weights: image.bytes, to: url, compress: options.compress)
+            return
+        }
         // Next to the (temporary) output, removed on every exit path and on SIGINT/SIGTERM (Spec/reliability.md, W2).
         let temp = URL(fileURLWithPath: url.path + ".weights.h5")
         let slot = TemporaryFiles.register(temp)
         defer { try? FileManager.default.removeItem(at: temp); TemporaryFiles.unregister(slot) }
-        try HDF5File.create(temp) { try KerasWeightsH5.write($0, plan: plan, weights: KerasWeightMapping.kerasWeights(model), compress: options.compress) }
+        try HDF5File.create(temp, fill)
         let weights = try Data(contentsOf: temp, options: .alwaysMapped)
-        let members = [(metadataEntry, metadata), (configEntry, config), (weightsEntry, weights)]
-        try? FileManager.default.removeItem(at: url)
-        if !options.compress, StoredZipWriter.fits(members.map { ($0.0.utf8.count, $0.1.count) }) {
-            // K-W8: stored members with our CRC-32 (libdeflate), straight from the mapped weights file.
+        try weights.withUnsafeBytes { try writeArchive(metadata: metadata, config: config, weights: $0, to: url, compress: options.compress) }
+    }
+
+    /// The archive of the three members, entry times 1980-01-01 (K-W4): stored by `StoredZipWriter` (K-W8), or
+    /// through ZIPFoundation when compressed or too large for a zip without ZIP64.
+    private static func writeArchive(metadata: Data, config: Data, weights: UnsafeRawBufferPointer, to url: URL, compress: Bool) throws {
+        let sizes = [(metadataEntry.utf8.count, metadata.count), (configEntry.utf8.count, config.count), (weightsEntry.utf8.count, weights.count)]
+        if !compress, StoredZipWriter.fits(sizes) {
+            // K-W8: stored members with our CRC-32 (libdeflate).
             try metadata.withUnsafeBytes { m in
                 try config.withUnsafeBytes { c in
-                    try weights.withUnsafeBytes { w in
-                        try StoredZipWriter.write([.init(name: metadataEntry, bytes: m), .init(name: configEntry, bytes: c),
-                                                   .init(name: weightsEntry, bytes: w)], to: url)
-                    }
+                    try StoredZipWriter.write([.init(name: metadataEntry, bytes: m), .init(name: configEntry, bytes: c),
+                                               .init(name: weightsEntry, bytes: weights)], to: url)
                 }
             }
             return
         }
         let archive = try Archive(url: url, accessMode: .create)
-        for (name, data) in members {
-            try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count),
+        let members: [(String, Int, (Int, Int) -> Data)] = [
+            (metadataEntry, metadata.count, { metadata.subdata(in: $0..<($0 + $1)) }),
+            (configEntry, config.count, { config.subdata(in: $0..<($0 + $1)) }),
+            (weightsEntry, weights.count, { Data(bytes: weights.baseAddress! + $0, count: $1) }),
+        ]
+        for (name, count, bytes) in members {
+            try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(count),
                                  modificationDate: Date(timeIntervalSince1970: 315_532_800),  // 1980-01-01, as Keras writes
-                                 compressionMethod: options.compress ? .deflate : .none) { position, size in
-                data.subdata(in: Int(position)..<(Int(position) + size))
+                                 compressionMethod: compress ? .deflate : .none) { position, size in
+                bytes(Int(position), size)
             }
         }
     }

@@ -53,7 +53,7 @@ public enum KerasWeightsFormat: ModelFileFormat {
 
     public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
         let plan = try KerasConfigWriter.plan(model, target: .keras3)
-        try HDF5File.create(url) { try KerasWeightsH5.write($0, plan: plan, weights: KerasWeightMapping.kerasWeights(model), compress: options.compress) }
+        try HDF5File.create(url) { try KerasWeightsH5.write($0, plan: plan, weights: KerasWeightMapping.kerasWeightArrays(model), compress: options.compress) }
         // K-W7: the file holds weights only; read back without an architecture it gets inferred Keras defaults.
         options.warn("a .weights.h5 file holds weights only, not the architecture (activations, return_sequences, merge modes): "
             + "read it back with the model's architecture or Keras config, or the inferred Keras defaults may compute differently")

@@ -72,7 +72,7 @@ enum KerasLegacyH5 {
         try file.setFixedStringArrayAttribute("/model_weights", "layer_names", layers.map(\.name))
         try file.setStringAttribute("/model_weights", "keras_version", version)
         try file.setStringAttribute("/model_weights", "backend", "tensorflow")
-        var remaining = KerasWeightMapping.kerasWeights(model)[...]
+        var remaining = KerasWeightMapping.kerasWeightArrays(model)[...]
         for layer in layers {
             let group = join("/model_weights", layer.name)
             try file.createGroup(group)
@@ -82,7 +82,7 @@ enum KerasLegacyH5 {
             guard let arrays = remaining.popFirst(), arrays.count == names.count else {
                 throw KerasError.invalidConfig("weight lists do not match the layers")
             }
-            for (n, t) in zip(names, arrays) { try file.writeTensor(join(group, n), t, compress: compress) }
+            for (n, t) in zip(names, arrays) { try file.writeTensor(join(group, n), t(), compress: compress) }
         }
     }
 

@@ -35,31 +35,37 @@ enum KerasWeightMapping {
         }
     }
 
-    /// Keras kernel, recurrent_kernel and bias of one canonical cell.
-    static func kerasCell(_ model: LSTMModel, layer k: Int, cell: CellDirection) -> [Tensor] {
+    /// Keras kernel, recurrent_kernel and bias of one canonical cell, each made when its closure is called.
+    static func kerasCell(_ model: LSTMModel, layer k: Int, cell: CellDirection) -> [() -> Tensor] {
         var c = CanonicalCell(model, layer: k, cell: cell)
         for part in [\CanonicalCell.W, \CanonicalCell.U, \CanonicalCell.b] {
             let widened = commonDType(Gate.allCases.map { c[keyPath: part][$0]! })
             c[keyPath: part] = Dictionary(uniqueKeysWithValues: zip(Gate.allCases, widened))
         }
-        let f = GateLayout.keras.pack(c)
-        return [f.input, f.recurrent, f.biases[0]]
+        return GateLayout.keras.packLazily(c)
     }
 
     /// Keras kernel [in, out] and bias [out] of canonical dense layer j.
-    static func kerasDense(_ model: LSTMModel, layer j: Int) -> [Tensor] {
-        [transposed(model.tensors[TensorName.denseV(j)]!), model.tensors[TensorName.denseC(j)]!]
+    static func kerasDense(_ model: LSTMModel, layer j: Int) -> [() -> Tensor] {
+        let v = model.tensors[TensorName.denseV(j)]!, c = model.tensors[TensorName.denseC(j)]!
+        return [{ transposed(v) }, { c }]
     }
 
     /// Weight arrays of every weighted Keras layer in model order: per LSTM layer kernel, recurrent_kernel,
-    /// bias (forward cell then backward cell for Bidirectional), then per dense layer kernel, bias.
-    static func kerasWeights(_ model: LSTMModel) -> [[Tensor]] {
-        var out: [[Tensor]] = []
-        if model.architecture.embedding != nil { out.append([model.tensors[TensorName.embedding]!]) }
+    /// bias (forward cell then backward cell for Bidirectional), then per dense layer kernel, bias. Each array
+    /// is made when its closure is called, so a writer holds one rearranged array at a time (K-W9).
+    static func kerasWeightArrays(_ model: LSTMModel) -> [[() -> Tensor]] {
+        var out: [[() -> Tensor]] = []
+        if let e = model.tensors[TensorName.embedding], model.architecture.embedding != nil { out.append([{ e }]) }
         for (k, layer) in model.architecture.layers.enumerated() {
             out.append(layer.cells.flatMap { kerasCell(model, layer: k, cell: $0) })
         }
         for j in model.architecture.dense.indices { out.append(kerasDense(model, layer: j)) }
         return out
+    }
+
+    /// `kerasWeightArrays`, every array made.
+    static func kerasWeights(_ model: LSTMModel) -> [[Tensor]] {
+        kerasWeightArrays(model).map { $0.map { $0() } }
     }
 }
