@@ -17,10 +17,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
-        // libhdf5 (Debian: libhdf5-dev), exposed through a shim header.
+        // libhdf5 (Debian: libhdf5-dev), exposed through a shim header, linked from its static archive
+        // (Sources/CHDF5/module.modulemap; Spec/reliability.md P3).
         .systemLibrary(
             name: "CHDF5",
-            pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"])]
         ),
         // zlib (Debian: zlib1g-dev): inflating deflated zip members (`.keras`, `.npz`, `.pt`) with a bounded output.
@@ -35,11 +35,11 @@ let package = Package(
             pkgConfig: "libdeflate",
             providers: [.apt(["libdeflate-dev"])]
         ),
-        // OpenBLAS (Debian: libopenblas-dev): GEMM for the verifier's forward pass and BPTT.
-        .systemLibrary(
+        // OpenBLAS (Debian: libopenblas-dev): GEMM for the verifier's forward pass and BPTT. Opened on first use
+        // (dlopen), not linked, so commands that do no math never load it (Spec/reliability.md P3).
+        .target(
             name: "CBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
+            linkerSettings: [.linkedLibrary("dl")]
         ),
         // Linux calls Swift cannot make directly (prctl, memfd_create, posix_spawn with file actions) and the
         // async-signal-safe removal of temporary files on SIGINT/SIGTERM (Spec/reliability.md, P1, W2).
@@ -64,7 +64,13 @@ let package = Package(
             dependencies: [
                 "LSTMFormat", "CSystemShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // The Swift runtime and Foundation linked in, not loaded as ~15 shared libraries at every start (the
+            // command and its isolated-read child each pay it; Spec/reliability.md P3). Set here, not on the
+            // command line, so every build of the tool (debug, release, tests, CI) is linked the same way. The
+            // compile flag makes this module's objects name every static library Foundation needs (ICU's too).
+            swiftSettings: [.unsafeFlags(["-static-stdlib"])],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
         // Throughput benchmark of the `.lstm` reader and writer (`swift run -c release lstm-format-bench-compact`).
         .executableTarget(

@@ -3,7 +3,7 @@
 // HDF5's constants are macros over global ids (H5T_NATIVE_FLOAT expands to
 // (H5OPEN H5T_NATIVE_FLOAT_g)); Swift cannot import them, so each one used by
 // LSTMFormat is exposed as a static inline function here.
-#include <hdf5.h>
+#include <hdf5/serial/hdf5.h>  /* Debian's path (libhdf5-dev); see module.modulemap */
 #include <stdlib.h>
 #include <string.h>
 

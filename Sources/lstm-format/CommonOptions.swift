@@ -19,43 +19,16 @@ struct ModelReadOptions: ParsableArguments {
     @Flag(name: .customLong("no-verify-checksums"), help: "Skip the CRC-32 check of .lstm tensor data (faster memory-mapped loads of trusted files).")
     var noVerifyChecksums = false
 
+    /// The options as plain values (shared with the isolated read's child, which has no ArgumentParser).
+    var request: ReadRequest {
+        ReadRequest(kerasConfig: kerasConfig, kerasByName: kerasByName, architecture: architecture, key: key,
+                    noVerifyChecksums: noVerifyChecksums)
+    }
+
     /// The same options as arguments, for the child process of `IsolatedRead`.
-    var arguments: [String] {
-        (kerasConfig.map { ["--config", $0] } ?? []) + (kerasByName ? ["--by-name"] : []) + (architecture.map { ["--architecture", $0] } ?? [])
-            + (key.map { ["--key", $0] } ?? []) + (noVerifyChecksums ? ["--no-verify-checksums"] : [])
-    }
+    var arguments: [String] { request.arguments }
 
-    func readOptions() throws -> ReadOptions {
-        var options = ReadOptions(verifyChecksums: !noVerifyChecksums, warn: { note in
-            Progress.shared.line("lstm-format: note: \(note)")
-        }, describeHint: CLIHints.text)
-        if let path = kerasConfig {
-            options.keras = KerasReadOptions(config: try Self.contents(path), configPath: path)
-        }
-        if let key { options.torch = TorchReadOptions(key: key) }
-        options.keras.byName = kerasByName
-        if let path = architecture {
-            do {
-                options.architecture = try ModelArchitecture.fromJSON(try Self.contents(path))
-            } catch let e as FileError {
-                throw e
-            } catch {
-                throw FileError(path: path, underlying: error)
-            }
-        }
-        return options
-    }
-
-    private static func contents(_ path: String) throws -> Data {
-        do {
-            try IOProblem.requireFile(URL(fileURLWithPath: path))
-            return try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch let problem as IOProblem {
-            throw FileError(path: path, underlying: problem)
-        } catch {
-            throw FileError(path: path, underlying: IOProblem.cannotOpen(IOProblem.reason(error)))
-        }
-    }
+    func readOptions() throws -> ReadOptions { try request.readOptions() }
 
     /// Reads any supported model file. HDF5-based files (and `.keras` archives, which hold one) are parsed in
     /// a child process (`IsolatedRead`), so a libhdf5 crash or hang on a damaged file becomes an error.

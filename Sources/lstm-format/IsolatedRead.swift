@@ -96,7 +96,7 @@ enum IsolatedRead {
     /// Runs the child with `handoff` as its standard output, waits for it, and on success decodes the hand-off.
     private static func run<T>(_ url: URL, readArguments: [String], handoff: Int32, receive: (Int32) throws -> T) throws -> T {
         let limit = timeLimit(for: url)
-        let arguments = ["lstm-format", "__read", url.relativePath, "--time-limit", "\(limit)", "--parent", "\(getpid())"] + readArguments
+        let arguments = ["lstm-format", IsolatedReadChild.commandName, url.relativePath, "--time-limit", "\(limit)", "--parent", "\(getpid())"] + readArguments
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"  // a libhdf5 crash is reported by the parent, in one line
         let pid = spawn("/proc/self/exe", arguments, environment.map { "\($0.key)=\($0.value)" }, stdout: handoff)
@@ -183,47 +183,5 @@ enum IsolationProblem: Error, CustomStringConvertible {
         case .noModel: "the reader process ended without handing back a model"
         case .interrupted(let s): "reading was interrupted (signal \(s))"
         }
-    }
-}
-
-/// The child side of `IsolatedRead`: reads INPUT with the in-process readers and writes it as `.lstm` bytes (or
-/// its outline as JSON), then a 64-byte trailer naming the format, to standard output (the parent's unnamed file).
-struct IsolatedReadCommand: ToolCommand {
-    static let configuration = CommandConfiguration(commandName: "__read", abstract: "Internal: read a model in a child process.", shouldDisplay: false)
-
-    @Argument var input: String
-    @Option(name: .customLong("time-limit")) var timeLimit: UInt32
-    @Option(name: .customLong("parent")) var parent: Int32
-    /// The output the hand-off becomes (P2): named in a write error ("No space left on device").
-    @Option(name: .customLong("output-label")) var outputLabel: String?
-    /// Hand back the outline (JSON) instead of the model: `inspect` (M3).
-    @Flag(name: .customLong("outline")) var outline = false
-    @OptionGroup var read: ModelReadOptions
-    @OptionGroup var display: DisplayOptions
-
-    func execute() throws {
-        _ = lstm_set_parent_death_signal(SIGKILL)
-        guard getppid() == parent else { Foundation.exit(ExitStatus.failure) }  // the parent died before the line above
-        alarm(timeLimit)
-        let url = URL(fileURLWithPath: input)
-        if outline {
-            let (outline, format) = try FormatRegistry.readOutline(url, options: try read.readOptions())
-            try AtomicFile.writeAll(try JSONEncoder().encode(outline) + Self.trailer(format), toDescriptor: STDOUT_FILENO)
-            return
-        }
-        let (model, format) = try FormatRegistry.read(url, options: try read.readOptions())
-        do {
-            try CompactFormat.write(model, toDescriptor: STDOUT_FILENO)
-            try AtomicFile.writeAll(Self.trailer(format), toDescriptor: STDOUT_FILENO)
-        } catch {
-            guard let outputLabel else { throw error }
-            throw FileError(path: outputLabel, underlying: error)
-        }
-    }
-
-    private static func trailer(_ format: any ModelFileFormat.Type) -> Data {
-        var out = Data((IsolatedRead.tag + format.name).utf8)
-        out.append(Data(repeating: 0x20, count: IsolatedRead.trailerLength - out.count))
-        return out
     }
 }

@@ -9,6 +9,6 @@ struct LSTMFormatCommand: ParsableCommand {
             Exit codes: 0 success; 1 a numerical check failed (verify, compare); 2 an input or output problem \
             (unreadable, malformed or refused file); 64 a usage mistake.
             """,
-        subcommands: [InspectCommand.self, ConvertCommand.self, ForwardCommand.self, GradientsCommand.self, VerifyCommand.self, CompareCommand.self, IsolatedReadCommand.self]
+        subcommands: [InspectCommand.self, ConvertCommand.self, ForwardCommand.self, GradientsCommand.self, VerifyCommand.self, CompareCommand.self]
     )
 }

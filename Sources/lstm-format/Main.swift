@@ -42,8 +42,10 @@ extension ToolCommand {
 struct Main {
     static func main() {
         lstm_unblock_termination_signals()  // before any thread starts, so every thread inherits it
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // The isolated read's child (IsolatedRead.swift) parses its own, fixed command line (Spec/reliability.md P3).
+        if arguments.first == IsolatedReadChild.commandName { IsolatedReadChild.main(Array(arguments.dropFirst())) }
         do {
-            let arguments = Array(CommandLine.arguments.dropFirst())
             try RepeatedOptions.check(arguments)
             var command = try LSTMFormatCommand.parseAsRoot(arguments)
             try EnvironmentSettings.check()
