@@ -11,10 +11,29 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int lstm_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0);
+}
+
+int lstm_start_writeback(int fd) {
+    off_t end = lseek(fd, 0, SEEK_CUR);
+    if (end < 0) return -1;
+    long page = sysconf(_SC_PAGESIZE);
+    end -= end % (page > 0 ? page : 4096);
+    return end > 0 ? sync_file_range(fd, 0, end, SYNC_FILE_RANGE_WRITE) : 0;
+}
+
+long long lstm_dirty_pages(int fd) {
+#ifndef __NR_cachestat
+#define __NR_cachestat 451  /* the same number on every architecture */
+#endif
+    struct { unsigned long long off, len; } range = {0, 0};
+    struct { unsigned long long cache, dirty, writeback, evicted, recently_evicted; } stat;
+    if (syscall(__NR_cachestat, fd, &range, &stat, 0) != 0) return -1;
+    return (long long)stat.dirty;
 }
 
 int lstm_memfd(const char *name) {

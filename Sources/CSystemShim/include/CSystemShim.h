@@ -8,6 +8,15 @@
 /// prctl(PR_SET_PDEATHSIG, signal): the calling process receives `signal` when its parent dies. 0 or -1.
 int lstm_set_parent_death_signal(int signal);
 
+/// sync_file_range(SYNC_FILE_RANGE_WRITE) from the start of the file to its current offset rounded down to a
+/// page (a page still being filled is left alone): starts the writeback of those dirty pages without waiting
+/// for it (Spec/reliability.md, W1a). 0, or -1 with errno set (ESPIPE for a pipe: nothing to do).
+int lstm_start_writeback(int fd);
+
+/// cachestat(2) over the whole file (Linux 6.5+): its pages in the page cache that are dirty, or -1 with errno
+/// set (ENOSYS on older kernels). For tests of W1a.
+long long lstm_dirty_pages(int fd);
+
 /// memfd_create(name, 0): an anonymous memory file; -1 on error (errno set).
 int lstm_memfd(const char *name);
 
