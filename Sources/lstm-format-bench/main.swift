@@ -1,7 +1,7 @@
 // Benchmark of the verifier: forward and forward + BPTT, float32, at batch 32, 100 steps, input 128, hidden 512,
 // one dense layer to 32 (the shapes of scripts/bench_torch.py). Run in release:
 //
-//     swift run -c release lstm-format-bench [--runs N] [--threads T] [--json]
+//     swift run -c release lstm-format-bench [--runs N] [--threads T] [--json] [--forward-only]
 //
 // Prints the median and minimum wall time over N timed runs (after 2 warm-up runs) of each.
 import Foundation
@@ -11,6 +11,8 @@ struct Options {
     var runs = 20
     var threads = 2
     var json = false
+    /// Times the forward pass only (for profiling it on its own).
+    var forwardOnly = false
     var batch = 32, steps = 100, input = 128, hidden = 512, dense = 32
 
     init(_ args: [String]) throws {
@@ -27,7 +29,8 @@ struct Options {
             case "--steps": steps = try int(a)
             case "--hidden": hidden = try int(a)
             case "--json": json = true
-            default: throw BenchError.usage("unknown argument \(a); use --runs N --threads T --batch B --steps T --hidden H --json")
+            case "--forward-only": forwardOnly = true
+            default: throw BenchError.usage("unknown argument \(a); use --runs N --threads T --batch B --steps T --hidden H --json --forward-only")
             }
         }
     }
@@ -74,7 +77,7 @@ do {
     var fwd: [Double] = [], bptt: [Double] = []
     for run in 0..<(o.runs + 2) {
         let f = try time { _ = try prepared.forward(inputs: x) }
-        let b = try time { _ = try prepared.gradients(inputs: x, targets: y) }
+        let b = o.forwardOnly ? 0 : try time { _ = try prepared.gradients(inputs: x, targets: y) }
         if run >= 2 { fwd.append(f); bptt.append(b) }
     }
     let (fm, fmin) = summary(fwd), (bm, bmin) = summary(bptt)
