@@ -111,10 +111,12 @@ final class HDF5File {
     }
 
     /// Creates (or truncates) a file for writing. Objects created through this file store no modification
-    /// times (H7), so the same content gives the same bytes.
-    static func create(_ url: URL) throws -> HDF5File {
+    /// times (H7), so the same content gives the same bytes. `userBlock` (0, or a power of two from 512) bytes
+    /// at the start are left to the caller (H15).
+    static func create(_ url: URL, userBlock: Int = 0) throws -> HDF5File {
         try HDF5Library.serialized {
             let fcpl = try creationProperties(url.path)
+            if userBlock > 0 { try HDF5Library.check(H5Pset_userblock(fcpl.id, hsize_t(userBlock)), "H5Pset_userblock", url.path) }
             let fapl = try accessProperties(url.path)
             let id = try HDF5Library.check(H5Fcreate(url.path, shim_H5F_ACC_TRUNC(), fcpl.id, fapl.id), "H5Fcreate", url.path)
             return HDF5File(fileID: id, location: url.path)
@@ -130,8 +132,8 @@ final class HDF5File {
 
     /// Creates `url`, lets `body` fill it and closes it on every path; a close error is thrown only when
     /// `body` succeeded (the body's error is the one the user needs).
-    static func create(_ url: URL, _ body: (HDF5File) throws -> Void) throws {
-        let file = try create(url)
+    static func create(_ url: URL, userBlock: Int = 0, _ body: (HDF5File) throws -> Void) throws {
+        let file = try create(url, userBlock: userBlock)
         do {
             try body(file)
             try file.close()

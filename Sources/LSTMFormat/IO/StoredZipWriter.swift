@@ -18,6 +18,10 @@ enum StoredZipWriter {
     /// MS-DOS date 1980-01-01, time 00:00 (the date Keras writes, K-W4).
     static let dosDate: UInt16 = (1 << 5) | 1
     static let dosTime: UInt16 = 0
+    /// The extra field Android's zipalign pads local headers with: a 2-byte alignment, then zeros (K-W9).
+    static let alignmentExtraID: UInt16 = 0xD935
+    /// Largest start `write(_:last:to:body:)` pads a last member to (the alignment field holds 16 bits).
+    static let largestStart = 1 << 15
 
     /// Whether the archive of members of these sizes (and name lengths) fits the zip format without ZIP64.
     static func fits(_ members: [(nameLength: Int, size: Int)]) -> Bool {
@@ -46,30 +50,125 @@ enum StoredZipWriter {
         var offset = 0
         for m in members {
             let crc = CRC32.checksum(m.bytes)
-            let name = Data(m.name.utf8)
-            var local = Data()
-            local.le(UInt32(0x0403_4B50)); local.le(UInt16(20)); local.le(UInt16(0)); local.le(UInt16(0))
-            local.le(dosTime); local.le(dosDate); local.le(crc)
-            local.le(UInt32(m.bytes.count)); local.le(UInt32(m.bytes.count))
-            local.le(UInt16(name.count)); local.le(UInt16(0))
-            local.append(name)
+            let local = localHeader(m.name, crc: crc, size: m.bytes.count)
             try AtomicFile.writeAll(local, toDescriptor: fd)
             try AtomicFile.writeAll(m.bytes, toDescriptor: fd)
-            // Central directory entry: made by UNIX (3) zip 2.0, regular file rw-r--r--.
-            directory.le(UInt32(0x0201_4B50)); directory.le(UInt16(0x0314)); directory.le(UInt16(20))
-            directory.le(UInt16(0)); directory.le(UInt16(0)); directory.le(dosTime); directory.le(dosDate)
-            directory.le(crc); directory.le(UInt32(m.bytes.count)); directory.le(UInt32(m.bytes.count))
-            directory.le(UInt16(name.count)); directory.le(UInt16(0)); directory.le(UInt16(0))
-            directory.le(UInt16(0)); directory.le(UInt16(0)); directory.le(UInt32(0o100644) << 16)
-            directory.le(UInt32(offset))
-            directory.append(name)
+            directory.append(directoryEntry(m.name, crc: crc, size: m.bytes.count, offset: offset))
             offset += local.count + m.bytes.count
         }
+        try AtomicFile.writeAll(directory + endRecord(members: members.count, directory: directory.count, at: offset), toDescriptor: fd)
+    }
+
+    /// Where `write(_:last:to:body:)` would start the last member's bytes after `leading` (a power of two from
+    /// 512 up), or nil when that is beyond `largestStart` (leading members of more than about 32 KiB).
+    static func lastMemberStart(after leading: [Member], last name: String) -> Int? {
+        let bare = leading.reduce(0) { $0 + 30 + $1.name.utf8.count + $1.bytes.count } + 30 + name.utf8.count + 6
+        var start = 512
+        while start < bare { start *= 2 }
+        return start <= largestStart ? start : nil
+    }
+
+    /// Writes `leading`, then a last member called `name` that `body` writes straight into the archive (K-W9):
+    /// `body` creates the file at `url` and writes the member's bytes from offset `lastMemberStart` to the end of
+    /// the file, leaving the bytes before it to this writer. Then the member's CRC-32 is read from the file and
+    /// the leading members, the last member's local header (padded to the start with Android zipalign's
+    /// alignment extra field) and the central directory are written around it. Throws `IOProblem` when the
+    /// archive would need ZIP64; precondition: `lastMemberStart` is not nil.
+    static func write(_ leading: [Member], last name: String, to url: URL, body: (_ start: Int) throws -> Void) throws {
+        guard let start = lastMemberStart(after: leading, last: name) else { preconditionFailure("StoredZipWriter: leading members too large") }
+        try body(start)
+        let fd = open(url.path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw IOProblem.cannotWrite(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw IOProblem.cannotWrite(String(cString: strerror(errno))) }
+        let end = Int(st.st_size), count = end - start
+        guard count >= 0, fits(leading.map { ($0.name.utf8.count, $0.bytes.count) } + [(name.utf8.count + start, count)]) else {
+            throw IOProblem.cannotWrite("the archive would need ZIP64 (4 GiB or more)")
+        }
+        let crc = try checksum(fd, from: start, count: count)
+        var prefix = Data(), directory = Data()
+        for m in leading {
+            let crc = CRC32.checksum(m.bytes)
+            directory.append(directoryEntry(m.name, crc: crc, size: m.bytes.count, offset: prefix.count))
+            prefix.append(localHeader(m.name, crc: crc, size: m.bytes.count))
+            prefix.append(contentsOf: m.bytes)
+        }
+        let headerOffset = prefix.count
+        var extra = Data()
+        let padding = start - prefix.count - 30 - name.utf8.count - 4
+        extra.le(alignmentExtraID); extra.le(UInt16(padding)); extra.le(UInt16(start))
+        extra.append(Data(count: padding - 2))
+        prefix.append(localHeader(name, crc: crc, size: count, extra: extra))
+        precondition(prefix.count == start, "StoredZipWriter: the last member's header does not end at its start")
+        directory.append(directoryEntry(name, crc: crc, size: count, offset: headerOffset))
+        try writeAll(prefix, fd, at: 0)
+        try writeAll(directory + endRecord(members: leading.count + 1, directory: directory.count, at: end), fd, at: end)
+    }
+
+    // MARK: records
+
+    private static func localHeader(_ name: String, crc: UInt32, size: Int, extra: Data = Data()) -> Data {
+        var local = Data()
+        local.le(UInt32(0x0403_4B50)); local.le(UInt16(20)); local.le(UInt16(0)); local.le(UInt16(0))
+        local.le(dosTime); local.le(dosDate); local.le(crc)
+        local.le(UInt32(size)); local.le(UInt32(size))
+        local.le(UInt16(name.utf8.count)); local.le(UInt16(extra.count))
+        local.append(Data(name.utf8))
+        local.append(extra)
+        return local
+    }
+
+    /// Central directory entry: made by UNIX (3) zip 2.0, regular file rw-r--r--.
+    private static func directoryEntry(_ name: String, crc: UInt32, size: Int, offset: Int) -> Data {
+        var entry = Data()
+        entry.le(UInt32(0x0201_4B50)); entry.le(UInt16(0x0314)); entry.le(UInt16(20))
+        entry.le(UInt16(0)); entry.le(UInt16(0)); entry.le(dosTime); entry.le(dosDate)
+        entry.le(crc); entry.le(UInt32(size)); entry.le(UInt32(size))
+        entry.le(UInt16(name.utf8.count)); entry.le(UInt16(0)); entry.le(UInt16(0))
+        entry.le(UInt16(0)); entry.le(UInt16(0)); entry.le(UInt32(0o100644) << 16)
+        entry.le(UInt32(offset))
+        entry.append(Data(name.utf8))
+        return entry
+    }
+
+    private static func endRecord(members: Int, directory: Int, at offset: Int) -> Data {
         var end = Data()
         end.le(UInt32(0x0605_4B50)); end.le(UInt16(0)); end.le(UInt16(0))
-        end.le(UInt16(members.count)); end.le(UInt16(members.count))
-        end.le(UInt32(directory.count)); end.le(UInt32(offset)); end.le(UInt16(0))
-        try AtomicFile.writeAll(directory + end, toDescriptor: fd)
+        end.le(UInt16(members)); end.le(UInt16(members))
+        end.le(UInt32(directory)); end.le(UInt32(offset)); end.le(UInt16(0))
+        return end
+    }
+
+    // MARK: file access
+
+    /// The CRC-32 of `count` bytes of `fd` from `offset`, read 4 MiB at a time (the bytes were just written: they
+    /// come from the page cache, and the process never holds more than one piece of them).
+    private static func checksum(_ fd: Int32, from offset: Int, count: Int) throws -> UInt32 {
+        let piece = 4 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: piece, alignment: 64)
+        defer { buffer.deallocate() }
+        var crc: UInt32 = 0, done = 0
+        while done < count {
+            let n = pread(fd, buffer.baseAddress, min(piece, count - done), off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw IOProblem.cannotWrite(String(cString: strerror(n < 0 ? errno : EIO))) }
+            crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            done += n
+        }
+        return crc
+    }
+
+    private static func writeAll(_ data: Data, _ fd: Int32, at offset: Int) throws {
+        try data.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset + done))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw IOProblem.cannotWrite(String(cString: strerror(n < 0 ? errno : EIO))) }
+                done += n
+            }
+        }
     }
 }
 

@@ -59,8 +59,9 @@ enum KerasArchive {
         return try KerasModelBuilder.model(plan, weights: weights, metadata: metadata)
     }
 
-    /// Writes `model` as a `.keras` archive. `model.weights.h5` is built in memory when the model's tensors fit
-    /// `inMemoryLimit` bytes (the memory budget, M1), else in a temporary file next to the output (K-W9).
+    /// Writes `model` as a `.keras` archive (K-W9): stored, `model.weights.h5` is written straight into it;
+    /// compressed (or too large for that), it is built in memory when the model's tensors fit `inMemoryLimit`
+    /// bytes (the memory budget, M1), else in a temporary file next to the output.
     static func write(_ model: LSTMModel, to url: URL, options: WriteOptions, inMemoryLimit: UInt64 = MemoryBudget.bytes) throws {
         let plan = try KerasConfigWriter.plan(model, target: .keras3)
         let config = try KerasConfigWriter.json(plan, model: model, target: .keras3)
@@ -73,6 +74,8 @@ enum KerasArchive {
         }
         try? FileManager.default.removeItem(at: url)
         let modelBytes = model.tensors.values.reduce(UInt64(0)) { $0 + UInt64($1.bytes.count) }
+        // K-W9: stored, libhdf5 writes the weights straight into the archive, the zip headers in its user block.
+        if !options.compress, modelBytes < directLimit, try writeDirectly(metadata: metadata, config: config, to: url, fill) { return }
         if modelBytes <= inMemoryLimit {
             // K-W9: as Keras's H5IOStore builds it in a BytesIO; nothing but the archive touches the disk.
             let image = try HDF5File.createInMemory(label: "\(url.lastPathComponent)/\(weightsEntry)", fill)
@@ -86,6 +89,25 @@ enum KerasArchive {
         try HDF5File.create(temp, fill)
         let weights = try Data(contentsOf: temp, options: .alwaysMapped)
         try weights.withUnsafeBytes { try writeArchive(metadata: metadata, config: config, weights: $0, to: url, compress: options.compress) }
+    }
+
+    /// Largest model written straight into a stored archive: well inside the 4 GiB a zip without ZIP64 holds.
+    static let directLimit: UInt64 = 3 << 30
+
+    /// The stored archive with `model.weights.h5` written by `fill` straight into it (K-W9, H15); false when the
+    /// JSON members are too large to sit in the user block (nothing is written then).
+    private static func writeDirectly(metadata: Data, config: Data, to url: URL, _ fill: (HDF5File) throws -> Void) throws -> Bool {
+        try metadata.withUnsafeBytes { m in
+            try config.withUnsafeBytes { c in
+                let leading = [StoredZipWriter.Member(name: metadataEntry, bytes: m), .init(name: configEntry, bytes: c)]
+                guard StoredZipWriter.lastMemberStart(after: leading, last: weightsEntry) != nil else { return false }
+                try StoredZipWriter.write(leading, last: weightsEntry, to: url) { start in
+                    try HDF5File.create(url, userBlock: start, fill)
+                    try HDF5File.detachUserBlock(url, userBlock: start)
+                }
+                return true
+            }
+        }
     }
 
     /// The archive of the three members, entry times 1980-01-01 (K-W4): stored by `StoredZipWriter` (K-W8), or
