@@ -56,15 +56,19 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [])
     }
 
-    /// M4: converting a `.keras` of 34 MB to `.lstm` (through the child) needs less than 1.5 times the model in
-    /// peak RSS above what a tiny conversion needs (whole process tree, GNU time).
+    /// M4: converting a `.keras` of 32 MB to `.lstm` (through the child) needs less than 1.5 times the model in
+    /// peak RSS above what a tiny conversion needs (whole process tree, GNU time). The model is issue 11's 500 MB
+    /// benchmark shape (Input 1024 -> LSTM 3072 -> LSTM 3072 -> Dense 256) with every size divided by 4, so its
+    /// largest matrix is the same share of it (30 %): M4 allows the model once plus the matrix being moved, which
+    /// a one-layer model, whose U is half of it, would take to the 1.5x limit by itself. Holding the source and
+    /// the moved copy at once (no page drops) gives about 2x and fails.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time"), "GNU time (package time) is not installed"))
     func M4_aKerasConversionHoldsTheModelAboutOnce() throws {
         let folder = try FixturePaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let model = RandomModels.make(architecture: ModelArchitecture(
-            layers: [LSTMLayerSpec(inputSize: 1024, hiddenSize: 1024)], returnSequences: false,
-            dense: [DenseLayerSpec(inputSize: 1024, outputSize: 8)]), seed: 11)
+            layers: [LSTMLayerSpec(inputSize: 256, hiddenSize: 768), LSTMLayerSpec(inputSize: 768, hiddenSize: 768)],
+            returnSequences: false, dense: [DenseLayerSpec(inputSize: 768, outputSize: 64)]), seed: 11)
         let big = folder.appendingPathComponent("big.keras"), tiny = folder.appendingPathComponent("tiny.keras")
         try FormatRegistry.write(model, to: big)
         try FormatRegistry.write(RandomModels.make(architecture: ModelArchitecture(

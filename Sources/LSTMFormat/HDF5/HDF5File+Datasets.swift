@@ -175,7 +175,9 @@ extension HDF5File {
         case .float16: id = shim_H5T_IEEE_F16LE_create()
         case .bfloat16: id = H5Tcopy(shim_H5T_STD_U16LE())
         }
-        return try HDF5Library.handle(id, "create \(dtype) type", path, close: H5Tclose)
+        // rawValue, not "\(dtype)": interpolating the enum itself goes through reflection, whose first protocol
+        // lookups cost more than the rest of a tiny file's read (Spec/reliability.md P3).
+        return try HDF5Library.handle(id, "create \(dtype.rawValue) type", path, close: H5Tclose)
     }
 
     /// Whether a 2-byte float type has the IEEE binary16 layout (sign 15, exponent 10–14 bias 15, mantissa 0–9).
