@@ -25,7 +25,9 @@ struct IsolatedReadChild {
 
     /// Parses the arguments after `__read`.
     init(arguments: [String]) throws {
-        guard let first = arguments.first, !first.hasPrefix("--") else { throw UsageProblem("\(Self.commandName): missing INPUT") }
+        // INPUT is always the first argument (the parent puts it there), whatever it looks like: a file named
+        // `--m.keras` is a file, not an option.
+        guard let first = arguments.first else { throw UsageProblem("\(Self.commandName): missing INPUT") }
         input = first
         var timeLimit: UInt32?, parent: Int32?
         var i = 1

@@ -19,8 +19,8 @@ enum CLI {
         var stderr: String
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        try launch(binary, arguments, environment: environment)
+    static func run(_ arguments: [String], environment: [String: String] = [:], in folder: URL? = nil) throws -> Result {
+        try launch(binary, arguments, environment: environment, in: folder)
     }
 
     /// `run` under GNU time (`/usr/bin/time`, which scripts/setup.sh installs): the command's result, with
@@ -34,9 +34,10 @@ enum CLI {
         return (r, kilobytes)
     }
 
-    private static func launch(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> Result {
+    private static func launch(_ executable: URL, _ arguments: [String], environment: [String: String], in folder: URL? = nil) throws -> Result {
         let p = Process()
         p.executableURL = executable
+        if let folder { p.currentDirectoryURL = folder }
         p.arguments = arguments
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()

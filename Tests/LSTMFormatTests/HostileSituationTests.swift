@@ -251,6 +251,14 @@ import Testing
         #expect(r.stderr == "lstm-format: \(file): this model needs more than 2^64 bytes, more than the memory budget of 4.00 GiB (set LSTMFORMAT_MEMORY_BUDGET to change it)\n")
     }
 
+    /// M1: a small budget and a small model are said in MiB or bytes, never "0.00 GiB" (`LSTMFORMAT_MEMORY_BUDGET=1K`
+    /// used to print "needs 0.00 GiB, more than the memory budget of 0.00 GiB").
+    @Test func M1_aSmallBudgetIsSaidInUnitsThatShowIt() throws {
+        #expect(MemoryBudgetError.exceeded(what: "model", bytes: 5_000_000, budget: 1024).description
+            == "this model needs 4.8 MiB, more than the memory budget of 1024 bytes (set LSTMFORMAT_MEMORY_BUDGET to change it)")
+        #expect(MemoryBudgetError.exceeded(what: "model", bytes: 3 << 30, budget: 1 << 30).description.hasPrefix("this model needs 3.00 GiB, more than the memory budget of 1.00 GiB"))
+    }
+
     /// M1: a sparse `.lstm` with hidden size 2^20 (8 TiB apparent, a few KB on disk, made by the case's own
     /// script) is refused by every command that reads its data in a second, not aborted with a backtrace;
     /// `inspect` reads only its header (M3) and shows it.

@@ -51,4 +51,15 @@ import Testing
         #expect(noValue.status == 64)
         #expect(noValue.stderr.contains("--config needs a value"))
     }
+
+    /// The child takes INPUT from its first argument whatever it looks like: a `.keras` named `--m.keras`, given
+    /// after `--` as a relative path, converts (it was refused as "__read: missing INPUT", exit 64).
+    @Test func anInputNamedLikeAnOptionReachesTheChild() throws {
+        let dir = try FixturePaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: FixturePaths.fixture("keras/k3_bidi_sum_seq/model.keras"), to: dir.appendingPathComponent("--m.keras"))
+        let r = try CLI.run(["convert", "--", "--m.keras", "out.lstm"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("out.lstm").path))
+    }
 }

@@ -62,8 +62,12 @@ public enum MemoryBudgetError: Error, CustomStringConvertible, Equatable, Sendab
         }
     }
 
+    /// GiB with two decimals (a whole number from 10 GiB); below 0.01 GiB in MiB, and below 1 MiB in bytes, so a
+    /// small budget never reads "0.00 GiB".
     static func gib(_ bytes: UInt64) -> String {
         let g = Double(bytes) / Double(1 << 30)
-        return g >= 10 ? "\(Int(g.rounded())) GiB" : String(format: "%.2f GiB", g)
+        if g >= 10 { return "\(Int(g.rounded())) GiB" }
+        if g >= 0.01 { return String(format: "%.2f GiB", g) }
+        return bytes >= 1 << 20 ? String(format: "%.1f MiB", Double(bytes) / Double(1 << 20)) : "\(bytes) bytes"
     }
 }
