@@ -70,19 +70,23 @@ public enum AtomicFile {
         try writeAll(data, toDescriptor: fd)
     }
 
-    /// Writes all of `data` to an open descriptor, retrying short writes.
-    public static func writeAll(_ data: Data, toDescriptor fd: Int32) throws {
-        try data.withUnsafeBytes { try writeAll($0, toDescriptor: fd) }
+    /// Writes all of `data` to an open descriptor, retrying short writes; at file offset `offset` when given.
+    public static func writeAll(_ data: Data, toDescriptor fd: Int32, at offset: Int? = nil) throws {
+        try data.withUnsafeBytes { try writeAll($0, toDescriptor: fd, at: offset) }
     }
 
-    /// Writes all of `raw` to an open descriptor, retrying short and interrupted writes. Buffers of 1 MiB or
-    /// more go out 8 MiB at a time, each followed by the start of its writeback (W1a: the disk works while the
-    /// rest is written, and the final `fsync` waits only for the tail; ignored where it does not apply, a pipe).
-    static func writeAll(_ raw: UnsafeRawBufferPointer, toDescriptor fd: Int32) throws {
-        let large = raw.count >= writebackThreshold
+    /// Writes all of `raw` to an open descriptor, retrying short and interrupted writes: at the descriptor's
+    /// offset (write(2)), or at file offset `offset` when given (pwrite(2), the descriptor's offset unchanged).
+    /// Sequential buffers of 1 MiB or more go out 8 MiB at a time, each followed by the start of its writeback
+    /// (W1a: the disk works while the rest is written, and the final `fsync` waits only for the tail; ignored
+    /// where it does not apply, a pipe).
+    static func writeAll(_ raw: UnsafeRawBufferPointer, toDescriptor fd: Int32, at offset: Int? = nil) throws {
+        let large = offset == nil && raw.count >= writebackThreshold
         var done = 0
         while done < raw.count {
-            let n = Glibc.write(fd, raw.baseAddress! + done, min(raw.count - done, large ? writebackPart : 1 << 30))
+            let part = min(raw.count - done, large ? writebackPart : 1 << 30)
+            let n = if let offset { pwrite(fd, raw.baseAddress! + done, part, off_t(offset + done)) }
+                    else { Glibc.write(fd, raw.baseAddress! + done, part) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw IOProblem.cannotWrite(String(cString: strerror(n < 0 ? errno : EIO))) }
             done += n

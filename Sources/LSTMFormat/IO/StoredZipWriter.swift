@@ -102,8 +102,8 @@ enum StoredZipWriter {
         prefix.append(localHeader(name, crc: crc, size: count, extra: extra))
         precondition(prefix.count == start, "StoredZipWriter: the last member's header does not end at its start")
         directory.append(directoryEntry(name, crc: crc, size: count, offset: headerOffset))
-        try writeAll(prefix, fd, at: 0)
-        try writeAll(directory + endRecord(members: leading.count + 1, directory: directory.count, at: end), fd, at: end)
+        try AtomicFile.writeAll(prefix, toDescriptor: fd, at: 0)
+        try AtomicFile.writeAll(directory + endRecord(members: leading.count + 1, directory: directory.count, at: end), toDescriptor: fd, at: end)
     }
 
     // MARK: records
@@ -157,18 +157,6 @@ enum StoredZipWriter {
             done += n
         }
         return crc
-    }
-
-    private static func writeAll(_ data: Data, _ fd: Int32, at offset: Int) throws {
-        try data.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset + done))
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw IOProblem.cannotWrite(String(cString: strerror(n < 0 ? errno : EIO))) }
-                done += n
-            }
-        }
     }
 }
 
