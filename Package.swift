@@ -1,5 +1,23 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// How the `lstm-format` executable is linked so that a process starts fast (the isolated read starts two per
+/// conversion; Spec/reliability.md P3): lld; libstdc++ from its static archive (Linking/static holds a linker
+/// script `libstdc++.so` that the Swift driver's `-lstdc++` finds first), as libhdf5, libsz and libdeflate are
+/// (their module maps), so only libc, libm, libgcc_s and zlib (named by ZIPFoundation's pkg-config) are mapped;
+/// relative relocations packed (DT_RELR, glibc 2.36+: 2 MB of RELA entries become 16 KB); no dynamic symbol table
+/// of the executable's own symbols (nothing loads a library that links back to them). Still position-independent.
+let startupLinkerFlags = [
+    "-L", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Linking/static").path,
+    "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic",
+]
+
+/// Generic types instantiated by our code (`Dictionary<Gate, …>`, `[String: Tensor]`) are built by direct metadata
+/// calls, not by the runtime demangling their mangled names, which checks each generic requirement by scanning every
+/// protocol conformance of this large static binary (~400,000 instructions a scan; Spec/reliability.md P3a).
+/// Unsafe flags: use this package by branch or path, as README's example does.
+let metadataAccessorFlags = ["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]
 
 let package = Package(
     name: "LSTMFormat",
@@ -30,9 +48,10 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         // libdeflate (Debian: libdeflate-dev): every CRC-32 (`.lstm` header and tensors, zip members), 3.5x zlib's.
+        // Linked from its static archive (its module map), not pkg-config's -ldeflate: one library fewer to map at
+        // every start (Spec/reliability.md P3).
         .systemLibrary(
             name: "CLibDeflate",
-            pkgConfig: "libdeflate",
             providers: [.apt(["libdeflate-dev"])]
         ),
         // OpenBLAS (Debian: libopenblas-dev): GEMM for the verifier's forward pass and BPTT. Opened on first use
@@ -57,7 +76,8 @@ let package = Package(
                 "CHDF5", "CZlibShim", "CLibDeflate", "CBLAS", "CSystemShim", "CFloatConversion", "CStepKernels", "CByteCopy",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]
+            ],
+            swiftSettings: [.unsafeFlags(metadataAccessorFlags)]
         ),
         .executableTarget(
             name: "lstm-format",
@@ -69,8 +89,8 @@ let package = Package(
             // command and its isolated-read child each pay it; Spec/reliability.md P3). Set here, not on the
             // command line, so every build of the tool (debug, release, tests, CI) is linked the same way. The
             // compile flag makes this module's objects name every static library Foundation needs (ICU's too).
-            swiftSettings: [.unsafeFlags(["-static-stdlib"])],
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+            swiftSettings: [.unsafeFlags(["-static-stdlib"] + metadataAccessorFlags)],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"] + startupLinkerFlags)]
         ),
         // Throughput benchmark of the `.lstm` reader and writer (`swift run -c release lstm-format-bench-compact`).
         .executableTarget(
