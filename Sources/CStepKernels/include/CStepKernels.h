@@ -35,4 +35,17 @@ void lstmk_forward_step(int rows, int hidden, const float *h_prev, const float *
 void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const float *packed, float *c, int ldc,
                 int reverse);
 
+/* float64 products on float32 weights widened in registers (Spec/bptt.md B38), AVX2 + FMA (widening.c).
+   c [m, n] += a [m, K] w^T, w [n, K] row-major (ldw, lda, ldc in elements): c[i, j] = c[i, j] + s(i, j), where
+   s(i, j) sums a[i, k] w[j, k] in one fixed order (8 lanes: lane q takes k = 8s + q by FMA in turn; then lane q
+   + lane q+4, then (0 + 1) + (2 + 3)), whatever m, n or the rows a call gets. lstmk_dot_double is the same on
+   float64 weights, so on float32 values widened to float64 the two give the same bits. */
+
+/* 1 when the CPU and OS run AVX2 and FMA. */
+int lstmk_widening_available(void);
+
+void lstmk_dot_widened(int m, int n, int k, const double *a, int lda, const float *w, int ldw, double *c, int ldc);
+
+void lstmk_dot_double(int m, int n, int k, const double *a, int lda, const double *w, int ldw, double *c, int ldc);
+
 #endif

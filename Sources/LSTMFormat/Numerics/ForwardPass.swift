@@ -6,11 +6,14 @@ extension Engine {
         let arch = weights.architecture
         let rows = ws.batch * ws.steps
         var input = ws.inputs.p
+        let widening = T.self == Double.self && WideningProducts.apply(batch: ws.batch)
         for (k, layer) in arch.layers.enumerated() {
-            weights.materialize(layer: k)  // B31: a streamed copy converts the layer now
+            // B38: the widening products read W and U as stored; B31: a streamed copy converts the rest now.
+            let rows = widening ? (weights as! Weights<Double>).wideningRows(layer: k) : nil
+            if rows == nil { weights.materialize(layer: k) }  // B31: a streamed copy converts the layer now
             for (c, cell) in ws.cells[k].enumerated() {
                 runCell(weights.cells[k][c], cell, layer: layer, input: input, batch: ws.batch, parts: ws.parts,
-                        mask: ws.mask)
+                        mask: ws.mask, widening: rows?[c])
             }
             input = mergeOutputs(layer: k, ws)
         }
@@ -37,14 +40,37 @@ extension Engine {
 
     /// One LSTM cell over the whole sequence. `input` is [T·B, I], time-major. At a step `mask` marks 0 the
     /// state is carried over unchanged (M19).
+    /// `widening`: W and U for the widening products (B38), which then take both products of every step, split
+    /// by W's and U's rows across `parts` threads; the gates run after each step's product.
     private func runCell(_ w: Weights<T>.Cell, _ s: Workspace<T>.CellState, layer: LSTMLayerSpec,
-                         input: UnsafePointer<T>, batch: Int, parts: Int, mask: UnsafePointer<UInt8>?) {
+                         input: UnsafePointer<T>, batch: Int, parts: Int, mask: UnsafePointer<UInt8>?,
+                         widening: (W: WideningRows, U: WideningRows)? = nil) {
         let hidden = layer.hiddenSize, steps = s.steps
         // h is S wide (M24: P for a projected layer), C and the gates H wide.
         let state = layer.stateSize, blockS = batch * state
         let g4 = 4 * hidden
         let rows = batch * steps
         let z = s.z.p
+        if let widening {
+            let d = Self.double, zd = Self.double(z)
+            for r in 0..<rows { (z + r * g4).update(from: w.b.p, count: g4) }
+            RowParallel.run(parts: parts, count: g4, align: 16) { units in
+                widening.W.multiply(m: rows, a: d(UnsafeMutablePointer(mutating: input)), lda: layer.inputSize, c: zd,
+                                    ldc: g4, rows: units)
+            }
+            for step in 0..<steps {
+                let t = s.reverse ? steps - 1 - step : step
+                // h(-1) = 0: the first step has no recurrent term.
+                if step > 0 {
+                    let zt = zd + t * batch * g4, hPrev = d(s.h.p + s.previousSlot(t) * blockS)
+                    RowParallel.run(parts: parts, count: g4, align: 16) { units in
+                        widening.U.multiply(m: batch, a: hPrev, lda: state, c: zt, ldc: g4, rows: units)
+                    }
+                }
+                finishStep(w, s, layer: layer, t: t, r0: 0, n: batch, batch: batch, mask: mask)
+            }
+            return
+        }
         // Input projections of every step at once: Z = X Wcatᵀ + bcat.
         RowParallel.run(parts: parts, count: rows, align: 16) { part in
             for r in part { (z + r * g4).update(from: w.b.p, count: g4) }
@@ -82,39 +108,54 @@ extension Engine {
                                           beta: 1, c: zt, ldc: g4)
                     }
                 }
-                if let P = w.P {
-                    peepholeGates(zt, P: P.p, cPrev: cPrev, cOut: cOut, rows: n, layer: layer)
-                } else {
-                    for b in 0..<n {
-                        let g = zt + b * g4
-                        ActivationKernels.apply(layer.gateActivation, g, rows: 1, cols: 2 * hidden)  // f, i
-                        ActivationKernels.apply(layer.cellActivation, g + 2 * hidden, rows: 1, cols: hidden)  // C̃
-                        ActivationKernels.apply(layer.gateActivation, g + 3 * hidden, rows: 1, cols: hidden)  // o
-                        let f = g, i = g + hidden, cc = g + 2 * hidden
-                        let cp = cPrev + b * hidden, co = cOut + b * hidden
-                        for u in 0..<hidden { co[u] = f[u] * cp[u] + i[u] * cc[u] }
-                    }
-                }
-                actC.update(from: cOut, count: n * hidden)
-                ActivationKernels.apply(layer.cellActivation, actC, rows: 1, cols: n * hidden)
-                if let R = w.R, let mBuf = s.m {
-                    // M24: m(t) = o(t) ⊙ act(C(t)), h(t) = m(t) W_hrᵀ.
-                    let m = mBuf.p + t * block + r0 * hidden
-                    for b in 0..<n {
-                        let o = zt + b * g4 + 3 * hidden, a = actC + b * hidden, mr = m + b * hidden
-                        for u in 0..<hidden { mr[u] = o[u] * a[u] }
-                    }
-                    T.gemm(transA: false, transB: true, m: n, n: state, k: hidden, alpha: 1, a: m, lda: hidden,
-                           b: R.p, ldb: hidden, beta: 0, c: hOut, ldc: state)
-                } else {
-                    for b in 0..<n {
-                        let o = zt + b * g4 + 3 * hidden, a = actC + b * hidden, h = hOut + b * hidden
-                        for u in 0..<hidden { h[u] = o[u] * a[u] }
-                    }
-                }
-                if let mask { carryMasked(mask, t: t, batch: batch, r0: r0, rows: n, hPrev, cPrev, hOut, cOut, state, hidden) }
+                finishStep(w, s, layer: layer, t: t, r0: r0, n: n, batch: batch, mask: mask)
             }
         }
+    }
+
+    /// The gates, C(t), act(C(t)) and h(t) of step t (input time) for rows r0 ..< r0 + n, whose pre-activations
+    /// z hold Wx + b + h(t-1)Uᵀ; then the masked rows' carry (M19).
+    private func finishStep(_ w: Weights<T>.Cell, _ s: Workspace<T>.CellState, layer: LSTMLayerSpec, t: Int,
+                            r0: Int, n: Int, batch: Int, mask: UnsafePointer<UInt8>?) {
+        let hidden = layer.hiddenSize, state = layer.stateSize, g4 = 4 * hidden
+        let blockS = batch * state, block = batch * hidden
+        let zt = s.z.p + t * batch * g4 + r0 * g4
+        let hPrev = s.h.p + s.previousSlot(t) * blockS + r0 * state
+        let cPrev = s.c.p + s.previousSlot(t) * block + r0 * hidden
+        let hOut = s.h.p + s.slot(t) * blockS + r0 * state
+        let cOut = s.c.p + s.slot(t) * block + r0 * hidden
+        let actC = s.actC.p + t * block + r0 * hidden
+        if let P = w.P {
+            peepholeGates(zt, P: P.p, cPrev: cPrev, cOut: cOut, rows: n, layer: layer)
+        } else {
+            for b in 0..<n {
+                let g = zt + b * g4
+                ActivationKernels.apply(layer.gateActivation, g, rows: 1, cols: 2 * hidden)  // f, i
+                ActivationKernels.apply(layer.cellActivation, g + 2 * hidden, rows: 1, cols: hidden)  // C̃
+                ActivationKernels.apply(layer.gateActivation, g + 3 * hidden, rows: 1, cols: hidden)  // o
+                let f = g, i = g + hidden, cc = g + 2 * hidden
+                let cp = cPrev + b * hidden, co = cOut + b * hidden
+                for u in 0..<hidden { co[u] = f[u] * cp[u] + i[u] * cc[u] }
+            }
+        }
+        actC.update(from: cOut, count: n * hidden)
+        ActivationKernels.apply(layer.cellActivation, actC, rows: 1, cols: n * hidden)
+        if let R = w.R, let mBuf = s.m {
+            // M24: m(t) = o(t) ⊙ act(C(t)), h(t) = m(t) W_hrᵀ.
+            let m = mBuf.p + t * block + r0 * hidden
+            for b in 0..<n {
+                let o = zt + b * g4 + 3 * hidden, a = actC + b * hidden, mr = m + b * hidden
+                for u in 0..<hidden { mr[u] = o[u] * a[u] }
+            }
+            T.gemm(transA: false, transB: true, m: n, n: state, k: hidden, alpha: 1, a: m, lda: hidden,
+                   b: R.p, ldb: hidden, beta: 0, c: hOut, ldc: state)
+        } else {
+            for b in 0..<n {
+                let o = zt + b * g4 + 3 * hidden, a = actC + b * hidden, h = hOut + b * hidden
+                for u in 0..<hidden { h[u] = o[u] * a[u] }
+            }
+        }
+        if let mask { carryMasked(mask, t: t, batch: batch, r0: r0, rows: n, hPrev, cPrev, hOut, cOut, state, hidden) }
     }
 
     /// M19: a masked step keeps h(t-1) and C(t-1), for rows r0 ..< r0 + rows of step t.
@@ -125,6 +166,12 @@ extension Engine {
             (hOut + b * state).update(from: hPrev + b * state, count: state)
             (cOut + b * hidden).update(from: cPrev + b * hidden, count: hidden)
         }
+    }
+
+    /// A float64 buffer of the engine's scalar type as `Double` (only the widening products, B38, call this).
+    @inline(__always)
+    static func double(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Double> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Double.self)
     }
 
     /// A float32 buffer of the engine's scalar type as `Float` (only cells packed for the float32 kernels call this).

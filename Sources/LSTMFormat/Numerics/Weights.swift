@@ -49,6 +49,9 @@ final class Weights<T: BLASScalar> {
         /// The layer whose values the arena holds, nil when none (after `adjust` changed, or a gradient was
         /// written to the arena).
         var resident: Int? = nil
+        /// The layer whose tensors other than W and U the arena holds, for a pass whose products read W and U
+        /// from the model's float32 tensors (B38); nil when none.
+        var partial: Int? = nil
         /// Applied to each tensor's values right after they are converted from `model` (θ + a probe's step).
         var adjust: ((String, UnsafeMutableBufferPointer<T>) -> Void)? = nil
         /// Single elements set through `setElement`, applied after `adjust`.
@@ -63,6 +66,8 @@ final class Weights<T: BLASScalar> {
     private let stream: Stream?
     /// The LSTM layer of each streamed tensor.
     private let streamedLayer: [String: Int]
+    /// The names of every W_g and U_g (the tensors the widening products can read from the model, B38).
+    private let gateMatrices: Set<String>
 
     /// `transposedU: false` keeps no Uᵀ (the gradient checker's float64 copy: one model-sized buffer less).
     /// `streamed`: the checks' float64 copy, whose LSTM layers are converted one at a time into one arena when a
@@ -73,6 +78,7 @@ final class Weights<T: BLASScalar> {
         var cells: [[Cell]] = []
         var locations: [String: Location] = [:]
         var streamedLayer: [String: Int] = [:]
+        var gateMatrices: Set<String> = []
         let isStreamed = streamed && T.self == Double.self
         var arena: Buffer<T>? = nil
         if isStreamed {
@@ -121,6 +127,7 @@ final class Weights<T: BLASScalar> {
                     let w = TensorName.lstm(k, dir, .W, gate)
                     let u = TensorName.lstm(k, dir, .U, gate)
                     let b = TensorName.lstm(k, dir, .b, gate)
+                    gateMatrices.formUnion([w, u])
                     locations[w] = Location(buffer: cell.W, offset: g * h * i, shape: [h, i])
                     locations[u] = Location(buffer: cell.U, offset: g * h * s, shape: [h, s])
                     locations[b] = Location(buffer: cell.b, offset: g * h, shape: [h])
@@ -147,6 +154,7 @@ final class Weights<T: BLASScalar> {
         self.denseC = denseC
         self.locations = locations
         self.streamedLayer = streamedLayer
+        self.gateMatrices = gateMatrices
         stream = arena.map { Stream(model: model, arena: $0) }
         for (name, tensor) in model.tensors where streamedLayer[name] == nil {
             // LSTMModel guarantees every expected tensor is present with its canonical shape.
@@ -165,6 +173,44 @@ final class Weights<T: BLASScalar> {
             for name in Self.tensorNames(k, dir, layer) { fill(name, stream) }
         }
         stream.resident = k
+        stream.partial = nil
+    }
+
+    /// Layer `k`'s fused W and U for the widening products (B38), per cell in `layer.cells` order. Streamed
+    /// with no `adjust` and float32 gate tensors: read from the model, with the elements set through
+    /// `setElement` over them; only the layer's other tensors are converted into the arena. Otherwise the
+    /// float64 buffers, converted first when streamed. Only for `Weights<Double>`.
+    func wideningRows(layer k: Int) -> [(W: WideningRows, U: WideningRows)] {
+        let layer = architecture.layers[k]
+        let h = layer.hiddenSize, i = layer.inputSize, s = layer.stateSize
+        func fused(_ b: Buffer<T>) -> UnsafePointer<Double> {
+            UnsafePointer(UnsafeMutableRawPointer(b.p).assumingMemoryBound(to: Double.self))
+        }
+        func fromBuffers() -> [(W: WideningRows, U: WideningRows)] {
+            cells[k].map { (WideningRows(fused: fused($0.W), hidden: h, k: i), WideningRows(fused: fused($0.U), hidden: h, k: s)) }
+        }
+        guard let stream else { return fromBuffers() }
+        let names = layer.cells.map { dir in
+            (Gate.allCases.map { TensorName.lstm(k, dir, .W, $0) }, Gate.allCases.map { TensorName.lstm(k, dir, .U, $0) })
+        }
+        let float32 = names.allSatisfy { w, u in (w + u).allSatisfy { stream.model.tensors[$0]?.dtype == .float32 } }
+        guard stream.adjust == nil, stream.resident != k, float32 else {
+            materialize(layer: k)
+            return fromBuffers()
+        }
+        if stream.partial != k {
+            for dir in layer.cells {
+                for name in Self.tensorNames(k, dir, layer) where !gateMatrices.contains(name) { fill(name, stream) }
+            }
+            stream.partial = k
+            stream.resident = nil
+        }
+        func rows(_ gateNames: [String], _ width: Int) -> WideningRows {
+            WideningRows(gates: gateNames.map { stream.model.tensors[$0]! },
+                         overrides: gateNames.map { (stream.overrides[$0] ?? [:]).mapValues { Double($0) } },
+                         hidden: h, k: width)
+        }
+        return names.map { w, u in (rows(w, i), rows(u, s)) }
     }
 
     /// Tensor `name` in its place: θ from the model, `adjust`, then the overridden elements.
@@ -184,6 +230,7 @@ final class Weights<T: BLASScalar> {
         stream.adjust = adjust
         stream.overrides = [:]
         stream.resident = nil
+        stream.partial = nil
         for name in stream.model.tensors.keys where streamedLayer[name] == nil { fill(name, stream) }
     }
 
@@ -192,6 +239,7 @@ final class Weights<T: BLASScalar> {
     func scratch(count: Int) -> UnsafeMutableBufferPointer<T>? {
         guard let stream, count <= stream.arena.count else { return nil }
         stream.resident = nil
+        stream.partial = nil
         return UnsafeMutableBufferPointer(start: stream.arena.p, count: count)
     }
 
@@ -247,16 +295,34 @@ final class Weights<T: BLASScalar> {
     func element(_ name: String, _ index: Int) throws(NumericsError) -> T {
         let loc = try location(name)
         guard index >= 0, index < loc.count else { throw .indexOutOfRange(tensor: name, index: index, count: loc.count) }
-        if let k = streamedLayer[name] { materialize(layer: k) }
+        if let k = streamedLayer[name], let stream {
+            if let v = stream.overrides[name]?[index] { return v }
+            if stream.adjust == nil, stream.resident != k, let v = modelElement(stream.model.tensors[name], index) { return v }
+            materialize(layer: k)
+        }
         return loc.buffer.p[loc.offset + index]
+    }
+
+    /// Element `index` of a float32 or float64 tensor of the model, as its conversion gives it; nil for others.
+    private func modelElement(_ tensor: Tensor?, _ index: Int) -> T? {
+        guard let tensor else { return nil }
+        switch tensor.dtype {
+        case .float32:
+            return tensor.bytes.withUnsafeBytes { T(Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)))) }
+        case .float64:
+            return tensor.bytes.withUnsafeBytes { T(Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 8 * index, as: UInt64.self)))) }
+        case .float16, .bfloat16:
+            return nil
+        }
     }
 
     func setElement(_ name: String, _ index: Int, to value: T) throws(NumericsError) {
         let loc = try location(name)
         guard index >= 0, index < loc.count else { throw .indexOutOfRange(tensor: name, index: index, count: loc.count) }
         if let k = streamedLayer[name], let stream {
-            materialize(layer: k)
+            // Recorded for every later conversion of the layer; written now only where the arena holds it.
             stream.overrides[name, default: [:]][index] = value
+            guard stream.resident == k || (stream.partial == k && !gateMatrices.contains(name)) else { return }
         }
         let p = loc.offset + index
         loc.buffer.p[p] = value
