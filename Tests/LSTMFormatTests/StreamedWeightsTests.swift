@@ -50,14 +50,14 @@ import Testing
         try expectSame("after setParameter")
 
         // Every parameter moved by its own amount, as the gradient check's directions do.
-        let adjust: (String, UnsafeMutableBufferPointer<Double>) -> Void = { name, w in
-            for i in 0..<w.count { w[i] = w[i] + 1e-4 * Double(i % 7 - 3) + Double(name.count) * 1e-6 }
+        let adjust: (String, Int, UnsafeMutableBufferPointer<Double>) -> Void = { name, start, w in
+            for i in 0..<w.count { w[i] = w[i] + 1e-4 * Double((start + i) % 7 - 3) + Double(name.count) * 1e-6 }
         }
         streamed.setAdjustment(adjust)
         for name in names {
             let w = try whole.float64Values(name)
             model.tensors[name]!.copyFloat64Values(into: w.baseAddress!)
-            adjust(name, w)
+            adjust(name, 0, w)
             try whole.didUpdate(name)
         }
         try expectSame("after setAdjustment")

@@ -1,6 +1,7 @@
 #ifndef LSTMFORMAT_STEP_KERNELS_H
 #define LSTMFORMAT_STEP_KERNELS_H
 #include <stddef.h>
+#include <stdint.h>
 
 /* float32 kernels for the LSTM time loop (Spec/bptt.md B34-B36): per-step products on weights packed once into
    64-column panels, and the forward step with the gate arithmetic applied to each tile of the product while it is
@@ -47,5 +48,13 @@ int lstmk_widening_available(void);
 void lstmk_dot_widened(int m, int n, int k, const double *a, int lda, const float *w, int ldw, double *c, int ldc);
 
 void lstmk_dot_double(int m, int n, int k, const double *a, int lda, const double *w, int ldw, double *c, int ldc);
+
+/* The gradient check's probe step (Spec/bptt.md B39): w[i] = w[i] + scale * (u_i / norm) for i < n, where u_i is
+   the (i+1)-th SplitMix64 value after `state`, as symmetricUnit() gives it ((z >> 11) * 2^-52 - 1): the bits of
+   Swift's `w[i] + scale * (r.symmetricUnit() / norm)` loop, element by element. */
+void lstmk_add_direction(double *w, long n, uint64_t state, double scale, double norm);
+
+/* dst[i] = (double)src[i] for i < n (exact). */
+void lstmk_widen(const float *src, double *dst, long n);
 
 #endif

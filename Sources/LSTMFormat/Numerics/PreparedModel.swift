@@ -106,9 +106,10 @@ public final class PreparedModel {
     }
 
     /// Streamed `.float64` only (B31): every parameter becomes θ from the model passed through `adjust(name,
-    /// values)` (nil: θ), applied to each tensor's float64 values as they are converted; parameters set before
-    /// are forgotten.
-    func setAdjustment(_ adjust: ((String, UnsafeMutableBufferPointer<Double>) -> Void)?) {
+    /// start, values)` (nil: θ), applied to each tensor's float64 values as they are converted — `values` are
+    /// the tensor's elements from index `start` on, and parts of one tensor may be adjusted on several threads at
+    /// once (B39); parameters set before are forgotten.
+    func setAdjustment(_ adjust: ((String, Int, UnsafeMutableBufferPointer<Double>) -> Void)?) {
         float64Engine.weights.setAdjustment(adjust)
     }
 

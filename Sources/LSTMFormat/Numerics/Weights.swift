@@ -1,3 +1,6 @@
+import CStepKernels
+import Foundation
+
 /// A model's weights fused for GEMM: per LSTM cell Wcat [4H, I], Ucat [4H, S] and bcat [4H] (S = P for a
 /// projected layer, M24, else H), with peepholes Pcat [3H] (blocks p_f, p_i, p_o, M25) and, projected,
 /// W_hr [P, H]; gate blocks in
@@ -52,8 +55,10 @@ final class Weights<T: BLASScalar> {
         /// The layer whose tensors other than W and U the arena holds, for a pass whose products read W and U
         /// from the model's float32 tensors (B38); nil when none.
         var partial: Int? = nil
-        /// Applied to each tensor's values right after they are converted from `model` (θ + a probe's step).
-        var adjust: ((String, UnsafeMutableBufferPointer<T>) -> Void)? = nil
+        /// Applied to each tensor's values right after they are converted from `model` (θ + a probe's step):
+        /// (name, index in the tensor of the first value, values). Called from several threads at once on
+        /// disjoint parts of a tensor (B39).
+        var adjust: ((String, Int, UnsafeMutableBufferPointer<T>) -> Void)? = nil
         /// Single elements set through `setElement`, applied after `adjust`.
         var overrides: [String: [Int: T]] = [:]
 
@@ -213,19 +218,35 @@ final class Weights<T: BLASScalar> {
         return names.map { w, u in (rows(w, i), rows(u, s)) }
     }
 
-    /// Tensor `name` in its place: θ from the model, `adjust`, then the overridden elements.
+    /// Tensor `name` in its place: θ from the model, `adjust`, then the overridden elements. A large float32
+    /// tensor is widened and adjusted in parts on every core (B39): each element on its own, so the same bits.
     private func fill(_ name: String, _ stream: Stream) {
         guard let loc = locations[name], let tensor = stream.model.tensors[name] else { return }
-        load(tensor, into: loc)
         let values = UnsafeMutableBufferPointer(start: loc.buffer.p + loc.offset, count: loc.count)
-        stream.adjust?(name, values)
+        let adjust = stream.adjust
+        if T.self == Double.self, tensor.dtype == .float32, loc.count >= 1 << 16 {
+            let out = UnsafeMutableRawPointer(values.baseAddress!).assumingMemoryBound(to: Double.self)
+            tensor.bytes.withUnsafeBytes { raw in
+                let src = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                RowParallel.run(parts: Self.fillThreads, count: loc.count, align: 1024) { part in
+                    lstmk_widen(src + part.lowerBound, out + part.lowerBound, part.count)
+                    adjust?(name, part.lowerBound, UnsafeMutableBufferPointer(rebasing: values[part]))
+                }
+            }
+        } else {
+            load(tensor, into: loc)
+            adjust?(name, 0, values)
+        }
         for (index, value) in stream.overrides[name] ?? [:] { values[index] = value }
     }
+
+    /// Threads that convert a streamed layer (B39).
+    private static var fillThreads: Int { Swift.max(1, Swift.min(ProcessInfo.processInfo.activeProcessorCount, 8)) }
 
     /// Streamed (B31): every parameter becomes its value in the model passed through `adjust` (nil: θ itself);
     /// elements set before are forgotten. The resident tensors are rewritten now, the streamed ones when a pass
     /// reaches their layer.
-    func setAdjustment(_ adjust: ((String, UnsafeMutableBufferPointer<T>) -> Void)?) {
+    func setAdjustment(_ adjust: ((String, Int, UnsafeMutableBufferPointer<T>) -> Void)?) {
         guard let stream else { preconditionFailure("setAdjustment needs streamed weights") }
         stream.adjust = adjust
         stream.overrides = [:]

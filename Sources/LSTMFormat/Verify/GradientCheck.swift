@@ -109,10 +109,11 @@ public enum GradientCheck {
             guard let direction else { prepared.setAdjustment(nil); return }
             // θ straight from the model into the float64 copy (exact widening) as each tensor is converted, then
             // the step added in place: the same values as θ[i] + step·d[i] from a θ array, without it (B31).
-            prepared.setAdjustment { name, w in
+            // B39: the loop `w[i] + sign * step * (r.symmetricUnit() / norm)` in a vectorized kernel, same bits.
+            prepared.setAdjustment { name, start, w in
                 var r = direction.start
-                r.skip(offsets[name]!)
-                for i in 0..<w.count { w[i] = w[i] + sign * step * (r.symmetricUnit() / direction.norm) }
+                r.skip(offsets[name]! + start)
+                DirectionStep.add(to: w, after: r, scale: sign * step, norm: direction.norm)
             }
         }
 

@@ -14,6 +14,9 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
+    /// The generator's state: the next value comes from state + 0x9E37_79B9_7F4A_7C15 (`DirectionStep`).
+    var rawState: UInt64 { state }
+
     /// Skips `count` values in O(1): the state after it is the state after `count` calls of `next()`.
     public mutating func skip(_ count: Int) {
         state &+= UInt64(truncatingIfNeeded: count) &* Self.increment
