@@ -102,8 +102,10 @@ struct IsolatedReadChild {
     }
 
     private static func trailer(_ format: any ModelFileFormat.Type) -> Data {
-        var out = Data((IsolatedRead.tag + format.name).utf8)
-        out.append(Data(repeating: 0x20, count: IsolatedRead.trailerLength - out.count))
-        return out
+        // From a byte array, not `Data(String.UTF8View)`: that generic initialiser's cast costs a protocol-conformance
+        // scan of the whole binary (Spec/reliability.md P3).
+        var bytes = Array((IsolatedRead.tag + format.name).utf8)
+        bytes += repeatElement(0x20, count: IsolatedRead.trailerLength - bytes.count)
+        return bytes.withUnsafeBytes { Data(bytes: $0.baseAddress!, count: $0.count) }
     }
 }

@@ -128,9 +128,32 @@ enum KerasModelBuilder {
                                                                 layout: cfg.cudnn ? .cudnn : .keras))
     }
 
+    /// `names` as a JSON array, byte for byte what `JSONSerialization.data(withJSONObject:)` writes (`"`, `\\`
+    /// and `/` escaped; \b \t \n \f \r, other control characters as \u00xx; the rest as UTF-8), without it:
+    /// its writer's casts of `Any` cost four protocol-conformance scans of the whole binary (Spec/reliability.md P3).
     static func jsonArray(_ names: [String]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: names), let s = String(data: data, encoding: .utf8) else { return "[]" }
-        return s
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        for (i, name) in names.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            for byte in name.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out += [UInt8(ascii: "\\"), byte]
+                case 0x08: out += Array("\\b".utf8)
+                case 0x09: out += Array("\\t".utf8)
+                case 0x0A: out += Array("\\n".utf8)
+                case 0x0C: out += Array("\\f".utf8)
+                case 0x0D: out += Array("\\r".utf8)
+                case 0..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+                default: out.append(byte)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(UInt8(ascii: "]"))
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
