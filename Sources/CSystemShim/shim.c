@@ -26,6 +26,14 @@ int lstm_start_writeback(int fd) {
     return end > 0 ? sync_file_range(fd, 0, end, SYNC_FILE_RANGE_WRITE) : 0;
 }
 
+int lstm_open_direct(const char *path) {
+    return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+}
+
+int lstm_start_writeback_range(int fd, long long offset, long long count) {
+    return sync_file_range(fd, (off_t)offset, (off_t)count, SYNC_FILE_RANGE_WRITE);
+}
+
 long long lstm_dirty_pages(int fd) {
 #ifndef __NR_cachestat
 #define __NR_cachestat 451  /* the same number on every architecture */

@@ -13,6 +13,15 @@ int lstm_set_parent_death_signal(int signal);
 /// for it (Spec/reliability.md, W1a). 0, or -1 with errno set (ESPIPE for a pipe: nothing to do).
 int lstm_start_writeback(int fd);
 
+/// open(path, O_WRONLY | O_DIRECT | O_CLOEXEC): a second descriptor on an existing file whose aligned writes
+/// bypass the page cache (Spec/hdf5-layout.md, H16). -1 on error (errno set; EINVAL where the file system has
+/// no O_DIRECT).
+int lstm_open_direct(const char *path);
+
+/// sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE): starts the writeback of those bytes' dirty pages
+/// without waiting (W1a, for positional writes). 0 or -1 (errno set).
+int lstm_start_writeback_range(int fd, long long offset, long long count);
+
 /// cachestat(2) over the whole file (Linux 6.5+): its pages in the page cache that are dirty, or -1 with errno
 /// set (ENOSYS on older kernels). For tests of W1a.
 long long lstm_dirty_pages(int fd);

@@ -54,11 +54,23 @@ extension HDF5File {
         }
     }
 
+    /// Uncompressed datasets of at least this many bytes are allocated when created, aligned, and written by
+    /// `RawDataWriter` in a file on disk (H16).
+    static let rawDataThreshold = 1 << 20
+
     /// Writes `tensor` as a new dataset at `path`, creating missing parent groups. Contiguous, or with
     /// `compress` chunked with the shuffle and deflate(6) filters (H6); no modification time (H7). A bfloat16
     /// tensor is stored as uint16 with a `dtype` = "bfloat16" attribute (H5), or with `bfloat16AsOpaque` as the
     /// 2-byte opaque type Keras 3 writes (K-F7).
     func writeTensor(_ path: String, _ tensor: Tensor, compress: Bool, bfloat16AsOpaque: Bool = false) throws {
+        try writeTensor(path, rows: TensorRows(tensor), compress: compress, bfloat16AsOpaque: bfloat16AsOpaque)
+    }
+
+    /// `writeTensor` of a tensor made by rows. Uncompressed, `rawDataThreshold` bytes or more: contiguous,
+    /// allocated when the dataset is created, fill value never written (H16); in a file on disk its bytes are
+    /// then made and written a piece at a time by `rawWriter` at the dataset's address, never whole in memory.
+    /// Otherwise (and in memory) the tensor is made whole and written with `H5Dwrite`.
+    func writeTensor(_ path: String, rows tensor: TensorRows, compress: Bool, bfloat16AsOpaque: Bool = false) throws {
         try HDF5Library.serialized {
             let parent = HDF5File.parent(path)
             if !isGroup(parent) { try createGroup(parent) }
@@ -75,17 +87,29 @@ extension HDF5File {
             }
             let dcpl = try HDF5Library.handle(H5Pcreate(shim_H5P_DATASET_CREATE()), "H5Pcreate", path, close: H5Pclose)
             try HDF5Library.check(H5Pset_obj_track_times(dcpl.id, false), "H5Pset_obj_track_times", path)
+            let raw = !compress && tensor.byteCount >= HDF5File.rawDataThreshold
             if compress, !tensor.shape.isEmpty, !tensor.shape.contains(0) {
                 var chunk = HDF5File.chunkShape(tensor.shape, elementSize: tensor.dtype.byteSize).map { hsize_t($0) }
                 try HDF5Library.check(H5Pset_chunk(dcpl.id, Int32(chunk.count), &chunk), "H5Pset_chunk", path)
                 try HDF5Library.check(H5Pset_shuffle(dcpl.id), "H5Pset_shuffle", path)
                 try HDF5Library.check(H5Pset_deflate(dcpl.id, 6), "H5Pset_deflate", path)
+            } else if raw {
+                try HDF5Library.check(H5Pset_layout(dcpl.id, H5D_CONTIGUOUS), "H5Pset_layout", path)
+                try HDF5Library.check(H5Pset_alloc_time(dcpl.id, H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time", path)
+                try HDF5Library.check(H5Pset_fill_time(dcpl.id, H5D_FILL_TIME_NEVER), "H5Pset_fill_time", path)
             }
             let dataset = try HDF5Library.handle(
                 H5Dcreate2(file, path, type.id, space.id, shim_H5P_DEFAULT(), dcpl.id, shim_H5P_DEFAULT()), "H5Dcreate2", path, close: H5Dclose)
-            if !tensor.bytes.isEmpty {
+            if raw, let rawWriter {
+                let address = H5Dget_offset(dataset.id)
+                guard address != shim_HADDR_UNDEF(), let offset = Int(exactly: address),
+                      H5Dget_storage_size(dataset.id) == hsize_t(tensor.byteCount) else {
+                    throw HDF5Error(call: "H5Dget_offset", path: path, detail: "the dataset has no contiguous storage of \(tensor.byteCount) bytes")
+                }
+                try rawWriter.write(at: offset, tensor)
+            } else if tensor.byteCount > 0 {
                 // The tensor's bytes are little-endian, exactly the file type: libhdf5 copies them unchanged.
-                try tensor.bytes.withUnsafeBytes { raw in
+                try tensor.make().bytes.withUnsafeBytes { raw in
                     _ = try HDF5Library.check(H5Dwrite(dataset.id, type.id, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), raw.baseAddress),
                                           "H5Dwrite", path)
                 }

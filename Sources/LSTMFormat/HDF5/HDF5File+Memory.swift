@@ -27,7 +27,7 @@ extension HDF5File {
         defer { owned.deallocate() }
         let file = try HDF5Library.serialized {
             let fcpl = try creationProperties(label)
-            let fapl = try accessProperties(label)
+            let fapl = try writeAccessProperties(label)
             try HDF5Library.check(shim_set_owned_image(fapl.id, imageIncrement, owned), "H5Pset_fapl_core", label)
             // The core driver identifies open files by name: make each one's name unique.
             let name = "lstmformat-new-\(UUID().uuidString).h5"

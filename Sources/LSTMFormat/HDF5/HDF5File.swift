@@ -18,6 +18,8 @@ final class HDF5File {
     private var image: ImageBuffer?
     /// The mapped bytes of the file (a mapping and the range holding the file), for dataset views (H14).
     var mapped: (file: MappedFile, range: Range<Int>)?
+    /// A file created on disk: writes its large datasets' bytes itself (H16); finished by `close()`.
+    var rawWriter: RawDataWriter?
 
     init(fileID: hid_t, location: String) {
         self.fileID = fileID
@@ -111,16 +113,23 @@ final class HDF5File {
     }
 
     /// Creates (or truncates) a file for writing. Objects created through this file store no modification
-    /// times (H7), so the same content gives the same bytes. `userBlock` (0, or a power of two from 512) bytes
+    /// times (H7), so the same content gives the same bytes. `userBlock` (0, or a power of two from 4096: H16) bytes
     /// at the start are left to the caller (H15).
     static func create(_ url: URL, userBlock: Int = 0) throws -> HDF5File {
-        try HDF5Library.serialized {
+        let file = try HDF5Library.serialized {
             let fcpl = try creationProperties(url.path)
             if userBlock > 0 { try HDF5Library.check(H5Pset_userblock(fcpl.id, hsize_t(userBlock)), "H5Pset_userblock", url.path) }
-            let fapl = try accessProperties(url.path)
+            let fapl = try writeAccessProperties(url.path)
             let id = try HDF5Library.check(H5Fcreate(url.path, shim_H5F_ACC_TRUNC(), fcpl.id, fapl.id), "H5Fcreate", url.path)
             return HDF5File(fileID: id, location: url.path)
         }
+        do {
+            file.rawWriter = try RawDataWriter(path: url.path)
+        } catch {
+            try? file.close()
+            throw error
+        }
+        return file
     }
 
     /// File creation properties: no modification times (H7).
@@ -131,16 +140,28 @@ final class HDF5File {
     }
 
     /// Creates `url`, lets `body` fill it and closes it on every path; a close error is thrown only when
-    /// `body` succeeded (the body's error is the one the user needs).
-    static func create(_ url: URL, userBlock: Int = 0, _ body: (HDF5File) throws -> Void) throws {
+    /// `body` succeeded (the body's error is the one the user needs). Returns the regions of the file whose
+    /// bytes were written outside libhdf5, with their CRC-32s (H16, K-W9).
+    @discardableResult
+    static func create(_ url: URL, userBlock: Int = 0, _ body: (HDF5File) throws -> Void) throws -> [RawDataWriter.Region] {
         let file = try create(url, userBlock: userBlock)
         do {
             try body(file)
+            let regions = file.rawWriter?.regions ?? []
             try file.close()
+            return regions
         } catch {
             try? file.close()
             throw error
         }
+    }
+
+    /// Access properties of a file being written: `accessProperties`, and datasets of `rawDataThreshold` bytes
+    /// or more at addresses that are multiples of `RawDataWriter.alignment` (H16).
+    static func writeAccessProperties(_ path: String) throws -> HDF5Handle {
+        let fapl = try accessProperties(path)
+        try HDF5Library.check(H5Pset_alignment(fapl.id, hsize_t(rawDataThreshold), hsize_t(RawDataWriter.alignment)), "H5Pset_alignment", path)
+        return fapl
     }
 
     /// File access properties: closing the file closes every object still open in it.
@@ -154,12 +175,16 @@ final class HDF5File {
         return fapl
     }
 
-    /// Flushes and closes the file. Calling it again does nothing.
+    /// Finishes the raw data writes (H16), flushes and closes the file. Calling it again does nothing.
     func close() throws {
         try HDF5Library.serialized {
             guard isOpen else { return }
             isOpen = false
+            var rawError: Error?
+            do { try rawWriter?.finish() } catch { rawError = error }
+            rawWriter = nil
             try HDF5Library.check(H5Fclose(fileID), "H5Fclose", location)
+            if let rawError { throw rawError }
         }
     }
 

@@ -1,4 +1,5 @@
 import CLibDeflate
+import CZlibShim
 import Foundation
 
 /// CRC-32 (ISO-HDLC, as in zlib, PNG, gzip and zip: polynomial 0xEDB88320), computed by libdeflate's
@@ -18,6 +19,12 @@ public enum CRC32 {
     static func update(_ crc: UInt32, _ raw: UnsafeRawBufferPointer) -> UInt32 {
         guard let base = raw.baseAddress, raw.count > 0 else { return crc }
         return libdeflate_crc32(crc, base, raw.count)
+    }
+
+    /// The CRC-32 of bytes A followed by bytes B, from A's CRC, B's CRC and B's length (zlib's
+    /// `crc32_combine`, O(log length)): a member's CRC from pieces summed as they were written (K-W9).
+    static func combine(_ a: UInt32, _ b: UInt32, length: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: lstm_crc32_combine(UInt(a), UInt(b), Int64(length)))
     }
 
     /// Eight lowercase hex digits, as `inspect` shows it.

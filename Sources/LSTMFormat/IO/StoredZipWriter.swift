@@ -60,23 +60,25 @@ enum StoredZipWriter {
     }
 
     /// Where `write(_:last:to:body:)` would start the last member's bytes after `leading` (a power of two from
-    /// 512 up), or nil when that is beyond `largestStart` (leading members of more than about 32 KiB).
+    /// 4096 up, so the member's 4096-aligned data stays aligned in the archive: H16), or nil when that is
+    /// beyond `largestStart` (leading members of more than about 32 KiB).
     static func lastMemberStart(after leading: [Member], last name: String) -> Int? {
         let bare = leading.reduce(0) { $0 + 30 + $1.name.utf8.count + $1.bytes.count } + 30 + name.utf8.count + 6
-        var start = 512
+        var start = RawDataWriter.alignment
         while start < bare { start *= 2 }
         return start <= largestStart ? start : nil
     }
 
     /// Writes `leading`, then a last member called `name` that `body` writes straight into the archive (K-W9):
     /// `body` creates the file at `url` and writes the member's bytes from offset `lastMemberStart` to the end of
-    /// the file, leaving the bytes before it to this writer. Then the member's CRC-32 is read from the file and
-    /// the leading members, the last member's local header (padded to the start with Android zipalign's
-    /// alignment extra field) and the central directory are written around it. Throws `IOProblem` when the
-    /// archive would need ZIP64; precondition: `lastMemberStart` is not nil.
-    static func write(_ leading: [Member], last name: String, to url: URL, body: (_ start: Int) throws -> Void) throws {
+    /// the file, leaving the bytes before it to this writer, and returns the regions it wrote whose CRC-32s it
+    /// summed as it went. Then the member's CRC-32 is made from those and the rest of the member read from the
+    /// file, and the leading members, the last member's local header (padded to the start with Android
+    /// zipalign's alignment extra field) and the central directory are written around it. Throws `IOProblem`
+    /// when the archive would need ZIP64; precondition: `lastMemberStart` is not nil.
+    static func write(_ leading: [Member], last name: String, to url: URL, body: (_ start: Int) throws -> [RawDataWriter.Region]) throws {
         guard let start = lastMemberStart(after: leading, last: name) else { preconditionFailure("StoredZipWriter: leading members too large") }
-        try body(start)
+        let known = try body(start)
         let fd = open(url.path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { throw IOProblem.cannotWrite(String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -86,7 +88,7 @@ enum StoredZipWriter {
         guard count >= 0, fits(leading.map { ($0.name.utf8.count, $0.bytes.count) } + [(name.utf8.count + start, count)]) else {
             throw IOProblem.cannotWrite("the archive would need ZIP64 (4 GiB or more)")
         }
-        let crc = try checksum(fd, from: start, count: count)
+        let crc = try checksum(fd, from: start, count: count, known: known)
         var prefix = Data(), directory = Data()
         for m in leading {
             let crc = CRC32.checksum(m.bytes)
@@ -142,20 +144,33 @@ enum StoredZipWriter {
 
     // MARK: file access
 
-    /// The CRC-32 of `count` bytes of `fd` from `offset`, read 4 MiB at a time (the bytes were just written: they
-    /// come from the page cache, and the process never holds more than one piece of them).
-    private static func checksum(_ fd: Int32, from offset: Int, count: Int) throws -> UInt32 {
+    /// The CRC-32 of `count` bytes of `fd` from `offset`: the `known` regions' CRC-32s (summed as they were
+    /// written) combined with those of the bytes between them, read 4 MiB at a time (just written: they come
+    /// from the page cache, and the process never holds more than one piece of them). Known regions outside
+    /// the range or overlapping one another are an error, never trusted.
+    static func checksum(_ fd: Int32, from offset: Int, count: Int, known: [RawDataWriter.Region] = []) throws -> UInt32 {
         let piece = 4 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: piece, alignment: 64)
         defer { buffer.deallocate() }
-        var crc: UInt32 = 0, done = 0
-        while done < count {
-            let n = pread(fd, buffer.baseAddress, min(piece, count - done), off_t(offset + done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw IOProblem.cannotWrite(String(cString: strerror(n < 0 ? errno : EIO))) }
-            crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            done += n
+        var crc: UInt32 = 0, position = offset
+        func read(upTo end: Int) throws {
+            while position < end {
+                let n = pread(fd, buffer.baseAddress, min(piece, end - position), off_t(position))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw IOProblem.cannotWrite(String(cString: strerror(n < 0 ? errno : EIO))) }
+                crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                position += n
+            }
         }
+        for region in known.sorted(by: { $0.offset < $1.offset }) {
+            guard region.offset >= position, region.offset + region.count <= offset + count else {
+                throw IOProblem.cannotWrite("a region written at \(region.offset) (\(region.count) bytes) is not inside the member")
+            }
+            try read(upTo: region.offset)
+            crc = CRC32.combine(crc, region.crc, length: region.count)
+            position += region.count
+        }
+        try read(upTo: offset + count)
         return crc
     }
 }

@@ -102,8 +102,9 @@ enum KerasArchive {
                 let leading = [StoredZipWriter.Member(name: metadataEntry, bytes: m), .init(name: configEntry, bytes: c)]
                 guard StoredZipWriter.lastMemberStart(after: leading, last: weightsEntry) != nil else { return false }
                 try StoredZipWriter.write(leading, last: weightsEntry, to: url) { start in
-                    try HDF5File.create(url, userBlock: start, fill)
+                    let regions = try HDF5File.create(url, userBlock: start, fill)
                     try HDF5File.detachUserBlock(url, userBlock: start)
+                    return regions
                 }
                 return true
             }

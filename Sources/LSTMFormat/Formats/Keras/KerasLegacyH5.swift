@@ -82,7 +82,7 @@ enum KerasLegacyH5 {
             guard let arrays = remaining.popFirst(), arrays.count == names.count else {
                 throw KerasError.invalidConfig("weight lists do not match the layers")
             }
-            for (n, t) in zip(names, arrays) { try file.writeTensor(join(group, n), t(), compress: compress) }
+            for (n, t) in zip(names, arrays) { try file.writeTensor(join(group, n), rows: t, compress: compress) }
         }
     }
 

@@ -35,28 +35,30 @@ enum KerasWeightMapping {
         }
     }
 
-    /// Keras kernel, recurrent_kernel and bias of one canonical cell, each made when its closure is called.
-    static func kerasCell(_ model: LSTMModel, layer k: Int, cell: CellDirection) -> [() -> Tensor] {
+    /// Keras kernel, recurrent_kernel and bias of one canonical cell, each made a run of rows at a time as it
+    /// is written (H16).
+    static func kerasCell(_ model: LSTMModel, layer k: Int, cell: CellDirection) -> [TensorRows] {
         var c = CanonicalCell(model, layer: k, cell: cell)
         for part in [\CanonicalCell.W, \CanonicalCell.U, \CanonicalCell.b] {
             let widened = commonDType(Gate.allCases.map { c[keyPath: part][$0]! })
             c[keyPath: part] = Dictionary(uniqueKeysWithValues: zip(Gate.allCases, widened))
         }
-        return GateLayout.keras.packLazily(c)
+        return GateLayout.keras.packRows(c)
     }
 
     /// Keras kernel [in, out] and bias [out] of canonical dense layer j.
-    static func kerasDense(_ model: LSTMModel, layer j: Int) -> [() -> Tensor] {
+    static func kerasDense(_ model: LSTMModel, layer j: Int) -> [TensorRows] {
         let v = model.tensors[TensorName.denseV(j)]!, c = model.tensors[TensorName.denseC(j)]!
-        return [{ transposed(v) }, { c }]
+        return [TensorRows.transposed(v), TensorRows(c)]
     }
 
     /// Weight arrays of every weighted Keras layer in model order: per LSTM layer kernel, recurrent_kernel,
     /// bias (forward cell then backward cell for Bidirectional), then per dense layer kernel, bias. Each array
-    /// is made when its closure is called, so a writer holds one rearranged array at a time (K-W9).
-    static func kerasWeightArrays(_ model: LSTMModel) -> [[() -> Tensor]] {
-        var out: [[() -> Tensor]] = []
-        if let e = model.tensors[TensorName.embedding], model.architecture.embedding != nil { out.append([{ e }]) }
+    /// is made a run of rows at a time as it is written, so a writer holds at most one rearranged array (K-W9,
+    /// H16).
+    static func kerasWeightArrays(_ model: LSTMModel) -> [[TensorRows]] {
+        var out: [[TensorRows]] = []
+        if let e = model.tensors[TensorName.embedding], model.architecture.embedding != nil { out.append([TensorRows(e)]) }
         for (k, layer) in model.architecture.layers.enumerated() {
             out.append(layer.cells.flatMap { kerasCell(model, layer: k, cell: $0) })
         }
@@ -66,6 +68,6 @@ enum KerasWeightMapping {
 
     /// `kerasWeightArrays`, every array made.
     static func kerasWeights(_ model: LSTMModel) -> [[Tensor]] {
-        kerasWeightArrays(model).map { $0.map { $0() } }
+        kerasWeightArrays(model).map { $0.map { $0.make() } }
     }
 }

@@ -117,7 +117,7 @@ enum KerasWeightsH5 {
 
     /// Writes `weights` (one list per weighted layer, `KerasWeightMapping.kerasWeightArrays` order, each array
     /// made as it is written) for `plan`, with the empty `vars` groups and `name` attributes Keras 3 writes.
-    static func write(_ file: HDF5File, plan: KerasModelPlan, weights: [[() -> Tensor]], compress: Bool) throws {
+    static func write(_ file: HDF5File, plan: KerasModelPlan, weights: [[TensorRows]], compress: Bool) throws {
         try file.createGroup("/layers")
         try varsGroup(file, "", name: plan.modelName)
         var remaining = weights[...]
@@ -146,7 +146,7 @@ enum KerasWeightsH5 {
             guard layer.hasWeights else { continue }
             guard let arrays = remaining.popFirst() else { throw KerasError.invalidConfig("fewer weight lists than weighted layers") }
             for (path, tensor) in zip(weightPaths(layer, group: group), arrays) {
-                try file.writeTensor(path, tensor(), compress: compress, bfloat16AsOpaque: true)
+                try file.writeTensor(path, rows: tensor, compress: compress, bfloat16AsOpaque: true)
             }
         }
     }
