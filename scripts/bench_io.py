@@ -23,7 +23,10 @@ References, one per row:
                    import not counted).
 Ratios are ours / reference (below 1 means we are faster). RSS / model is peak RSS over the .lstm file's size.
 
-  scripts/bench_io.sh [--quick] [--sizes 5,50,500] [--runs N]
+  scripts/bench_io.sh [--quick] [--sizes 5,50,500] [--runs N] [--only KEYS] [--baseline BINARY]
+
+--baseline BINARY also runs another build of lstm-format (e.g. main's, built in a scratch folder) as "KEY
+[baseline]" jobs, in the same alternation, so a change is measured before and after in one run.
 """
 import argparse
 import json
@@ -228,7 +231,7 @@ def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
-def jobs_for(size, folder, binary, py, tmp):
+def jobs_for(size, folder, binary, py, tmp, baseline=None):
     lstm = os.path.join(folder, "model.lstm")
     out = lambda name: os.path.join(tmp, name)  # noqa: E731
     me = [py, os.path.abspath(__file__), "ref"]
@@ -276,19 +279,27 @@ def jobs_for(size, folder, binary, py, tmp):
         ("verify lstm", "torch float64 yardstick"),
         ("compare keras lstm", "torch float64 yardstick"),
     ]
+    if baseline:  # the same commands with the other binary, run right after ours, reported as extra rows
+        extra = []
+        for j in jobs:
+            extra.append(j)
+            if j.argv[3:4] == [binary]:
+                extra.append(Job(j.key + " [baseline]", wrapped([baseline] + j.argv[4:]), cleanup=j.cleanup))
+        jobs = extra
+        rows = [row for o, r in rows for row in ((o, r), (o + " [baseline]", r))]
     return jobs, rows
 
 
 def report(title, jobs, rows, model_bytes, runs):
     by = {j.key: j for j in jobs}
     print(f"\n{title} (model {model_bytes / 1e6:.1f} MB, {runs} runs, medians)")
-    print(f"{'ours':22}{'time':>10}  {'reference':26}{'time':>10}{'ratio':>8}{'RSS/model':>11}{'ref RSS/model':>15}")
+    print(f"{'ours':33}{'time':>10}  {'reference':26}{'time':>10}{'ratio':>8}{'RSS/model':>11}{'ref RSS/model':>15}")
     for o, r in rows:
         a, b = by[o], by[r] if r else None
         ta, tb = median(a.times), median(b.times) if b else float("nan")
         ra = max(a.rss) / model_bytes if a.rss else float("nan")
         rb = max(b.rss) / model_bytes if b and b.rss else float("nan")
-        print(f"{o:22}{ta:9.3f}s  {(r or '-'):26}{tb:9.3f}s{ta / tb:7.2f}x{ra:10.2f}x{rb:14.2f}x")
+        print(f"{o:33}{ta:9.3f}s  {(r or '-'):26}{tb:9.3f}s{ta / tb:7.2f}x{ra:10.2f}x{rb:14.2f}x")
 
 
 def main():
@@ -300,6 +311,7 @@ def main():
     p.add_argument("--runs", type=int, default=0, help="runs per command (default: 5 below 500 MB, 3 at 500 MB)")
     p.add_argument("--only", default="", help="comma-separated job keys to run (default: all)")
     p.add_argument("--json", help="also write the raw times and RSS here")
+    p.add_argument("--baseline", help="another lstm-format binary run beside --binary (rows 'KEY [baseline]')")
     a = p.parse_args()
     root = cache_root()
     py = sys.executable
@@ -324,9 +336,10 @@ def main():
         model_bytes = os.path.getsize(lstm)
         runs = a.runs or (3 if size >= 500 else 5)
         with tempfile.TemporaryDirectory(dir=root) as tmp:
-            jobs, rows = jobs_for(size, folder, a.binary, py, tmp)
+            jobs, rows = jobs_for(size, folder, a.binary, py, tmp, a.baseline)
             if a.only:
                 keep = set(a.only.split(","))
+                keep |= {k + " [baseline]" for k in keep}
                 rows = [(o, r) for o, r in rows if o in keep]
                 wanted = {k for row in rows for k in row}
                 jobs = [j for j in jobs if j.key in wanted]

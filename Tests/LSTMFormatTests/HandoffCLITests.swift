@@ -56,12 +56,12 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [])
     }
 
-    /// M4: converting a `.keras` of 32 MB to `.lstm` (through the child) needs less than 1.5 times the model in
+    /// M4: converting a `.keras` of 32 MB to `.lstm` (through the child) needs less than 1.25 times the model in
     /// peak RSS above what a tiny conversion needs (whole process tree, GNU time). The model is issue 11's 500 MB
-    /// benchmark shape (Input 1024 -> LSTM 3072 -> LSTM 3072 -> Dense 256) with every size divided by 4, so its
-    /// largest matrix is the same share of it (30 %): M4 allows the model once plus the matrix being moved, which
-    /// a one-layer model, whose U is half of it, would take to the 1.5x limit by itself. Holding the source and
-    /// the moved copy at once (no page drops) gives about 2x and fails.
+    /// benchmark shape (Input 1024 -> LSTM 3072 -> LSTM 3072 -> Dense 256) with every size divided by 4. Its gate
+    /// blocks and Dense transpose are deferred moves written band by band (`Spec/layout.md` G8), so the peak is
+    /// the mapped source once plus a few band buffers (about 1.0x); making the moved tensors instead (the source
+    /// and the moved copies at once) gives about 2x and fails.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time"), "GNU time (package time) is not installed"))
     func M4_aKerasConversionHoldsTheModelAboutOnce() throws {
         let folder = try FixturePaths.temporaryFolder()
@@ -80,6 +80,6 @@ import Testing
         }
         let modelKB = model.tensors.values.reduce(0) { $0 + $1.bytes.count } / 1024
         let extra = try peakKB(big) - peakKB(tiny)
-        #expect(extra < modelKB * 3 / 2, "peak RSS \(extra) KB above a tiny conversion for a \(modelKB) KB model")
+        #expect(extra < modelKB * 5 / 4, "peak RSS \(extra) KB above a tiny conversion for a \(modelKB) KB model")
     }
 }

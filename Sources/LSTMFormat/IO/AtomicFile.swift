@@ -175,3 +175,26 @@ public enum TemporaryFiles {
     public static func register(_ url: URL) -> Int32 { lstm_cleanup_add(url.path) }
     public static func unregister(_ slot: Int32) { lstm_cleanup_remove(slot) }
 }
+
+/// Sequential writes of many small buffers to one descriptor that start the writeback every
+/// `AtomicFile.writebackPart` bytes, as `AtomicFile.writeAll` does for one large buffer (W1a).
+struct StreamedWrite {
+    let descriptor: Int32
+    private var unsynced = 0
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    mutating func write(_ raw: UnsafeRawBufferPointer) throws {
+        guard raw.count > 0 else { return }
+        if raw.count >= AtomicFile.writebackThreshold {
+            try AtomicFile.writeAll(raw, toDescriptor: descriptor)  // starts its own writeback
+            return
+        }
+        try AtomicFile.writeAll(raw, toDescriptor: descriptor)
+        unsynced += raw.count
+        if unsynced >= AtomicFile.writebackPart {
+            _ = lstm_start_writeback(descriptor)
+            unsynced = 0
+        }
+    }
+}

@@ -22,7 +22,8 @@ public enum CRC32 {
     }
 
     /// The CRC-32 of bytes A followed by bytes B, from A's CRC, B's CRC and B's length (zlib's
-    /// `crc32_combine`, O(log length)): a member's CRC from pieces summed as they were written (K-W9).
+    /// `crc32_combine`, O(log length)): a member's CRC from pieces summed as they were written (K-W9), or
+    /// summed apart on several threads (`Spec/reliability.md` Z2).
     static func combine(_ a: UInt32, _ b: UInt32, length: Int) -> UInt32 {
         UInt32(truncatingIfNeeded: lstm_crc32_combine(UInt(a), UInt(b), Int64(length)))
     }

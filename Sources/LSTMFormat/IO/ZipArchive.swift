@@ -92,21 +92,44 @@ struct ZipArchive {
         return Int(start)..<(Int(start) + Int(member.compressedSize))
     }
 
+    /// Members of at least this many bytes are summed in two halves on two threads (Z2).
+    static let parallelChecksumThreshold = 16 << 20
+
     /// CRC-32 of a view of `mapping` at `offset`, 8 MiB at a time, dropping each part's pages once summed: a
-    /// large stored member is checked without all of it becoming resident at once (M4).
+    /// large stored member is checked without all of it becoming resident at once (M4). From
+    /// `parallelChecksumThreshold` bytes, in two halves on two threads, joined (Z2).
     private static func checksumDroppingPages(_ bytes: Data, mapping: MappedFile, offset: Int) -> UInt32 {
-        let part = 8 << 20
-        return bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var crc: UInt32 = 0
-            var done = 0
-            while done < raw.count {
-                let n = min(part, raw.count - done)
-                crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: raw[done..<(done + n)]))
-                mapping.dropResidentPages((offset + done)..<(offset + done + n))
-                done += n
+        bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            guard raw.count >= parallelChecksumThreshold else { return checksum(raw, 0..<raw.count, mapping: mapping, offset: offset) }
+            let half = raw.count / 2
+            let halves = Halves(raw: raw)
+            defer { halves.crcs.deallocate() }
+            DispatchQueue.concurrentPerform(iterations: 2) { k in
+                let range = k == 0 ? 0..<half : half..<halves.raw.count
+                halves.crcs[k] = checksum(halves.raw, range, mapping: mapping, offset: offset)
             }
-            return crc
+            return CRC32.combine(halves.crcs[0], halves.crcs[1], length: raw.count - half)
         }
+    }
+
+    /// The member's bytes and the two halves' CRC-32s, shared by the two threads (each writes its own).
+    private struct Halves: @unchecked Sendable {
+        let raw: UnsafeRawBufferPointer
+        let crcs = UnsafeMutablePointer<UInt32>.allocate(capacity: 2)
+    }
+
+    /// CRC-32 of `raw[range]`, 8 MiB at a time, each part's pages dropped once summed.
+    private static func checksum(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, mapping: MappedFile, offset: Int) -> UInt32 {
+        let part = 8 << 20
+        var crc: UInt32 = 0
+        var done = range.lowerBound
+        while done < range.upperBound {
+            let n = min(part, range.upperBound - done)
+            crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: raw[done..<(done + n)]))
+            mapping.dropResidentPages((offset + done)..<(offset + done + n))
+            done += n
+        }
+        return crc
     }
 
     /// Where the member's data begins: after its local header (30 bytes, the name and the extra field).

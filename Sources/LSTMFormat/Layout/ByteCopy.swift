@@ -64,11 +64,16 @@ enum ByteCopy {
 
 extension Tensor {
     /// The transpose of a [rows, cols] matrix, element bytes unchanged (a Keras Dense kernel [in, out] ↔ V [out, in]).
-    func transposed2D() -> Tensor {
+    /// `deferred`: held as this matrix and the move, made on first use or moved band by band by the `.lstm`
+    /// writer (`Spec/layout.md` G8).
+    func transposed2D(deferred: Bool = false) -> Tensor {
         precondition(shape.count == 2, "transposed2D needs a matrix")
         let rows = shape[0], cols = shape[1], size = dtype.byteSize
         // Zero pages in, zero pages out: an outline read (M3) moves no bytes.
         if isDeclaredOnly, let t = try? Tensor.declaredOnly(dtype: dtype, shape: [cols, rows]) { return t }
+        if deferred, rows > 0, cols > 0 {
+            return Tensor(dtype: dtype, deferred: DeferredMove(source: bytes, offset: 0, sourceStride: cols, rows: rows, cols: cols, elementSize: size))
+        }
         var data = Data(count: bytes.count)
         if !bytes.isEmpty {
             bytes.withUnsafeBytes { (src: UnsafeRawBufferPointer) in

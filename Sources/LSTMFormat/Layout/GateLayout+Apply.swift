@@ -83,6 +83,14 @@ extension GateLayout {
         if m.isDeclaredOnly, let blocks = try? order.map({ _ in try Tensor.declaredOnly(dtype: m.dtype, shape: [h, n]) }) {
             return Dictionary(uniqueKeysWithValues: zip(order, blocks))
         }
+        // G8: a transposed block is held as its source and the move; the `.lstm` writer moves it band by band.
+        if storage == .columnsTransposed, blockBytes > 0 {
+            let source = m.bytes
+            return Dictionary(uniqueKeysWithValues: order.enumerated().map { k, gate in
+                (gate, Tensor(dtype: m.dtype, deferred: DeferredMove(source: source, offset: k * h * size, sourceStride: 4 * h,
+                                                                    rows: n, cols: h, elementSize: size)))
+            })
+        }
         m.bytes.withUnsafeBytes { (src: UnsafeRawBufferPointer) in
             for (k, gate) in order.enumerated() {
                 var data = Data(count: blockBytes)

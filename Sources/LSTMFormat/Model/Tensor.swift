@@ -8,8 +8,12 @@ import Foundation
 public struct Tensor: Sendable, Equatable {
     public let dtype: DType
     public let shape: [Int]
-    /// `elementCount * dtype.byteSize` bytes, little-endian, C order.
-    public let bytes: Data
+    /// `elementCount * dtype.byteSize` bytes, little-endian, C order. For a tensor whose bytes are a deferred
+    /// move (`Spec/layout.md` G8) the first use makes them (once); `byteCount` and `crc32` do not.
+    public var bytes: Data { deferred?.bytes ?? storedBytes }
+    private let storedBytes: Data
+    /// G8: the move that gives this tensor's bytes, not made yet (nil: the bytes are `storedBytes`).
+    let deferred: DeferredMove?
     /// CRC-32 of `bytes` when a reader has already computed and checked it (a `.lstm` tensor read with
     /// checksums verified), so writers and `inspect` need not read the bytes again. Not part of equality.
     var verifiedCRC32: UInt32? = nil
@@ -17,8 +21,11 @@ public struct Tensor: Sendable, Equatable {
     /// (`Tensor.declaredOnly`, M3): layout moves give such tensors again instead of copying. Not part of equality.
     var isDeclaredOnly = false
 
-    /// CRC-32 (ISO-HDLC, `CRC32`) of `bytes`.
-    public var crc32: UInt32 { verifiedCRC32 ?? CRC32.checksum(bytes) }
+    /// CRC-32 (ISO-HDLC, `CRC32`) of `bytes` (of a deferred move's bytes band by band, without making them, G8).
+    public var crc32: UInt32 { verifiedCRC32 ?? deferred?.crc32 ?? CRC32.checksum(storedBytes) }
+
+    /// The number of bytes (`bytes.count`, without making a deferred move's bytes).
+    public var byteCount: Int { deferred?.byteCount ?? storedBytes.count }
 
     /// Same dtype, shape and bytes (a known CRC is a cache, not a property of the value).
     public static func == (a: Tensor, b: Tensor) -> Bool {
@@ -36,7 +43,17 @@ public struct Tensor: Sendable, Equatable {
         }
         self.dtype = dtype
         self.shape = shape
-        self.bytes = bytes
+        self.storedBytes = bytes
+        self.deferred = nil
+    }
+
+    /// A [cols, rows] tensor whose bytes are `move`'s, made on first use (G8).
+    init(dtype: DType, deferred move: DeferredMove) {
+        precondition(move.elementSize == dtype.byteSize, "a \(dtype.rawValue) tensor moves \(dtype.byteSize)-byte elements")
+        self.dtype = dtype
+        self.shape = [move.cols, move.rows]
+        self.storedBytes = Data()
+        self.deferred = move
     }
 
     /// A float32 tensor from values in C order.
@@ -44,7 +61,8 @@ public struct Tensor: Sendable, Equatable {
         precondition(Tensor.elementCount(shape) == values.count, "shape \(shape) does not hold \(values.count) values")
         self.dtype = .float32
         self.shape = shape
-        self.bytes = Tensor.encode(values)
+        self.storedBytes = Tensor.encode(values)
+        self.deferred = nil
     }
 
     /// A float64 tensor from values in C order.
@@ -52,7 +70,8 @@ public struct Tensor: Sendable, Equatable {
         precondition(Tensor.elementCount(shape) == values.count, "shape \(shape) does not hold \(values.count) values")
         self.dtype = .float64
         self.shape = shape
-        self.bytes = Tensor.encode(values)
+        self.storedBytes = Tensor.encode(values)
+        self.deferred = nil
     }
 
     /// A tensor of `dtype` from float64 values, each rounded to nearest-even.
@@ -77,7 +96,7 @@ public struct Tensor: Sendable, Equatable {
         return n
     }
 
-    public var elementCount: Int { bytes.count / dtype.byteSize }
+    public var elementCount: Int { byteCount / dtype.byteSize }
 
     /// The values widened to float64 (exact for every dtype).
     public func float64Values() -> [Double] {

@@ -155,7 +155,7 @@ extension CompactHeader {
             .object([
                 "name": .string(e.name), "dtype": .string(e.tensor.dtype.rawValue),
                 "shape": .array(e.tensor.shape.map(CanonicalJSON.int)),
-                "offset": .int(e.offset), "length": .int(e.tensor.bytes.count), "crc32": .uint(UInt64(e.crc)),
+                "offset": .int(e.offset), "length": .int(e.tensor.byteCount), "crc32": .uint(UInt64(e.crc)),
             ])
         }
         var architecture: [String: CanonicalJSON] = ["layers": .array(layers), "return_sequences": .bool(a.returnSequences), "dense": .array(dense)]

@@ -1,17 +1,26 @@
 import Foundation
 
 /// Lays out a model as a `.lstm` file (`Spec/lstm-format.md`): the preamble, the canonical header, zero padding
-/// to 64, then every tensor in canonical order at its 64-aligned offset with zero padding between. The result is
-/// a list of byte chunks so that a file can be written without first concatenating the tensors in memory.
+/// to 64, then every tensor in canonical order at its 64-aligned offset with zero padding between. The file is
+/// written part by part, never concatenated in memory; a tensor whose bytes are a deferred move
+/// (`Spec/layout.md` G8) is moved band by band into the output and never made whole.
 enum CompactWriter {
-    static func chunks(_ model: LSTMModel) -> [Data] {
-        var entries: [(name: String, tensor: Tensor, offset: Int, crc: UInt32)] = []
+    /// One tensor's place in the file: its offset from D and its CRC-32.
+    typealias Entry = (name: String, tensor: Tensor, offset: Int, crc: UInt32)
+
+    /// The preamble, header and padding up to D, and every tensor's entry. Computes each tensor's CRC-32 (a
+    /// deferred move's band by band, G8).
+    static func layout(_ model: LSTMModel) -> (head: Data, entries: [Entry]) {
+        // G8: the deferred moves' CRC-32s, band by band, on every core when there is enough work for that.
+        let moves = model.orderedTensors.compactMap { $0.tensor.verifiedCRC32 == nil ? $0.tensor.deferred : nil }
+        if worthThreads(moves) { DispatchQueue.concurrentPerform(iterations: moves.count) { _ = moves[$0].crc32 } }
+        var entries: [Entry] = []
         var offset = 0
         for (name, tensor) in model.orderedTensors {
             // In-memory tensors are far below 2^63 bytes: the layout cannot overflow here.
             offset = CompactLayout.aligned(offset) ?? offset
             entries.append((name, tensor, offset, tensor.crc32))
-            offset += tensor.bytes.count
+            offset += tensor.byteCount
         }
         let header = CompactHeader.encode(model, entries: entries)
 
@@ -21,14 +30,17 @@ enum CompactWriter {
         append(UInt64(header.count), to: &head)
         head.append(contentsOf: header)
         head.append(Data(count: padding(after: head.count)))
+        return (head, entries)
+    }
 
+    /// The file's parts in order (deferred moves made).
+    static func chunks(_ model: LSTMModel) -> [Data] {
+        let (head, entries) = layout(model)
         var out = [head]
         for (k, e) in entries.enumerated() {
             out.append(e.tensor.bytes)
-            if k + 1 < entries.count {
-                let pad = padding(after: e.offset + e.tensor.bytes.count)
-                if pad > 0 { out.append(Data(count: pad)) }
-            }
+            let pad = padding(after: k, of: entries)
+            if pad > 0 { out.append(Data(count: pad)) }
         }
         return out
     }
@@ -41,7 +53,7 @@ enum CompactWriter {
         return data
     }
 
-    /// Writes the file to `url` (replacing it), chunk by chunk.
+    /// Writes the file to `url` (replacing it), part by part.
     static func write(_ model: LSTMModel, to url: URL) throws {
         // open(2) and write(2), so a failure carries the OS's reason ("Read-only file system", "No space left on device").
         let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
@@ -50,9 +62,40 @@ enum CompactWriter {
         try write(model, toDescriptor: fd)
     }
 
-    /// Writes the file's bytes to an open descriptor, chunk by chunk (never the whole file in memory).
+    /// Writes the file's bytes to an open descriptor, part by part (never the whole file in memory), starting
+    /// the writeback as it goes (`Spec/reliability.md` W1a).
     static func write(_ model: LSTMModel, toDescriptor fd: Int32) throws {
-        for part in chunks(model) { try AtomicFile.writeAll(part, toDescriptor: fd) }
+        var out = StreamedWrite(descriptor: fd)
+        try write(model) { try out.write($0) }
+    }
+
+    /// Hands the file's bytes to `sink` in order, in parts; a deferred move's bands are made on a second thread
+    /// while `sink` takes the one before (small models: on this thread). A throwing `sink` ends the write.
+    static func write(_ model: LSTMModel, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let (head, entries) = layout(model)
+        try head.withUnsafeBytes { try sink($0) }
+        let moves = entries.compactMap { $0.tensor.deferred }
+        let pipeline = worthThreads(moves) ? BandPipeline(moves) : nil
+        defer { pipeline?.finish() }
+        for (k, e) in entries.enumerated() {
+            if let move = e.tensor.deferred {
+                if let pipeline { try pipeline.take(sink) } else { try move.forEachBand(sink) }
+            } else {
+                try e.tensor.bytes.withUnsafeBytes { try sink($0) }
+            }
+            let pad = padding(after: k, of: entries)
+            if pad > 0 { try Data(count: pad).withUnsafeBytes { try sink($0) } }
+        }
+    }
+
+    /// Whether deferred moves are enough work to spread over threads (starting them costs more for a small model).
+    private static func worthThreads(_ moves: [DeferredMove]) -> Bool {
+        moves.count > 1 && moves.reduce(0) { $0 + $1.byteCount } >= 4 << 20
+    }
+
+    /// The zero bytes after entry `k` up to the next tensor's offset (none after the last).
+    private static func padding(after k: Int, of entries: [Entry]) -> Int {
+        k + 1 < entries.count ? padding(after: entries[k].offset + entries[k].tensor.byteCount) : 0
     }
 
     private static func padding(after n: Int) -> Int {

@@ -86,7 +86,7 @@ enum KerasModelBuilder {
                 if cfg.useBias, arrays[1].shape != [cfg.units] {
                     throw KerasError.weightShape(layer: layer.name, weight: "bias", expected: [cfg.units], actual: arrays[1].shape)
                 }
-                tensors[TensorName.denseV(j)] = KerasWeightMapping.transposed(kernel)
+                tensors[TensorName.denseV(j)] = KerasWeightMapping.transposedForReading(kernel)
                 tensors[TensorName.denseC(j)] = cfg.useBias ? arrays[1] : Tensor.zeros(shape: [cfg.units], dtype: kernel.dtype)
                 dense.append(DenseLayerSpec(inputSize: kernel.shape[0], outputSize: cfg.units, activation: cfg.activation))
                 metadata["keras.dense.\(j).name"] = cfg.name

@@ -12,6 +12,9 @@ enum KerasWeightMapping {
 
     static func transposed(_ m: Tensor) -> Tensor { m.transposed2D() }
 
+    /// A read Dense kernel's transpose V, held as the kernel and the move (`Spec/layout.md` G8).
+    static func transposedForReading(_ m: Tensor) -> Tensor { m.transposed2D(deferred: true) }
+
     /// The tensors in one dtype: unchanged when they share one (bfloat16 only reaches Keras 3 writers, which
     /// store it as Keras does, K-W6), otherwise widened exactly (a mix → float32, or float64 when one is float64).
     static func commonDType(_ ts: [Tensor]) -> [Tensor] {
