@@ -81,6 +81,13 @@ public enum AtomicFile {
     /// (W1a: the disk works while the rest is written, and the final `fsync` waits only for the tail; ignored
     /// where it does not apply, a pipe).
     static func writeAll(_ raw: UnsafeRawBufferPointer, toDescriptor fd: Int32, at offset: Int? = nil) throws {
+        let error = writeAllReturningErrno(raw, toDescriptor: fd, at: offset)
+        guard error == 0 else { throw IOProblem.cannotWrite(String(cString: strerror(error))) }
+    }
+
+    /// `writeAll`'s loop: 0 when every byte was written, else the `errno` of the failed write (EIO for a write
+    /// of no bytes), for callers that act on the reason (`RawDataWriter` falls back from `O_DIRECT` on EINVAL).
+    static func writeAllReturningErrno(_ raw: UnsafeRawBufferPointer, toDescriptor fd: Int32, at offset: Int? = nil) -> Int32 {
         let large = offset == nil && raw.count >= writebackThreshold
         var done = 0
         while done < raw.count {
@@ -88,10 +95,11 @@ public enum AtomicFile {
             let n = if let offset { pwrite(fd, raw.baseAddress! + done, part, off_t(offset + done)) }
                     else { Glibc.write(fd, raw.baseAddress! + done, part) }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw IOProblem.cannotWrite(String(cString: strerror(n < 0 ? errno : EIO))) }
+            guard n > 0 else { return n < 0 ? errno : EIO }
             done += n
             if large { _ = lstm_start_writeback(fd) }
         }
+        return 0
     }
 
     /// W1a: writes of at least this many bytes start their writeback as they go, every `writebackPart` bytes.

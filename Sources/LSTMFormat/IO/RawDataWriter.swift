@@ -168,7 +168,7 @@ final class RawDataWriter: @unchecked Sendable {
     private func writePiece(_ buffer: UnsafeMutableRawPointer, count: Int, offset: Int) -> Int32 {
         guard count > 0 else { return 0 }
         if direct >= 0, !directFailed, offset % Self.alignment == 0, count % Self.alignment == 0 {
-            let error = writeAll(direct, buffer, count: count, offset: offset)
+            let error = AtomicFile.writeAllReturningErrno(UnsafeRawBufferPointer(start: buffer, count: count), toDescriptor: direct, at: offset)
             if error == 0 {
                 wroteDirectly = true
                 return 0
@@ -178,19 +178,8 @@ final class RawDataWriter: @unchecked Sendable {
             guard error == EINVAL else { return error }
             directFailed = true
         }
-        let error = writeAll(fd, buffer, count: count, offset: offset)
+        let error = AtomicFile.writeAllReturningErrno(UnsafeRawBufferPointer(start: buffer, count: count), toDescriptor: fd, at: offset)
         if error == 0 { _ = lstm_start_writeback_range(fd, Int64(offset), Int64(count)) }  // W1a
         return error
-    }
-
-    private func writeAll(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, count: Int, offset: Int) -> Int32 {
-        var done = 0
-        while done < count {
-            let n = pwrite(fd, buffer + done, count - done, off_t(offset + done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return n < 0 ? errno : EIO }
-            done += n
-        }
-        return 0
     }
 }
