@@ -68,6 +68,28 @@ import Testing
         }
     }
 
+    /// K-W6a: a written Keras file that does not carry the source's lower-precision policy says so; one that
+    /// carries it (bfloat16 in `.keras`, K-W6) or a source without one says nothing about it.
+    @Test func K_W6a_anUncarriedPolicyIsNamed() throws {
+        let folder = try FixturePaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func notes(_ fixture: String, _ format: any ModelFileFormat.Type, _ name: String) throws -> String {
+            let model = try FormatRegistry.read(FixturePaths.fixture(fixture)).model
+            let notes = KerasCaseTests.Notes()
+            try FormatRegistry.write(model, to: folder.appendingPathComponent(name), format: format, options: WriteOptions(warn: { notes.add($0) }))
+            return notes.joined
+        }
+        for (fixture, policy) in [("keras-cases/float16-policies/f16_k3.keras", "float16"), ("keras-cases/float16-policies/mixed_k3.keras", "mixed_float16"),
+                                  ("keras-cases/bfloat16/mixed_bfloat16.keras", "mixed_bfloat16")] {
+            for (format, name) in [(KerasFormat.self as any ModelFileFormat.Type, "m.keras"), (KerasH5Format.self, "m.h5")] {
+                let said = try notes(fixture, format, name)
+                #expect(said.contains("K-W6a") && said.contains(policy), "\(fixture) -> \(name): \(said)")
+            }
+        }
+        #expect(!(try notes("keras-cases/bfloat16/bfloat16.keras", KerasFormat.self, "bf.keras")).contains("K-W6a"), "K-W6 carries bfloat16")
+        #expect(!(try notes("keras-cases/activation-layer/act_k3.keras", KerasFormat.self, "plain.keras")).contains("K-W6a"), "no policy, no note")
+    }
+
     /// K-W5: a `/` in a layer name (tf_keras allows it, Keras 3 does not) is replaced in written Keras files,
     /// the original kept in `.keras` metadata.
     @Test func slashNamesAreRenamedAndRemembered() throws {

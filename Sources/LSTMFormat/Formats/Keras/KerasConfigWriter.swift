@@ -104,12 +104,29 @@ enum KerasConfigWriter {
         return plan
     }
 
+    /// K-W6a: the note for a source whose low-precision dtype policy (`keras.dtype_policy`, recorded on read) the
+    /// written file does not carry: every policy but bfloat16 with bfloat16 weights in a Keras 3 file. Keras then
+    /// computes the written model in float32, no longer as the source did; nil when there is nothing to say.
+    static func uncarriedPolicyNote(_ model: LSTMModel, target: Target) -> String? {
+        guard let recorded = model.metadata["keras.dtype_policy"], !recorded.isEmpty else { return nil }
+        if target == .keras3 && carriesBfloat16Policy(model) { return nil }
+        let layers = (try? JSONDecoder().decode([String].self, from: Data(recorded.utf8)))?.joined(separator: ", ") ?? recorded
+        return "the source computed in a lower-precision Keras dtype policy (\(layers)); this file declares "
+            + "\(model.dtypes == [.float64] ? "float64" : "float32"), so Keras computes it in full precision and its predictions differ "
+            + "from the source's by about 1e-3 relative (1e-2 for bfloat16); the weights are exact (K-W6a)"
+    }
+
+    /// K-W6: bfloat16 weights keep a bfloat16 policy when the source computed in bfloat16.
+    static func carriesBfloat16Policy(_ model: LSTMModel) -> Bool {
+        model.dtypes == [.bfloat16] && (model.metadata["keras.dtype_policy"]?.contains("bfloat16") ?? false)
+    }
+
     /// The model config as JSON: Keras 3's `config.json` dialect or Keras 2's `model_config` dialect.
     static func json(_ plan: KerasModelPlan, model: LSTMModel, target: Target) throws -> Data {
         let k3 = target == .keras3
         // K-W6: bfloat16 weights keep a bfloat16 policy when the source computed in bfloat16 (the metadata says
         // so); otherwise Keras widens them exactly into float32 variables on load.
-        let bfloat16Policy = model.dtypes == [.bfloat16] && (model.metadata["keras.dtype_policy"]?.contains("bfloat16") ?? false)
+        let bfloat16Policy = carriesBfloat16Policy(model)
         let dtypeName = model.dtypes == [.float64] ? "float64" : bfloat16Policy ? "bfloat16" : "float32"
         let dtype: Any = k3 ? ["module": "keras", "class_name": "DTypePolicy", "config": ["name": dtypeName], "registered_name": NSNull()] as [String: Any] : dtypeName
         let arch = model.architecture

@@ -22,6 +22,7 @@ public enum KerasFormat: ModelFileFormat {
 
     public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
         try KerasArchive.write(model, to: url, options: options)
+        if let note = KerasConfigWriter.uncarriedPolicyNote(model, target: .keras3) { options.warn(note) }
     }
 }
 
@@ -85,6 +86,7 @@ public enum KerasH5Format: ModelFileFormat {
 
     public static func write(_ model: LSTMModel, to url: URL, options: WriteOptions) throws {
         try HDF5File.create(url) { try KerasLegacyH5.write(model, to: $0, compress: options.compress) }
+        if let note = KerasConfigWriter.uncarriedPolicyNote(model, target: .legacyH5) { options.warn(note) }
         if KerasLegacyH5.usesKeras2HardSigmoid(model) {
             options.warn("the model uses Keras 2's hard_sigmoid (clip(0.2x + 0.5)): tf_keras loads this .h5 exactly, but Keras 3 reads "
                          + "'hard_sigmoid' in it as its own clip(x/6 + 0.5) and computes differently (K-W3)")
