@@ -8,9 +8,10 @@ struct VerifyCommand: ToolCommand {
         abstract: "Check that a model is sound: well-formed, finite, BPTT agrees with finite differences, and (with golden data) outputs and gradients match.",
         discussion: """
             Always: the model loads and is well-formed, every parameter is finite, and a gradient check passes \
-            on a deterministic probe (BPTT against central finite differences in float64 along random \
-            directions and sampled coordinates). With --inputs and --expect: the outputs against the expected \
-            array (default rtol 1e-5, atol 1e-6). With --targets and --expect-gradients: the loss and every \
+            (BPTT against central finite differences in float64 along random directions and sampled \
+            coordinates) on a deterministic probe, or on --inputs when given: those are checked as `forward` \
+            checks them, and without --expect their outputs must be finite. With --inputs and --expect: the \
+            outputs against the expected array (default rtol 1e-5, atol 1e-6). With --targets and --expect-gradients: the loss and every \
             gradient against the expected .npz (default rtol 1e-4, atol 1e-5). \
             Exit 0 when every check passes, 1 when a numerical check fails, 2 on errors.
             """
@@ -19,7 +20,7 @@ struct VerifyCommand: ToolCommand {
     @Argument(help: "The model file (any supported format).")
     var model: String
 
-    @Option(help: "Inputs X (.npy) for the golden checks.")
+    @Option(help: "Inputs X (.npy), as `forward` takes them: the gradient check runs on them instead of the probe, and --expect compares their outputs.")
     var inputs: String?
 
     @Option(help: "Expected outputs (.npy) for --inputs.")

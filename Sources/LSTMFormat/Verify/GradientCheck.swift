@@ -14,7 +14,8 @@ public enum GradientCheck {
     typealias GradientTamper = (_ name: String, _ gradient: UnsafeMutableBufferPointer<Double>) -> Void
 
     /// Without `inputs`, the probe of `ProbeData.input` (token ids with padding for an embedding model, padded
-    /// rows for a masked one, B16).
+    /// rows for a masked one, B16); with them, those inputs and `targets` (or seeded targets shaped like the
+    /// outputs, B16a). Throws `NumericsError` for inputs or targets the forward pass refuses (B1, B12, M17).
     public static func run(_ model: LSTMModel, inputs: ModelInput? = nil, targets: Tensor? = nil,
                            directions: Int = 3, coordinates: Int = 8, seed: UInt64 = ProbeData.defaultSeed,
                            progress: ProgressHandler? = nil) throws -> CheckResult {
@@ -39,7 +40,10 @@ public enum GradientCheck {
         try LSTMNumerics.checkMemory(model.architecture, inputShape: inputs?.shape ?? [ProbeData.batch, ProbeData.steps, model.architecture.inputSize])
         let prepared = PreparedModel(model, precision: .float64, transposedU: false, streamed: true)
         var x = inputs ?? ProbeData.input(for: model.architecture, seed: seed)
-        if case .features(let f) = x { x = .features(f.converted(to: .float64)) }
+        if case .features(let f) = x {
+            guard f.shape.count == 3 else { throw NumericsError.inputRank(actual: f.shape) }
+            x = .features(f.converted(to: .float64))
+        }
         let t = targets?.converted(to: .float64)
             ?? ProbeData.targets(for: model.architecture, batch: x.shape[0], steps: x.shape[1], seed: seed &+ 1)
         let names = model.orderedTensors.map(\.name)
@@ -155,7 +159,8 @@ public enum GradientCheck {
         }
         progress?(ProgressUpdate(task: "gradient check", completed: passes, total: passes))
         let passed = worst.ratio <= 1
-        let detail = "\(directions) directions and \(picks.count) coordinates, loss \(loss)"
+        let data = (inputs == nil ? "the probe " : "the given inputs ") + "\(x.shape)"
+        let detail = "\(directions) directions and \(picks.count) coordinates on \(data), loss \(loss)"
             + (passed ? "" : "; worst: finite difference \(worst.fd) vs BPTT \(worst.an)")
         return CheckResult(name: "gradient_check", passed: passed, maxAbsError: worst.abs, maxRelError: worst.rel,
                            location: worst.location, tolerance: tolerance, detail: detail)

@@ -35,15 +35,26 @@ public enum Verifier {
         var checks: [CheckResult] = []
         checks.append(.fact("well_formed", passed: true, detail: "\(model.architecture.layers.count) LSTM layers, \(model.architecture.dense.count) dense, \(model.parameterCount) parameters, shapes consistent"))
         checks.append(finiteParameters(model))
-        checks.append(try GradientCheck.run(model, progress: progress))
-
-        if let expected = golden.expectedOutputs {
-            guard let x = golden.inputs else { throw VerifyError.missing("expected outputs need inputs") }
-            let y: Tensor
-            do { y = try LSTMNumerics.forward(model, input: x, precision: precision) } catch {
+        if golden.expectedOutputs != nil && golden.inputs == nil { throw VerifyError.missing("expected outputs need inputs") }
+        // B16a: given inputs pass `forward`'s own validation (the same forward pass) before any check runs, and
+        // the gradient check then runs on them.
+        var outputs: Tensor?
+        if let x = golden.inputs {
+            do { outputs = try LSTMNumerics.forward(model, input: x, precision: precision) } catch {
                 throw VerifyError.rejected(.inputs, String(describing: error))
             }
+            if let t = golden.targets, let y = outputs, t.shape != y.shape {
+                throw VerifyError.rejected(.inputsOrTargets, NumericsError.targetsShape(expected: y.shape, actual: t.shape).description)
+            }
+        }
+        do { checks.append(try GradientCheck.run(model, inputs: golden.inputs, targets: golden.targets, progress: progress)) } catch let error as NumericsError {
+            throw VerifyError.rejected(golden.targets == nil ? .inputs : .inputsOrTargets, error.description)
+        }
+
+        if let expected = golden.expectedOutputs, let y = outputs {
             checks.append(try compareArrays("outputs", in: .expectedOutputs, actual: y, expected: expected, tolerance: tolerance ?? defaultOutputTolerance))
+        } else if let y = outputs {
+            checks.append(finiteOutputs(y))
         }
         if let expectedGrads = golden.expectedGradients {
             guard let x = golden.inputs, let t = golden.targets else { throw VerifyError.missing("expected gradients need inputs and targets") }
@@ -76,6 +87,14 @@ public enum Verifier {
             }
         }
         return .fact("finite_parameters", passed: true, detail: "every parameter is finite")
+    }
+
+    /// B16a: without expected outputs, the given inputs' outputs must at least be finite.
+    static func finiteOutputs(_ y: Tensor) -> CheckResult {
+        if let index = y.firstNonFiniteIndex() {
+            return .fact("finite_outputs", passed: false, detail: "\(CheckResult.location("outputs", index)) is not finite (outputs \(y.shape) of the given inputs)")
+        }
+        return .fact("finite_outputs", passed: true, detail: "every one of the \(y.elementCount) outputs \(y.shape) of the given inputs is finite")
     }
 
     static func compareArrays(_ name: String, in source: VerifyError.Source, subject: String? = nil, actual: Tensor, expected: Tensor, tolerance: Tolerance) throws -> CheckResult {
