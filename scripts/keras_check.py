@@ -4,6 +4,7 @@
 Usage:
   keras_check.py --file F --loader keras3|tf_keras --inputs x.npy --expect y.npy
                  [--rtol 1e-5 --atol 1e-6] [--weights-only --config C.json] [--cudnn-as-lstm]
+                 [--predict] [--expect-model M [--expect-loader keras3|tf_keras]]
 
 Prints one line of JSON {"ok", "max_abs", "max_rel", "loader", "file"} and exits
 0 if every element satisfies |got - expected| <= atol + rtol * |expected|, 1 if not,
@@ -14,6 +15,9 @@ Prints one line of JSON {"ok", "max_abs", "max_rel", "loader", "file"} and exits
 --cudnn-as-lstm (tf_keras only): every CuDNNLSTM in the config is replaced by an
   equivalent LSTM before the weights are loaded, so tf_keras converts the CuDNN
   weights on load (hdf5_format._convert_rnn_weights); works without a GPU.
+--predict: outputs are model.predict(x) (Keras's batched inference) instead of model(x, training=False).
+--expect-model M: the expected outputs are what real Keras computes for the Keras file M in this process
+  (loaded with --expect-loader, default --loader; the same call as for F), not --expect's array.
 """
 import argparse
 import json
@@ -101,20 +105,33 @@ def main(argv=None):
     p.add_argument("--file", required=True)
     p.add_argument("--loader", required=True, choices=["keras3", "tf_keras"])
     p.add_argument("--inputs", required=True)
-    p.add_argument("--expect", required=True)
+    p.add_argument("--expect")
+    p.add_argument("--expect-model")
+    p.add_argument("--expect-loader", choices=["keras3", "tf_keras"])
+    p.add_argument("--predict", action="store_true")
     p.add_argument("--rtol", type=float, default=1e-5)
     p.add_argument("--atol", type=float, default=1e-6)
     p.add_argument("--weights-only", action="store_true")
     p.add_argument("--config")
     p.add_argument("--cudnn-as-lstm", action="store_true")
     a = p.parse_args(argv)
+    if (a.expect is None) == (a.expect_model is None):
+        p.error("give exactly one of --expect and --expect-model")
     import numpy as np
+
+    def outputs(model, x):
+        y = model.predict(x, verbose=0) if a.predict else model(x, training=False)
+        return np.asarray(y).astype(np.float64)
     try:
         x = np.load(a.inputs)
-        expected = np.load(a.expect)
+        if a.expect_model:
+            loader = a.expect_loader or a.loader
+            expected = outputs(load_model(import_loader(loader), loader, a.expect_model), x)
+        else:
+            expected = np.load(a.expect)
         K = import_loader(a.loader)
         model = load_model(K, a.loader, a.file, a.weights_only, a.config, a.cudnn_as_lstm)
-        got = np.asarray(model(x, training=False))
+        got = outputs(model, x)
     except Exception as e:  # any load/run failure is reported, not raised
         print(f"keras_check: cannot load or run {a.file} with {a.loader}: {type(e).__name__}: {e}",
               file=sys.stderr)

@@ -32,12 +32,15 @@ enum KerasConfigWriter {
         var used: Set<String> = []
         var renamed: [String: String] = [:]
         var counters: [String: Int] = [:]
+        // K-W6b: each written layer's source name (when its name is the source's) and its tensors' dtypes.
+        var sources: [String: String] = [:]
         func name(_ preferred: String?, default base: String) -> String {
             // K-W5: Keras 3 refuses '/' in names (Operation.__init__); the original is kept in the file (renamedLayers).
             let valid = preferred.map { $0.replacingOccurrences(of: "/", with: "_") }
             if let p = valid, !p.isEmpty, !used.contains(p) {
                 used.insert(p)
                 if let original = preferred, original != p { renamed[p] = original }
+                sources[p] = preferred
                 return p
             }
             while true {
@@ -101,34 +104,58 @@ enum KerasConfigWriter {
             .replacingOccurrences(of: "/", with: "_")
         var plan = KerasModelPlan(modelName: modelName, modelClass: "Sequential", layers: layers, inputSize: arch.inputSize, generation: generation)
         plan.renamedLayers = renamed
+        // K-W6b: the source's dtype policies, carried per layer where they fit the tensors (InputLayer excluded:
+        // Keras writes it float32 under any policy; a recorded input dtype is covered as K-W6b says).
+        var carry: [KerasPolicyCarry.Layer] = []
+        var lstmIndex = 0, denseIndex = 0
+        for layer in layers.dropFirst() {
+            var names: [String] = []
+            switch layer.kind {
+            case .embedding: names = [TensorName.embedding]
+            case .lstm, .bidirectional:
+                let prefix = "lstm.\(lstmIndex)."
+                names = model.tensors.keys.filter { $0.hasPrefix(prefix) }
+                lstmIndex += 1
+            case .dense:
+                names = [TensorName.denseV(denseIndex), TensorName.denseC(denseIndex)]
+                denseIndex += 1
+            case .masking, .passThrough, .activation: break
+            }
+            carry.append(KerasPolicyCarry.Layer(written: layer.name, source: sources[layer.name],
+                                                dtypes: Set(names.compactMap { model.tensors[$0]?.dtype })))
+        }
+        let policies = KerasPolicyCarry.carry(KerasPolicyCarry.recorded(model), layers: carry,
+                                              weighted: Set(layers.filter(\.hasWeights).map(\.name)))
+        plan.writtenPolicies = policies.carried
+        plan.uncarriedPolicies = policies.uncarried.map { "'\($0.layer)' (\($0.policy))" }
         return plan
     }
 
-    /// K-W6a: the note for a source whose low-precision dtype policy (`keras.dtype_policy`, recorded on read) the
-    /// written file does not carry: every policy but bfloat16 with bfloat16 weights in a Keras 3 file. Keras then
-    /// computes the written model in float32, no longer as the source did; nil when there is nothing to say.
+    /// K-W6a: the note for the source layers whose lower-precision dtype policy (`keras.dtype_policy`, recorded on
+    /// read) the written file does not carry (K-W6b: the layer's tensors no longer have the policy's variable dtype,
+    /// e.g. after `--dtype`, or bfloat16 in a legacy .h5). Keras computes those layers in full precision, no longer
+    /// as the source did; nil when every recorded policy is carried or there is none.
     static func uncarriedPolicyNote(_ model: LSTMModel, target: Target) -> String? {
-        guard let recorded = model.metadata["keras.dtype_policy"], !recorded.isEmpty else { return nil }
-        if target == .keras3 && carriesBfloat16Policy(model) { return nil }
-        let layers = (try? JSONDecoder().decode([String].self, from: Data(recorded.utf8)))?.joined(separator: ", ") ?? recorded
-        return "the source computed in a lower-precision Keras dtype policy (\(layers)); this file declares "
-            + "\(model.dtypes == [.float64] ? "float64" : "float32"), so Keras computes it in full precision and its predictions differ "
-            + "from the source's by about 1e-3 relative (1e-2 for bfloat16); the weights are exact (K-W6a)"
-    }
-
-    /// K-W6: bfloat16 weights keep a bfloat16 policy when the source computed in bfloat16.
-    static func carriesBfloat16Policy(_ model: LSTMModel) -> Bool {
-        model.dtypes == [.bfloat16] && (model.metadata["keras.dtype_policy"]?.contains("bfloat16") ?? false)
+        guard model.metadata["keras.dtype_policy"] != nil, let plan = try? plan(model, target: target),
+              !plan.uncarriedPolicies.isEmpty else { return nil }
+        return "the source computed \(plan.uncarriedPolicies.joined(separator: ", ")) in a lower-precision Keras dtype policy that "
+            + "this file cannot carry (the converted tensors' dtype is not the policy's variable dtype); it declares "
+            + "\(model.dtypes == [.float64] ? "float64" : "float32") there, so Keras computes those layers in full precision and its "
+            + "predictions differ from the source's by about 1e-3 relative (1e-2 for bfloat16); the weights are exact (K-W6a)"
     }
 
     /// The model config as JSON: Keras 3's `config.json` dialect or Keras 2's `model_config` dialect.
     static func json(_ plan: KerasModelPlan, model: LSTMModel, target: Target) throws -> Data {
         let k3 = target == .keras3
-        // K-W6: bfloat16 weights keep a bfloat16 policy when the source computed in bfloat16 (the metadata says
-        // so); otherwise Keras widens them exactly into float32 variables on load.
-        let bfloat16Policy = carriesBfloat16Policy(model)
-        let dtypeName = model.dtypes == [.float64] ? "float64" : bfloat16Policy ? "bfloat16" : "float32"
-        let dtype: Any = k3 ? ["module": "keras", "class_name": "DTypePolicy", "config": ["name": dtypeName], "registered_name": NSNull()] as [String: Any] : dtypeName
+        // Without a carried policy a layer declares float32 (float64 for an all-float64 model): Keras widens float16
+        // and bfloat16 weights exactly into float32 variables on load.
+        let dtypeName = model.dtypes == [.float64] ? "float64" : "float32"
+        // K-W6b: a carried policy: in .keras Keras 3's DTypePolicy object; in a legacy .h5 the policy's name as a plain
+        // string, which tf_keras and Keras 3 both load (Keras 3 cannot load tf_keras's own Policy object for mixed_*).
+        func dtypeValue(_ policy: String?) -> Any {
+            let name = policy ?? dtypeName
+            return k3 ? ["module": "keras", "class_name": "DTypePolicy", "config": ["name": name], "registered_name": NSNull()] as [String: Any] : name
+        }
         let arch = model.architecture
         var width = arch.inputSize
         var sequence = true
@@ -137,34 +164,35 @@ enum KerasConfigWriter {
             if let input, k3 { out["build_config"] = ["input_shape": input] }
             return out
         }
-        func lstmConfig(_ c: KerasLSTMConfig) -> [String: Any] {
-            var out = lstmBase(c)
+        func lstmConfig(_ c: KerasLSTMConfig, policy: String?) -> [String: Any] {
+            var out = lstmBase(c, dtype: dtypeValue(policy))
             // M19: written only when set, so unmasked models keep their bytes (Keras 3 and tf_keras take it).
             if c.zeroOutputForMask { out["zero_output_for_mask"] = true }
             // TensorFlow's QR (the default Orthogonal initializer) has no bfloat16 kernel: building a bfloat16
             // LSTM fails before its weights are loaded. The initializer is overwritten by the weights anyway.
-            if bfloat16Policy { out["recurrent_initializer"] = ["module": "keras.initializers", "class_name": "GlorotUniform", "config": ["seed": NSNull()], "registered_name": NSNull()] as [String: Any] }
+            if policy == "bfloat16" { out["recurrent_initializer"] = ["module": "keras.initializers", "class_name": "GlorotUniform", "config": ["seed": NSNull()], "registered_name": NSNull()] as [String: Any] }
             return out
         }
-        func lstmBase(_ c: KerasLSTMConfig) -> [String: Any] {
+        func lstmBase(_ c: KerasLSTMConfig, dtype: Any) -> [String: Any] {
             ["name": c.name, "trainable": true, "dtype": dtype, "return_sequences": c.returnSequences, "return_state": false,
              "go_backwards": c.goBackwards, "stateful": false, "unroll": false, "units": c.units,
              "activation": kerasName(c.activation), "recurrent_activation": kerasName(c.recurrentActivation),
              "use_bias": c.useBias, "unit_forget_bias": true, "dropout": 0.0, "recurrent_dropout": 0.0]
         }
-        func denseConfig(_ d: KerasDenseConfig) -> [String: Any] {
+        func denseConfig(_ d: KerasDenseConfig, dtype: Any) -> [String: Any] {
             ["name": d.name, "trainable": true, "dtype": dtype, "units": d.units, "activation": kerasName(d.activation), "use_bias": d.useBias]
         }
         var layers: [[String: Any]] = []
         // M17: a model with an embedding reads int32 token ids [batch, steps].
         let inputShape: [Any] = arch.embedding == nil ? [NSNull(), NSNull(), arch.inputSize] : [NSNull(), NSNull()]
         for layer in plan.layers {
+            let policy = plan.writtenPolicies[layer.name], dtype = dtypeValue(policy)
             let shape: [Any] = sequence ? [NSNull(), NSNull(), width] : [NSNull(), width]
             switch layer.kind {
             case .activation:
                 continue  // never planned by the writer
             case .passThrough:
-                var c: [String: Any] = ["dtype": arch.embedding == nil ? (bfloat16Policy ? "float32" : dtypeName) : "int32", "sparse": false, "ragged": false, "name": layer.name]
+                var c: [String: Any] = ["dtype": arch.embedding == nil ? dtypeName : "int32", "sparse": false, "ragged": false, "name": layer.name]
                 c[k3 ? "batch_shape" : "batch_input_shape"] = inputShape
                 layers.append(wrap("InputLayer", c, input: nil))
             case .embedding(let e):
@@ -175,22 +203,22 @@ enum KerasConfigWriter {
             case .masking(let v):
                 layers.append(wrap("Masking", ["name": layer.name, "trainable": true, "dtype": dtype, "mask_value": v], input: inputShape))
             case .lstm(let c):
-                layers.append(wrap("LSTM", lstmConfig(c), input: shape))
+                layers.append(wrap("LSTM", lstmConfig(c, policy: policy), input: shape))
                 width = c.units
                 sequence = c.returnSequences
             case .bidirectional(let f, let b, let merge):
                 var c: [String: Any] = ["name": layer.name, "trainable": true, "dtype": dtype, "merge_mode": merge.rawValue,
-                                        "layer": wrap("LSTM", lstmConfig(f), input: nil)]
-                if k3 { c["backward_layer"] = wrap("LSTM", lstmConfig(b), input: nil) }
+                                        "layer": wrap("LSTM", lstmConfig(f, policy: policy), input: nil)]
+                if k3 { c["backward_layer"] = wrap("LSTM", lstmConfig(b, policy: policy), input: nil) }
                 layers.append(wrap("Bidirectional", c, input: shape))
                 width = merge == .concat ? 2 * f.units : f.units
                 sequence = f.returnSequences
             case .dense(let d):
                 if let w = d.timeDistributedName {
-                    let c: [String: Any] = ["name": w, "trainable": true, "dtype": dtype, "layer": wrap("Dense", denseConfig(d), input: nil)]
+                    let c: [String: Any] = ["name": w, "trainable": true, "dtype": dtype, "layer": wrap("Dense", denseConfig(d, dtype: dtype), input: nil)]
                     layers.append(wrap("TimeDistributed", c, input: shape))
                 } else {
-                    layers.append(wrap("Dense", denseConfig(d), input: shape))
+                    layers.append(wrap("Dense", denseConfig(d, dtype: dtype), input: shape))
                 }
                 width = d.units
             }
@@ -198,7 +226,7 @@ enum KerasConfigWriter {
         var config: [String: Any] = ["name": plan.modelName, "trainable": true, "layers": layers]
         var top: [String: Any] = ["class_name": "Sequential", "config": config]
         if k3 {
-            config["dtype"] = bfloat16Policy ? ["module": "keras", "class_name": "DTypePolicy", "config": ["name": "float32"], "registered_name": NSNull()] as [String: Any] : dtype
+            config["dtype"] = dtypeValue(nil)
             config["build_input_shape"] = inputShape
             top = ["module": "keras", "class_name": "Sequential", "config": config, "registered_name": NSNull(),
                    "build_config": ["input_shape": inputShape]]

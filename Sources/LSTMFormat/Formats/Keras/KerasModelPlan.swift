@@ -121,6 +121,10 @@ struct KerasModelPlan: Equatable, Sendable {
     var inferredGroups: [String]?
     /// Layers the writer renamed for the target Keras: written name → original name (K-W5).
     var renamedLayers: [String: String] = [:]
+    /// Written layer name → the source's dtype policy it carries (K-W6b); layers not named declare float32.
+    var writtenPolicies: [String: String] = [:]
+    /// Source layers whose recorded policy the written file does not carry, as "'layer' (policy)" (K-W6a).
+    var uncarriedPolicies: [String] = []
 
     var weightedLayers: [KerasLayerPlan] { layers.filter(\.hasWeights) }
 }

@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+@testable import LSTMFormat
+
+/// K-W6b: a Keras model's lower-precision dtype policy (float16, mixed_float16, mixed_bfloat16, bfloat16) is
+/// carried into the `.keras` and legacy `.h5` we write, so real Keras predicts for the written file exactly what it
+/// predicts for the source (`Spec/keras-mapping.md`, K-W6b, K-W6a). Sources: `Fixtures/keras-policies/<policy>/`
+/// (`scripts/keras_policy_fixtures.py`: a Keras 3 `k3.keras` and a tf_keras `tfk.h5` with the same weights) and
+/// the per-layer user cases of `Fixtures/keras-cases/float16-policies` and `bfloat16`.
+/// Python: LSTMFORMAT_PYTHON; LSTMFORMAT_SKIP_PYTHON=1 skips.
+@Suite struct KerasPolicyInteropTests {
+    static let policies = ["float16", "mixed_float16", "mixed_bfloat16", "bfloat16"]
+
+    /// `source` → `.lstm` → `format` at `url` (through the canonical file, as `lstm-format convert` twice would
+    /// go), optionally converted to `dtype` first; returns the writer's notes.
+    @discardableResult
+    static func convert(_ source: URL, to url: URL, format: any ModelFileFormat.Type, dtype: DType? = nil) throws -> String {
+        var model = try FormatRegistry.read(source).model
+        if let dtype { model = model.converted(to: dtype) }
+        let lstm = url.appendingPathExtension("lstm")
+        try FormatRegistry.write(model, to: lstm, format: CompactFormat.self)
+        let notes = KerasCaseTests.Notes()
+        try FormatRegistry.write(try FormatRegistry.read(lstm).model, to: url, format: format, options: WriteOptions(warn: { notes.add($0) }))
+        return notes.joined
+    }
+
+    static func fixture(_ relative: String) -> URL { FixturePaths.fixture(relative) }
+
+    /// Real Keras's `predict` on every written file equals its `predict` on the source (or on the same weights saved
+    /// by the other Keras) in the same process, bit for bit (`--rtol 0 --atol 0`), and the committed predictions of
+    /// `scripts/keras_policy_fixtures.py` within one step of the compute dtype (they were made in another process,
+    /// possibly on another CPU).
+    @Test(.enabled(if: TestPython.enabled, "LSTMFORMAT_SKIP_PYTHON=1")) func K_W6b_kerasPredictsForTheWrittenFileWhatItPredictsForTheSource() throws {
+        let folder = try FixturePaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var jobs: [String: [[String]]] = ["keras3": [], "tf_keras": []]
+        func check(_ file: URL, _ loader: String, x: URL, against model: URL, _ modelLoader: String) {
+            jobs[loader]?.append(["--file", file.path, "--loader", loader, "--inputs", x.path, "--predict",
+                                  "--expect-model", model.path, "--expect-loader", modelLoader, "--rtol", "0", "--atol", "0"])
+        }
+        var written = 0
+        for policy in Self.policies {
+            let dir = "keras-policies/\(policy)"
+            let x = Self.fixture("\(dir)/x.npy"), k3 = Self.fixture("\(dir)/k3.keras"), tfk = Self.fixture("\(dir)/tfk.h5")
+            let step = policy.hasSuffix("bfloat16") ? "8e-3" : "1e-3"
+            let sources = policy == "bfloat16" ? [k3] : [k3, tfk]
+            for source in sources {
+                let tag = "\(policy)-\(source.deletingPathExtension().lastPathComponent)"
+                let keras = folder.appendingPathComponent("\(tag).keras")
+                let notes = try Self.convert(source, to: keras, format: KerasFormat.self)
+                #expect(!notes.contains("K-W6a"), "\(tag).keras carries its policy: \(notes)")
+                check(keras, "keras3", x: x, against: k3, "keras3")
+                jobs["keras3"]?.append(["--file", keras.path, "--loader", "keras3", "--inputs", x.path, "--predict",
+                                        "--expect", Self.fixture("\(dir)/y_k3.npy").path, "--rtol", "0", "--atol", step])
+                written += 1
+                let h5 = folder.appendingPathComponent("\(tag).h5")
+                if policy == "bfloat16" {
+                    // K-W1: tf_keras cannot hold bfloat16 variables in a legacy .h5; nothing is written.
+                    #expect(throws: FileError.self) { try Self.convert(source, to: h5, format: KerasH5Format.self) }
+                    continue
+                }
+                let h5Notes = try Self.convert(source, to: h5, format: KerasH5Format.self)
+                #expect(!h5Notes.contains("K-W6a"), "\(tag).h5 carries its policy: \(h5Notes)")
+                check(h5, "keras3", x: x, against: k3, "keras3")
+                check(h5, "tf_keras", x: x, against: tfk, "tf_keras")
+                jobs["tf_keras"]?.append(["--file", h5.path, "--loader", "tf_keras", "--inputs", x.path, "--predict",
+                                          "--expect", Self.fixture("\(dir)/y_tfk.npy").path, "--rtol", "0", "--atol", step])
+                written += 1
+            }
+        }
+        // Per-layer policies, as users had them (a mixed_float16 LSTM before a float32 Dense, …). Keras 3 cannot load
+        // tf_keras's own mixed_tfk.h5 (its LSTM config has time_major), so that one is checked in tf_keras only.
+        for (file, targets) in [("keras-cases/float16-policies/mixed_k3.keras", ["keras", "h5"]), ("keras-cases/float16-policies/f16_k3.keras", ["keras", "h5"]),
+                                ("keras-cases/bfloat16/mixed_bfloat16.keras", ["keras", "h5"]), ("keras-cases/bfloat16/bfloat16.keras", ["keras"]),
+                                ("keras-cases/float16-policies/mixed_tfk.h5", ["h5"])] {
+            let source = Self.fixture(file), x = source.deletingLastPathComponent().appendingPathComponent("x.npy")
+            let keras3Source = file.hasSuffix(".keras")
+            for target in targets {
+                let out = folder.appendingPathComponent("case-\(written).\(target)")
+                written += 1
+                let notes = try Self.convert(source, to: out, format: target == "keras" ? KerasFormat.self : KerasH5Format.self)
+                #expect(!notes.contains("K-W6a"), "\(file) -> .\(target) carries its policy: \(notes)")
+                if keras3Source { check(out, "keras3", x: x, against: source, "keras3") }
+                else { check(out, "tf_keras", x: x, against: source, "tf_keras") }
+            }
+        }
+        for (loader, list) in jobs.sorted(by: { $0.key < $1.key }) {
+            let results = try KerasInteropTests.runChecks(list, folder: folder, loader: loader)
+            #expect(results.count == list.count, "\(loader): \(results.count) results for \(list.count) files")
+            for (job, code) in zip(list, results) {
+                #expect(code == 0, "\(loader) \(job[1]) against \(job[8]): keras_check exit \(code)")
+            }
+        }
+    }
+
+    /// K-W6b without Keras: the written file declares the source's policies, so reading it back records the same
+    /// `keras.dtype_policy` (layer names and policies) and the same tensors as the source; a policy that does not fit after `--dtype` is
+    /// not declared.
+    @Test func K_W6b_writtenFilesDeclareTheSourcesPolicies() throws {
+        let folder = try FixturePaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var sources = Self.policies.map { "keras-policies/\($0)/k3.keras" } + Self.policies.dropLast().map { "keras-policies/\($0)/tfk.h5" }
+        sources += ["keras-cases/float16-policies/mixed_k3.keras", "keras-cases/float16-policies/mixed_tfk.h5", "keras-cases/bfloat16/mixed_bfloat16.keras"]
+        for (k, file) in sources.enumerated() {
+            let source = try FormatRegistry.read(Self.fixture(file)).model, recorded = source.metadata["keras.dtype_policy"]
+            #expect(recorded != nil, "\(file) records its policy")
+            for (format, ext) in [(KerasFormat.self as any ModelFileFormat.Type, "keras"), (KerasH5Format.self, "h5")] where !(ext == "h5" && file.contains("/bfloat16/k3")) {
+                let out = folder.appendingPathComponent("\(k).\(ext)")
+                try Self.convert(Self.fixture(file), to: out, format: format)
+                let back = try FormatRegistry.read(out).model
+                #expect(back.metadata["keras.dtype_policy"] == recorded, "\(file) -> .\(ext)")
+                #expect(back.tensors == source.tensors, "\(file) -> .\(ext): the weights' bytes survive (K-W6: bfloat16 too)")
+            }
+        }
+        let out = folder.appendingPathComponent("f16.keras")
+        try Self.convert(Self.fixture("keras-policies/mixed_float16/k3.keras"), to: out, format: KerasFormat.self, dtype: .float16)
+        #expect(try FormatRegistry.read(out).model.metadata["keras.dtype_policy"] == nil, "mixed_float16 does not fit float16 tensors")
+    }
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Build Fixtures/keras-policies/: small Keras models made under each lower-precision dtype policy, and what
+Keras's own predict() gives for them (Spec/keras-mapping.md, K-W6b).
+
+Run with the project venv (versions pinned in scripts/requirements-keras.txt: keras 3.15.1, tf_keras 2.21.0,
+tensorflow-cpu 2.21.0, numpy 2.4.6):
+    ~/.cache/lstm-format/venv/bin/python scripts/keras_policy_fixtures.py
+
+Per policy P in float16, mixed_float16, mixed_bfloat16, bfloat16, Fixtures/keras-policies/<P>/ holds:
+  k3.keras       Keras 3 Sequential built under keras.config.set_dtype_policy(P): LSTM(4, return_sequences) ->
+                 Bidirectional(LSTM(3)) -> Dense(2), seeded random weights (no zero bias).
+  tfk.h5         (not bfloat16) the same layers and weights in tf_keras under set_global_policy(P), legacy .h5.
+                 tf_keras cannot store bfloat16 variables in a legacy .h5 (K-W1), so bfloat16 has none.
+  x.npy          float32 inputs [2, 5, 3].
+  y_k3.npy       Keras 3's predict(x) on k3.keras, loaded fresh (float32: the float16 / bfloat16 outputs widened
+                 exactly).
+  y_tfk.npy      tf_keras's predict(x) on tfk.h5, loaded fresh.
+  spread.json    how reproducible Keras is: the largest difference between two fresh loads' predict() of the
+                 same file, per file and loader (0 means bitwise), and between tf_keras's and Keras 3's
+                 predict() of the same weights. (Keras 3 cannot load tfk.h5 itself: tf_keras writes
+                 `time_major` into its LSTM config, which Keras 3's LSTM refuses.)
+Weights and inputs are seeded from the policy name, so a rerun gives the same arrays (files differ only in
+timestamps).
+"""
+import json
+import os
+import shutil
+import sys
+import zlib
+
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
+os.environ["KERAS_BACKEND"] = "tensorflow"
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+import tf_keras  # noqa: E402
+
+tf.get_logger().setLevel("ERROR")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "keras-policies")
+POLICIES = ["float16", "mixed_float16", "mixed_bfloat16", "bfloat16"]
+
+
+def layers(L, policy):
+    # TensorFlow's QR (behind the default Orthogonal recurrent initializer) has no bfloat16 kernel, so a bfloat16
+    # LSTM cannot be built with it; the initializer is overwritten by the seeded weights anyway.
+    init = {"recurrent_initializer": "glorot_uniform"} if policy == "bfloat16" else {}
+    return [L.Input((None, 3)), L.layers.LSTM(4, return_sequences=True, **init),
+            L.layers.Bidirectional(L.layers.LSTM(3, **init)), L.layers.Dense(2)]
+
+
+def predict(model, x):
+    return np.asarray(model.predict(x, verbose=0)).astype(np.float32)
+
+
+def spread(a, b):
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).max())
+
+
+def make(policy):
+    d = os.path.join(ROOT, policy)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    rng = np.random.default_rng(zlib.crc32(policy.encode()))
+    x = (2 * rng.standard_normal((2, 5, 3))).astype("float32")
+    keras.config.set_dtype_policy(policy)
+    try:
+        m = keras.Sequential(layers(keras, policy))
+    finally:
+        keras.config.set_dtype_policy("float32")
+    weights = [rng.uniform(-0.8, 0.8, w.shape) for w in m.get_weights()]
+    m.set_weights([w.astype(v.dtype) for w, v in zip(weights, m.get_weights())])
+    k3 = os.path.join(d, "k3.keras")
+    m.save(k3)
+    np.save(os.path.join(d, "x.npy"), x)
+    out = {}
+    y = predict(keras.models.load_model(k3, compile=False), x)
+    out["k3.keras keras3"] = spread(y, predict(keras.models.load_model(k3, compile=False), x))
+    np.save(os.path.join(d, "y_k3.npy"), y)
+    if policy != "bfloat16":
+        tf_keras.mixed_precision.set_global_policy(policy)
+        try:
+            t = tf_keras.Sequential(layers(tf_keras, policy))
+        finally:
+            tf_keras.mixed_precision.set_global_policy("float32")
+        t.set_weights([w.astype(v.dtype) for w, v in zip(weights, t.get_weights())])
+        h5 = os.path.join(d, "tfk.h5")
+        t.save(h5)
+        yt = predict(tf_keras.models.load_model(h5, compile=False), x)
+        out["tfk.h5 tf_keras"] = spread(yt, predict(tf_keras.models.load_model(h5, compile=False), x))
+        np.save(os.path.join(d, "y_tfk.npy"), yt)
+        out["tf_keras tfk.h5 vs keras3 k3.keras (same weights)"] = spread(yt, y)
+    with open(os.path.join(d, "spread.json"), "w") as fh:
+        json.dump(out, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    print(policy, json.dumps(out))
+
+
+def main():
+    only = sys.argv[1:] or POLICIES
+    print(f"keras {keras.__version__}  tf_keras {tf_keras.__version__}  tensorflow {tf.__version__}  numpy {np.__version__}")
+    for policy in only:
+        make(policy)
+
+
+if __name__ == "__main__":
+    main()
