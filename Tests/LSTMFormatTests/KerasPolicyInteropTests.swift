@@ -116,4 +116,26 @@ import Testing
         try Self.convert(Self.fixture("keras-policies/mixed_float16/k3.keras"), to: out, format: KerasFormat.self, dtype: .float16)
         #expect(try FormatRegistry.read(out).model.metadata["keras.dtype_policy"] == nil, "mixed_float16 does not fit float16 tensors")
     }
+
+    /// K-W6b's rule on its own: a layer carries the policy recorded under its source name when its tensors have the
+    /// policy's variable dtype; a recorded layer the written model lacks (a Dropout) is covered only when every
+    /// written layer with weights computes in its dtype; everything else is K-W6a's.
+    @Test func K_W6b_aPolicyIsCarriedWhereItFitsAndTheRestIsNamed() {
+        typealias L = KerasPolicyCarry.Layer
+        let layers = [L(written: "lstm", source: "lstm", dtypes: [.float32]), L(written: "masking", source: "mask", dtypes: []),
+                      L(written: "dense", source: "dense", dtypes: [.float32])]
+        let weighted: Set<String> = ["lstm", "dense"]
+        let global = KerasPolicyCarry.carry([("mask", "mixed_float16"), ("lstm", "mixed_float16"), ("drop", "mixed_float16"), ("dense", "mixed_float16")],
+                                            layers: layers, weighted: weighted)
+        #expect(global.carried == ["lstm": "mixed_float16", "masking": "mixed_float16", "dense": "mixed_float16"])
+        #expect(global.uncarried.isEmpty, "\(global.uncarried)")
+        let perLayer = KerasPolicyCarry.carry([("lstm", "mixed_float16"), ("drop", "mixed_float16")], layers: layers, weighted: weighted)
+        #expect(perLayer.carried == ["lstm": "mixed_float16"])
+        #expect(perLayer.uncarried.map(\.layer) == ["drop"], "the float32 Dense does not cast where the Dropout did")
+        let float16 = KerasPolicyCarry.carry([("lstm", "float16"), ("dense", "mixed_bfloat16")], layers: layers, weighted: weighted)
+        #expect(float16.carried == ["dense": "mixed_bfloat16"], "float16 needs float16 tensors; mixed_bfloat16 float32 ones")
+        #expect(float16.uncarried.map(\.layer) == ["lstm"])
+        let unnamed = KerasPolicyCarry.carry([("lstm", "float16")], layers: [L(written: "lstm", source: nil, dtypes: [.float16])], weighted: ["lstm"])
+        #expect(unnamed.carried.isEmpty && unnamed.uncarried.map(\.layer) == ["lstm"], "a made-up name carries nothing")
+    }
 }
