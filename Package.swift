@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import Foundation
 import PackageDescription
 
@@ -16,7 +16,9 @@ let startupLinkerFlags = [
 /// Generic types instantiated by our code (`Dictionary<Gate, …>`, `[String: Tensor]`) are built by direct metadata
 /// calls, not by the runtime demangling their mangled names, which checks each generic requirement by scanning every
 /// protocol conformance of this large static binary (~400,000 instructions a scan; Spec/reliability.md P3a).
-/// Unsafe flags: use this package by branch or path, as README's example does.
+/// Unsafe flags on a library target: SwiftPM accepts them in a version-pinned dependency only from tools version
+/// 6.2 on (hence the tools version above; with 6.0 a client's `from: "…"` was refused with "the target
+/// 'LSTMFormat' in product 'LSTMFormat' contains unsafe build flags").
 let metadataAccessorFlags = ["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]
 
 let package = Package(

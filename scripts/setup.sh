@@ -11,8 +11,17 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 if ! command -v swift >/dev/null 2>&1; then
-  say "Swift 6 is not on PATH. Install a Swift toolchain (https://www.swift.org/install/linux/) first."
+  say "Swift 6.2 or later is not on PATH. Install a Swift toolchain (https://www.swift.org/install/linux/) first."
   exit 2
+fi
+# Package.swift's tools version is 6.2 (a client may then pin this package by version; Package.swift says why).
+swift_version="$(swift --version 2>/dev/null | sed -n 's/.*Swift version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p' | head -1)"
+if [ -n "$swift_version" ]; then
+  read -r major minor <<<"$swift_version"
+  if [ "$major" -lt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -lt 2 ]; }; then
+    say "Swift $major.$minor is on PATH; this package needs Swift 6.2 or later (https://www.swift.org/install/linux/)."
+    exit 2
+  fi
 fi
 
 need=()
