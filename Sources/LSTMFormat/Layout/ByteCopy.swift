@@ -72,7 +72,7 @@ extension Tensor {
         // Zero pages in, zero pages out: an outline read (M3) moves no bytes.
         if isDeclaredOnly, let t = try? Tensor.declaredOnly(dtype: dtype, shape: [cols, rows]) { return t }
         if deferred, rows > 0, cols > 0 {
-            return Tensor(dtype: dtype, deferred: DeferredMove(source: bytes, offset: 0, sourceStride: cols, rows: rows, cols: cols, elementSize: size))
+            return Tensor(deferred: TensorRows.transposed(bytes, offset: 0, sourceStride: cols, rows: rows, cols: cols, dtype: dtype))
         }
         var data = Data(count: bytes.count)
         if !bytes.isEmpty {

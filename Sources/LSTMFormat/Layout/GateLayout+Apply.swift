@@ -87,8 +87,8 @@ extension GateLayout {
         if storage == .columnsTransposed, blockBytes > 0 {
             let source = m.bytes
             return Dictionary(uniqueKeysWithValues: order.enumerated().map { k, gate in
-                (gate, Tensor(dtype: m.dtype, deferred: DeferredMove(source: source, offset: k * h * size, sourceStride: 4 * h,
-                                                                    rows: n, cols: h, elementSize: size)))
+                (gate, Tensor(deferred: TensorRows.transposed(source, offset: k * h * size, sourceStride: 4 * h, rows: n, cols: h,
+                                                              dtype: m.dtype)))
             })
         }
         m.bytes.withUnsafeBytes { (src: UnsafeRawBufferPointer) in

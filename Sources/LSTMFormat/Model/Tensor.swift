@@ -47,13 +47,12 @@ public struct Tensor: Sendable, Equatable {
         self.deferred = nil
     }
 
-    /// A [cols, rows] tensor whose bytes are `move`'s, made on first use (G8).
-    init(dtype: DType, deferred move: DeferredMove) {
-        precondition(move.elementSize == dtype.byteSize, "a \(dtype.rawValue) tensor moves \(dtype.byteSize)-byte elements")
-        self.dtype = dtype
-        self.shape = [move.cols, move.rows]
+    /// A tensor whose bytes are those `rows` makes, made on first use (G8).
+    init(deferred rows: TensorRows) {
+        self.dtype = rows.dtype
+        self.shape = rows.shape
         self.storedBytes = Data()
-        self.deferred = move
+        self.deferred = DeferredMove(rows)
     }
 
     /// A float32 tensor from values in C order.

@@ -13,7 +13,7 @@ enum CompactWriter {
     static func layout(_ model: LSTMModel) -> (head: Data, entries: [Entry]) {
         // G8: the deferred moves' CRC-32s, band by band, on every core when there is enough work for that.
         let moves = model.orderedTensors.compactMap { $0.tensor.verifiedCRC32 == nil ? $0.tensor.deferred : nil }
-        if worthThreads(moves) { DispatchQueue.concurrentPerform(iterations: moves.count) { _ = moves[$0].crc32 } }
+        if worthThreads(moves.map(\.rows)) { DispatchQueue.concurrentPerform(iterations: moves.count) { _ = moves[$0].crc32 } }
         var entries: [Entry] = []
         var offset = 0
         for (name, tensor) in model.orderedTensors {
@@ -33,23 +33,13 @@ enum CompactWriter {
         return (head, entries)
     }
 
-    /// The file's parts in order (deferred moves made).
-    static func chunks(_ model: LSTMModel) -> [Data] {
-        let (head, entries) = layout(model)
-        var out = [head]
-        for (k, e) in entries.enumerated() {
-            out.append(e.tensor.bytes)
-            let pad = padding(after: k, of: entries)
-            if pad > 0 { out.append(Data(count: pad)) }
-        }
-        return out
-    }
-
-    /// The whole file in memory.
+    /// The whole file in memory: `write(_:into:)`'s parts, collected.
     static func encode(_ model: LSTMModel) -> Data {
-        let parts = chunks(model)
-        var data = Data(capacity: parts.reduce(0) { $0 + $1.count })
-        for p in parts { data.append(p) }
+        let (head, entries) = layout(model)
+        var data = Data(capacity: head.count + (entries.last.map { $0.offset + $0.tensor.byteCount } ?? 0))
+        write(head: head, entries: entries) { part in
+            if let base = part.baseAddress { data.append(base.assumingMemoryBound(to: UInt8.self), count: part.count) }
+        }
         return data
     }
 
@@ -73,13 +63,31 @@ enum CompactWriter {
     /// while `sink` takes the one before (small models: on this thread). A throwing `sink` ends the write.
     static func write(_ model: LSTMModel, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         let (head, entries) = layout(model)
+        try write(head: head, entries: entries, into: sink)
+    }
+
+    /// The file's parts in order, the one place that says it: the head, then each tensor and the padding after it.
+    private static func write(head: Data, entries: [Entry], into sink: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         try head.withUnsafeBytes { try sink($0) }
-        let moves = entries.compactMap { $0.tensor.deferred }
-        let pipeline = worthThreads(moves) ? BandPipeline(moves) : nil
-        defer { pipeline?.finish() }
+        let moves = entries.compactMap { $0.tensor.deferred?.rows }
+        let relay = worthThreads(moves) ? moving(moves) : nil
+        defer {
+            relay?.cancel()
+            relay?.join()
+        }
         for (k, e) in entries.enumerated() {
-            if let move = e.tensor.deferred {
-                if let pipeline { try pipeline.take(sink) } else { try move.forEachBand(sink) }
+            if let move = e.tensor.deferred?.rows {
+                if let relay {
+                    var last = false
+                    while !last {
+                        guard try relay.drain({ band, lastOfMove in
+                            try sink(band)
+                            last = lastOfMove
+                        }) else { preconditionFailure("the band mover stopped early") }
+                    }
+                } else {
+                    try move.forEachBand(limit: TensorRows.bandLimit, sink)
+                }
             } else {
                 try e.tensor.bytes.withUnsafeBytes { try sink($0) }
             }
@@ -88,8 +96,24 @@ enum CompactWriter {
         }
     }
 
+    /// G8: moves the deferred moves' bands, in order, on a second thread into the relay's cache-sized buffers;
+    /// each band's tag says whether it ends its move.
+    private static func moving(_ moves: [TensorRows]) -> BufferRelay<Bool> {
+        let relay = BufferRelay<Bool>(capacity: moves.reduce(0) { max($0, $1.bandCapacity(limit: TensorRows.bandLimit)) }, alignment: 64)
+        relay.start("lstm-format band mover") {
+            for move in moves {
+                let bands = move.bands(limit: TensorRows.bandLimit)
+                for (k, band) in bands.enumerated() {
+                    guard relay.fill({ (move.fill(band, into: $0), k == bands.count - 1) }) else { return }
+                }
+            }
+            relay.close()
+        }
+        return relay
+    }
+
     /// Whether deferred moves are enough work to spread over threads (starting them costs more for a small model).
-    private static func worthThreads(_ moves: [DeferredMove]) -> Bool {
+    private static func worthThreads(_ moves: [TensorRows]) -> Bool {
         moves.count > 1 && moves.reduce(0) { $0 + $1.byteCount } >= 4 << 20
     }
 
