@@ -23,9 +23,8 @@ public enum Verifier {
         }
     }
 
-    /// Default tolerances for golden comparisons: outputs rtol 1e-5, atol 1e-6; gradients and loss rtol 1e-4,
-    /// atol 1e-5 (float32 arithmetic of another implementation differs in the last bits).
-    public static let defaultOutputTolerance = Tolerance(rtol: 1e-5, atol: 1e-6, basis: "default for outputs: rtol 1e-5, atol 1e-6")
+    /// Default tolerances for golden comparisons: outputs by `ForwardTolerance` (derived from rounding, B19a);
+    /// gradients and loss rtol 1e-4, atol 1e-5 (float32 arithmetic of another implementation differs in the last bits).
     public static let defaultGradientTolerance = Tolerance(rtol: 1e-4, atol: 1e-5, basis: "default for gradients and loss: rtol 1e-4, atol 1e-5")
 
     /// `progress` hears of the gradient check's forward passes (G1).
@@ -51,8 +50,8 @@ public enum Verifier {
             throw VerifyError.rejected(golden.targets == nil ? .inputs : .inputsOrTargets, error.description)
         }
 
-        if let expected = golden.expectedOutputs, let y = outputs {
-            checks.append(try compareArrays("outputs", in: .expectedOutputs, actual: y, expected: expected, tolerance: tolerance ?? defaultOutputTolerance))
+        if let expected = golden.expectedOutputs, let y = outputs, let x = golden.inputs {
+            checks.append(try outputsCheck(model.architecture, outputs: y, steps: x.shape[1], expected: expected, precision: precision, tolerance: tolerance))
         } else if let y = outputs {
             checks.append(finiteOutputs(y))
         }
@@ -87,6 +86,14 @@ public enum Verifier {
             }
         }
         return .fact("finite_parameters", passed: true, detail: "every parameter is finite")
+    }
+
+    /// The `outputs` check: `y`, the outputs for inputs of `steps` steps computed in `precision`, against
+    /// `expected` with `tolerance`, or by default `ForwardTolerance` (B19a). Throws `VerifyError.shapeMismatch`.
+    static func outputsCheck(_ architecture: ModelArchitecture, outputs y: Tensor, steps: Int, expected: Tensor, precision: Precision,
+                             tolerance: Tolerance?) throws -> CheckResult {
+        let tol = tolerance ?? ForwardTolerance.tolerance(for: architecture, steps: steps, expected: expected, precision: precision)
+        return try compareArrays("outputs", in: .expectedOutputs, actual: y, expected: expected, tolerance: tol)
     }
 
     /// B16a: without expected outputs, the given inputs' outputs must at least be finite.
