@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch CPU reference for lstm-format-bench: nn.LSTM(128, 512, batch_first=True) + nn.Linear(512, 32),
 batch 32, 100 steps, float32, loss 0.5 * sum((y - Y)^2). Times forward and forward + backward over the same
-number of runs (after 2 warm-up runs) and prints medians and minimums.
+number of runs (after 2 warm-up runs) and prints medians and minimums (--json adds every run's time, which
+scripts/bench.sh pools over its rounds).
 
 Environment: a separate venv, /root/.cache/lstm-format/bench-venv, with `pip install torch numpy` from PyPI
 (scripts/bench.sh creates it). Only PyPI is reachable here, so the CPU-only wheel index cannot be used: the
@@ -57,6 +58,7 @@ def main() -> None:
         "impl": "pytorch", "version": torch.__version__, "threads": torch.get_num_threads(), "runs": a.runs,
         "forward_median_ms": statistics.median(fwd), "forward_min_ms": min(fwd),
         "forward_backward_median_ms": statistics.median(both), "forward_backward_min_ms": min(both),
+        "forward_ms": fwd, "forward_backward_ms": both,
     }
     if a.json:
         print(json.dumps(r))

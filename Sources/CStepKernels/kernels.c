@@ -104,15 +104,18 @@ INLINE512 void gate_tile(const int mr, int hidden, int g, const float *h_prev, c
     }
 }
 
-AVX512 void lstmk_forward_step(int rows, int hidden, const float *h_prev, const float *packed_gates, float *z,
-                               const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent,
-                               int reverse) {
-    int groups = (hidden + 15) / 16;
-    for (int visit = 0; visit < groups; visit++) {
-        int g = reverse ? groups - 1 - visit : visit;
+AVX512 void lstmk_forward_step_groups(int rows, int hidden, int g0, int g1, const float *h_prev,
+                                      const float *packed_gates, float *z, const float *c_prev, float *c_out,
+                                      float *act_c, float *h_out, int recurrent, int reverse) {
+    /* Row tiles as even as possible (32 rows: 6+6+5+5+5+5, not 6+6+6+6+6+2); a tile's size never changes a sum. */
+    int tiles = (rows + MAX_ROWS - 1) / MAX_ROWS;
+    if (tiles == 0) return;
+    int base = rows / tiles, extra = rows % tiles;
+    for (int visit = 0; visit < g1 - g0; visit++) {
+        int g = reverse ? g1 - 1 - visit : g0 + visit;
         const float *panel = packed_gates + (size_t)g * hidden * 64;
-        for (int r = 0; r < rows; r += MAX_ROWS) {
-            int mr = rows - r < MAX_ROWS ? rows - r : MAX_ROWS;
+        for (int t = 0, r = 0; t < tiles; r += base + (t < extra), t++) {
+            int mr = base + (t < extra);
             const float *hp = h_prev + (size_t)r * hidden;
             float *zr = z + (size_t)r * 4 * hidden;
             size_t o = (size_t)r * hidden;
@@ -123,6 +126,13 @@ AVX512 void lstmk_forward_step(int rows, int hidden, const float *h_prev, const 
             }
         }
     }
+}
+
+AVX512 void lstmk_forward_step(int rows, int hidden, const float *h_prev, const float *packed_gates, float *z,
+                               const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent,
+                               int reverse) {
+    lstmk_forward_step_groups(rows, hidden, 0, (hidden + 15) / 16, h_prev, packed_gates, z, c_prev, c_out, act_c,
+                              h_out, recurrent, reverse);
 }
 
 INLINE512 void gemm_tile(const int mr, int k, int n, int p, const float *a, int lda, const float *panel, float *c,
@@ -158,6 +168,9 @@ AVX512 void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const fl
 
 #else
 int lstmk_available(void) { return 0; }
+void lstmk_forward_step_groups(int rows, int hidden, int g0, int g1, const float *h_prev, const float *packed_gates,
+                               float *z, const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent,
+                               int reverse) {}
 void lstmk_forward_step(int rows, int hidden, const float *h_prev, const float *packed_gates, float *z,
                         const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent, int reverse) {}
 void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const float *packed, float *c, int ldc,

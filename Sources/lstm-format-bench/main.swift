@@ -3,7 +3,8 @@
 //
 //     swift run -c release lstm-format-bench [--runs N] [--threads T] [--json] [--forward-only]
 //
-// Prints the median and minimum wall time over N timed runs (after 2 warm-up runs) of each.
+// Prints the median and minimum wall time over N timed runs (after 2 warm-up runs) of each; --json adds every
+// run's time (scripts/bench.sh pools them over its rounds).
 import Foundation
 import LSTMFormat
 
@@ -82,8 +83,10 @@ do {
     }
     let (fm, fmin) = summary(fwd), (bm, bmin) = summary(bptt)
     if o.json {
+        let list = { (ms: [Double]) in "[" + ms.map { String($0) }.joined(separator: ",") + "]" }
         print(#"{"impl":"lstm-format","threads":\#(o.threads),"runs":\#(o.runs),"forward_median_ms":\#(fm),"forward_min_ms":\#(fmin),"#
-              + #""forward_backward_median_ms":\#(bm),"forward_backward_min_ms":\#(bmin)}"#)
+              + #""forward_backward_median_ms":\#(bm),"forward_backward_min_ms":\#(bmin),"#
+              + #""forward_ms":\#(list(fwd)),"forward_backward_ms":\#(list(bptt))}"#)
     } else {
         print("lstm-format verifier, float32, batch \(o.batch), steps \(o.steps), input \(o.input), hidden \(o.hidden), "
               + "dense \(o.dense), OpenBLAS threads \(BLASThreads.current), \(o.runs) runs")

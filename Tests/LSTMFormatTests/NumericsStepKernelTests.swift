@@ -93,6 +93,65 @@ struct NumericsStepKernelTests {
         #expect(worst < 1e-5)
     }
 
+    /// B40: the threaded time loop (`lstmk_forward_cell`: 16-unit groups split across threads, a barrier after
+    /// each step) gives the bits of one thread stepping all rows through `lstmk_forward_step`, for 1, 2, 3 and 5
+    /// threads, forward and reversed cells, masked rows and not. Hidden 264: 17 groups, the last one partial,
+    /// so no thread count splits them evenly; 13 steps × batch 5 is above the one-thread threshold.
+    @Test func B40_unitSplitGivesTheBitsOfOneThread() {
+        let batch = 5, steps = 13, hidden = 264, g4 = 4 * hidden, block = batch * hidden
+        let u = Self.uniform(g4 * hidden, seed: 8, scale: 0.15)
+        var gates = [Float](repeating: 0, count: lstmk_panels_count(Int32(hidden), Int32(g4)))
+        lstmk_pack_gates(u, Int32(hidden), Int32(hidden), 0, Int32(g4), &gates)
+        let z0 = Self.uniform(steps * batch * g4, seed: 9, scale: 2)
+        let mask: [UInt8] = (0..<(steps * batch)).map { $0 % 7 == 3 ? 0 : 1 }
+        for reverse in [false, true] {
+            for masked in [false, true] {
+                // Reference: one thread, all rows per call, slots as `Workspace.CellState` keeps them.
+                var z = z0, h = [Float](repeating: 0, count: (steps + 1) * block), c = h
+                var act = [Float](repeating: 0, count: steps * block)
+                for step in 0..<steps {
+                    let t = reverse ? steps - 1 - step : step
+                    let slot = reverse ? t : t + 1, previous = reverse ? t + 1 : t
+                    let hPrev = Array(h[(previous * block)...]), cPrev = Array(c[(previous * block)...])
+                    z.withUnsafeMutableBufferPointer { zp in c.withUnsafeMutableBufferPointer { cp in
+                        act.withUnsafeMutableBufferPointer { ap in h.withUnsafeMutableBufferPointer { hp in
+                            lstmk_forward_step(Int32(batch), Int32(hidden), hPrev, gates, zp.baseAddress! + t * batch * g4,
+                                               cPrev, cp.baseAddress! + slot * block, ap.baseAddress! + t * block,
+                                               hp.baseAddress! + slot * block, step > 0 ? 1 : 0, Int32(step & 1))
+                        } }
+                    } }
+                    for b in 0..<batch where masked && mask[t * batch + b] == 0 {
+                        for k in 0..<hidden {
+                            h[slot * block + b * hidden + k] = h[previous * block + b * hidden + k]
+                            c[slot * block + b * hidden + k] = c[previous * block + b * hidden + k]
+                        }
+                    }
+                }
+                let expected = z + h + c + act
+                for threads in [1, 2, 3, 5] {
+                    var zt = z0, ht = [Float](repeating: 0, count: (steps + 1) * block), ct = ht
+                    var actT = [Float](repeating: 0, count: steps * block)
+                    zt.withUnsafeMutableBufferPointer { zp in ht.withUnsafeMutableBufferPointer { hp in
+                        ct.withUnsafeMutableBufferPointer { cp in actT.withUnsafeMutableBufferPointer { ap in
+                            mask.withUnsafeBufferPointer { mp in
+                                gates.withUnsafeBufferPointer { gp in
+                                    var cell = lstmk_cell(batch: Int32(batch), steps: Int32(steps), hidden: Int32(hidden),
+                                                          reverse: reverse ? 1 : 0, packed_gates: gp.baseAddress!,
+                                                          z: zp.baseAddress!, h: hp.baseAddress!, c: cp.baseAddress!,
+                                                          act_c: ap.baseAddress!, mask: masked ? mp.baseAddress! : nil)
+                                    lstmk_forward_cell(&cell, Int32(threads))
+                                }
+                            }
+                        } }
+                    } }
+                    let actual = zt + ht + ct + actT
+                    let differing = zip(expected, actual).filter { $0.bitPattern != $1.bitPattern }.count
+                    #expect(differing == 0, "reverse \(reverse) masked \(masked) threads \(threads): \(differing) differ")
+                }
+            }
+        }
+    }
+
     /// B34–B35: the kernel path agrees with the OpenBLAS path to float32 precision (outputs 1e-5 absolute, loss
     /// 1e-5 relative, each gradient tensor 1e-4 of its largest element) on every variant, masked and not, and on
     /// hidden sizes with a partial panel (20, 40) and full ones (32). Seeds 41, 42, 43.

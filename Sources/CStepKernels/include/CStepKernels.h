@@ -32,6 +32,28 @@ void lstmk_pack_panels(const float *b, int k, int n, int row0, int row1, float *
 void lstmk_forward_step(int rows, int hidden, const float *h_prev, const float *packed_gates, float *z,
                         const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent, int reverse);
 
+/* lstmk_forward_step for the 16-unit groups g0 ..< g1 only (units 16 g0 ..< min(16 g1, H)) of every row. */
+void lstmk_forward_step_groups(int rows, int hidden, int g0, int g1, const float *h_prev, const float *packed_gates,
+                               float *z, const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent,
+                               int reverse);
+
+/* One cell's buffers for lstmk_forward_cell (time-major, S == H): z [T*B, 4H] holds W x(t) + b on entry and the
+   gates on return; h and c [(T+1)*B, H] in slots (the state of input time t in slot t+1, h(-1) = C(-1) = 0 in
+   slot 0; reversed: slot t, and slot T holds the zeros); act_c [T*B, H]; mask [T*B] (row b of input time t at
+   t*B + b; 0 = masked: the row keeps h(t-1) and C(t-1), M19) or NULL. */
+typedef struct {
+    int batch, steps, hidden, reverse;
+    const float *packed_gates;
+    float *z, *h, *c, *act_c;
+    const uint8_t *mask;
+} lstmk_cell;
+
+/* The whole forward time loop of a fused cell (Spec/bptt.md B40): step after step, the 16-unit groups split
+   across `threads` threads (the caller's and threads - 1 it starts and joins), every row of the batch in each,
+   with a barrier after each step (one thread below 2^24 multiply-adds in all). Step s visits its groups in reverse
+   when s is odd (B37). Same bits for any thread count (B35). */
+void lstmk_forward_cell(const lstmk_cell *cell, int threads);
+
 /* C [rows, N] = A [rows, K] B with B packed by lstmk_pack_panels (ldc, lda in floats); reverse as above. */
 void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const float *packed, float *c, int ldc,
                 int reverse);

@@ -78,26 +78,20 @@ extension Engine {
                    a: input + part.lowerBound * layer.inputSize, lda: layer.inputSize, b: w.W.p, ldb: layer.inputSize,
                    beta: 1, c: z + part.lowerBound * g4, ldc: g4)
         }
-        let block = batch * hidden
+        if let packed = w.packed, packed.gates != nil {
+            // B34, B40: the product and the gates in one pass over each tile (float32, AVX-512), the hidden units
+            // split across the threads with a barrier after each step.
+            StepKernels.forwardCell(batch: batch, steps: steps, hidden: hidden, reverse: s.reverse, packed: packed,
+                                    z: Self.float(z), h: Self.float(s.h.p), c: Self.float(s.c.p),
+                                    actC: Self.float(s.actC.p), mask: mask, threads: parts)
+            return
+        }
         RowParallel.run(parts: parts, count: batch) { rows in
             let r0 = rows.lowerBound, n = rows.count
             for step in 0..<steps {
                 let t = s.reverse ? steps - 1 - step : step
                 let zt = z + t * batch * g4 + r0 * g4
                 let hPrev = s.h.p + s.previousSlot(t) * blockS + r0 * state
-                let cPrev = s.c.p + s.previousSlot(t) * block + r0 * hidden
-                let hOut = s.h.p + s.slot(t) * blockS + r0 * state
-                let cOut = s.c.p + s.slot(t) * block + r0 * hidden
-                let actC = s.actC.p + t * block + r0 * hidden
-                if let packed = w.packed, packed.gates != nil {
-                    // B34: the product and the gates in one pass over each tile (float32, AVX-512).
-                    StepKernels.forwardStep(rows: n, hidden: hidden, hPrev: Self.float(hPrev), packed: packed,
-                                            z: Self.float(zt), cPrev: Self.float(cPrev), cOut: Self.float(cOut),
-                                            actC: Self.float(actC), hOut: Self.float(hOut), recurrent: step > 0,
-                                            step: step)
-                    if let mask { carryMasked(mask, t: t, batch: batch, r0: r0, rows: n, hPrev, cPrev, hOut, cOut, state, hidden) }
-                    continue
-                }
                 // h(-1) = 0: the first step has no recurrent term.
                 if step > 0 {
                     if let ut = w.UT {

@@ -19,16 +19,18 @@ enum StepKernels {
             && layer.projectionSize == nil
     }
 
-    /// One forward step for `rows` sequences (B34): `z` [rows, 4H] holds Wx + b on entry and f, i, C̃, o on
-    /// return; writes C(t), tanh(C(t)) and h(t). `recurrent` false for the first step (h(-1) = 0). Odd steps
-    /// visit U's panels in reverse order (B37: the previous step's last panels are still in L2; same sums).
-    static func forwardStep(rows: Int, hidden: Int, hPrev: UnsafePointer<Float>, packed: PackedU,
-                            z: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
-                            cOut: UnsafeMutablePointer<Float>, actC: UnsafeMutablePointer<Float>,
-                            hOut: UnsafeMutablePointer<Float>, recurrent: Bool, step: Int) {
+    /// The whole forward time loop of a fused cell (B34, B40): `z` [T·B, 4H] holds Wx + b for every step on entry
+    /// and f, i, C̃, o on return; writes h and C into their slots (`Workspace.CellState`) and tanh(C) into `actC`.
+    /// The 16-unit groups are split across `threads` threads with a barrier after each step; masked rows (M19,
+    /// `mask[t·B + b] == 0`) keep h(t-1) and C(t-1). Same bits for any thread count (B35).
+    static func forwardCell(batch: Int, steps: Int, hidden: Int, reverse: Bool, packed: PackedU,
+                            z: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>,
+                            c: UnsafeMutablePointer<Float>, actC: UnsafeMutablePointer<Float>,
+                            mask: UnsafePointer<UInt8>?, threads: Int) {
         guard let gates = packed.gates else { preconditionFailure("cell not packed for the fused forward step") }
-        lstmk_forward_step(Int32(rows), Int32(hidden), hPrev, gates, z, cPrev, cOut, actC, hOut, recurrent ? 1 : 0,
-                           Int32(step & 1))
+        var cell = lstmk_cell(batch: Int32(batch), steps: Int32(steps), hidden: Int32(hidden), reverse: reverse ? 1 : 0,
+                              packed_gates: gates, z: z, h: h, c: c, act_c: actC, mask: mask)
+        lstmk_forward_cell(&cell, Int32(threads))
     }
 
     /// rec [rows, S] = dZ [rows, 4H] · U [4H, S] on the packed U (B35).
