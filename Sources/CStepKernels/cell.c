@@ -99,6 +99,10 @@ static void *run_worker(void *arg) {
 
 void lstmk_forward_cell(const lstmk_cell *cell, int threads) {
     int groups = (cell->hidden + 15) / 16;
+    /* More threads than CPUs this process may run on would spin against each other at every barrier. */
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0 && CPU_COUNT(&allowed) > 0 && threads > CPU_COUNT(&allowed))
+        threads = CPU_COUNT(&allowed);
     if (threads > MAX_THREADS) threads = MAX_THREADS;
     if (threads > groups) threads = groups;
     /* Below about 16 M multiply-adds in all (0.1-0.2 ms on one core) a thread's start and the barriers cost more

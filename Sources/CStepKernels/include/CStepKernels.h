@@ -50,7 +50,8 @@ typedef struct {
 
 /* The whole forward time loop of a fused cell (Spec/bptt.md B40): step after step, the 16-unit groups split
    across `threads` threads (the caller's and threads - 1 it starts and joins), every row of the batch in each,
-   with a barrier after each step (one thread below 2^24 multiply-adds in all). Step s visits its groups in reverse
+   with a barrier after each step (at most as many threads as CPUs the process may run on; one thread below 2^24
+   multiply-adds in all). Step s visits its groups in reverse
    when s is odd (B37). Same bits for any thread count (B35). */
 void lstmk_forward_cell(const lstmk_cell *cell, int threads);
 
