@@ -19,6 +19,8 @@ Per policy P in float16, mixed_float16, mixed_bfloat16, bfloat16, Fixtures/keras
                  same file, per file and loader (0 means bitwise), and between tf_keras's and Keras 3's
                  predict() of the same weights. (Keras 3 cannot load tfk.h5 itself: tf_keras writes
                  `time_major` into its LSTM config, which Keras 3's LSTM refuses.)
+`keras_policy_fixtures.py inner` builds Fixtures/keras-policies/inner/<P>/ instead (policies on a wrapper's inner
+layer only, K-N2b; see make_inner).
 Weights and inputs are seeded from the policy name, so a rerun gives the same arrays (files differ only in
 timestamps).
 """
@@ -97,10 +99,72 @@ def make(policy):
     print(policy, json.dumps(out))
 
 
+INNER_POLICIES = ["float16", "mixed_float16", "mixed_bfloat16"]
+
+
+def inner_models(L, policy, where):
+    """The inner-policy models (K-N2b): `where` is "inner" (the policy on the wrapped layer or cell only, the wrapper
+    float32), "both" (on wrapper and inner layer) or "none" (float32 everywhere)."""
+    l = L.layers
+    p = {} if where == "none" else {"dtype": policy}
+    w = {"dtype": policy} if where == "both" else {}
+    # Fixed names, so the tests can name the layers Keras wrote (Keras 3 calls a Bidirectional's LSTM "lstm"
+    # forward_lstm / backward_lstm in the file; tf_keras keeps "lstm" and builds backward_lstm from it).
+    out = {"bi": [l.Input((None, 3)), l.Bidirectional(l.LSTM(3, name="lstm", **p), name="bi", **w), l.Dense(2, name="out")],
+           "td": [l.Input((None, 3)), l.LSTM(4, return_sequences=True, name="lstm"),
+                  l.TimeDistributed(l.Dense(2, name="dense", **p), name="td", **w)]}
+    if L is keras:  # tf_keras cannot build RNN(LSTMCell(P)) under a float32 RNN (MatMul float16 vs float32)
+        out["rnn"] = [l.Input((None, 3)), l.RNN(l.LSTMCell(3, name="cell", **p), name="rnn", **w), l.Dense(2, name="out")]
+        out["lstm"] = [l.Input((None, 3)), l.LSTM(3, name="rnn", **({} if where == "none" else {"dtype": policy})), l.Dense(2, name="out")]
+    return out
+
+
+def make_inner(policy):
+    """Fixtures/keras-policies/inner/<P>/: a Keras 3 bi.keras, td.keras, rnn.keras and a tf_keras bi_tfk.h5, td_tfk.h5
+    with the policy on the inner layer (or RNN cell) only, as users write `Bidirectional(LSTM(3, dtype=P))`; x.npy;
+    each tool's predict on each (y_<file>.npy); evidence.json: the largest difference between the inner-only model
+    and the same weights with the policy on wrapper and inner ("both"), in float32 everywhere ("none"; float16
+    weights widened exactly), and for Keras 3's RNN(LSTMCell(P)) against LSTM(P)."""
+    d = os.path.join(ROOT, "inner", policy)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    rng = np.random.default_rng(zlib.crc32(("inner-" + policy).encode()))
+    x = (2 * rng.standard_normal((2, 5, 3))).astype("float32")
+    np.save(os.path.join(d, "x.npy"), x)
+    evidence = {}
+    for L, tool, ext in [(keras, "keras3", ".keras"), (tf_keras, "tf_keras", ".h5")]:
+        variants = {w: inner_models(L, policy, w) for w in ["inner", "both", "none"]}
+        for key, layers_inner in variants["inner"].items():
+            if key == "lstm":
+                continue
+            models = {w: L.Sequential(variants[w][key]) for w in variants}
+            if key == "rnn":
+                models["lstm"] = L.Sequential(variants["inner"]["lstm"])
+            weights = [rng.uniform(-0.8, 0.8, v.shape).astype(v.dtype) for v in models["inner"].get_weights()]
+            for m in models.values():
+                m.set_weights([w.astype(v.dtype) for w, v in zip(weights, m.get_weights())])
+            name = key + ("" if L is keras else "_tfk") + ext
+            path = os.path.join(d, name)
+            models["inner"].save(path)
+            y = predict(L.models.load_model(path, compile=False), x)
+            np.save(os.path.join(d, "y_" + name.split(".")[0] + ".npy"), y)
+            for w, m in models.items():
+                if w != "inner":
+                    evidence[f"{tool} {key}: inner-only vs {w}"] = spread(y, predict(m, x))
+    with open(os.path.join(d, "evidence.json"), "w") as fh:
+        json.dump(evidence, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    print("inner", policy, json.dumps(evidence))
+
+
 def main():
-    only = sys.argv[1:] or POLICIES
+    args = sys.argv[1:]
     print(f"keras {keras.__version__}  tf_keras {tf_keras.__version__}  tensorflow {tf.__version__}  numpy {np.__version__}")
-    for policy in only:
+    if args[:1] == ["inner"]:
+        for policy in args[1:] or INNER_POLICIES:
+            make_inner(policy)
+        return
+    for policy in args or POLICIES:
         make(policy)
 
 

@@ -10,6 +10,8 @@ import Testing
 /// Python: LSTMFORMAT_PYTHON; LSTMFORMAT_SKIP_PYTHON=1 skips.
 @Suite struct KerasPolicyInteropTests {
     static let policies = ["float16", "mixed_float16", "mixed_bfloat16", "bfloat16"]
+    /// `Fixtures/keras-policies/inner/<P>/` (`scripts/keras_policy_fixtures.py inner`, K-N2b).
+    static let innerPolicies = ["float16", "mixed_float16", "mixed_bfloat16"]
 
     /// `source` → `.lstm` → `format` at `url` (through the canonical file, as `lstm-format convert` twice would
     /// go), optionally converted to `dtype` first; returns the writer's notes.
@@ -84,6 +86,25 @@ import Testing
                 else { check(out, "tf_keras", x: x, against: source, "tf_keras") }
             }
         }
+        // K-N2b: policies on a wrapper's inner layer only (`Fixtures/keras-policies/inner/<P>/`). Each Keras predicts
+        // for the written file, bit for bit, what it predicts for the source: Keras 3 for its .keras sources (written
+        // .keras and .h5), tf_keras for its .h5 sources (written .h5); and the committed predictions within a step.
+        for policy in Self.innerPolicies {
+            let dir = "keras-policies/inner/\(policy)", x = Self.fixture("\(dir)/x.npy")
+            let step = policy.hasSuffix("bfloat16") ? "8e-3" : "1e-3"
+            for name in ["bi.keras", "td.keras", "rnn.keras", "bi_tfk.h5", "td_tfk.h5"] {
+                let source = Self.fixture("\(dir)/\(name)"), tool = name.hasSuffix(".keras") ? "keras3" : "tf_keras"
+                let y = Self.fixture("\(dir)/y_\(source.deletingPathExtension().lastPathComponent).npy")
+                for target in tool == "keras3" ? ["keras", "h5"] : ["h5"] {
+                    let out = folder.appendingPathComponent("inner-\(policy)-\(name).\(target)")
+                    let notes = try Self.convert(source, to: out, format: target == "keras" ? KerasFormat.self : KerasH5Format.self)
+                    #expect(!notes.contains("K-W6a"), "\(dir)/\(name) -> .\(target) carries its inner policies: \(notes)")
+                    check(out, tool, x: x, against: source, tool)
+                    jobs[tool]?.append(["--file", out.path, "--loader", tool, "--inputs", x.path, "--predict",
+                                        "--expect", y.path, "--rtol", "0", "--atol", step])
+                }
+            }
+        }
         for (loader, list) in jobs.sorted(by: { $0.key < $1.key }) {
             let results = try KerasInteropTests.runChecks(list, folder: folder, loader: loader)
             #expect(results.count == list.count, "\(loader): \(results.count) results for \(list.count) files")
@@ -101,6 +122,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         var sources = Self.policies.map { "keras-policies/\($0)/k3.keras" } + Self.policies.dropLast().map { "keras-policies/\($0)/tfk.h5" }
         sources += ["keras-cases/float16-policies/mixed_k3.keras", "keras-cases/float16-policies/mixed_tfk.h5", "keras-cases/bfloat16/mixed_bfloat16.keras"]
+        sources += Self.innerPolicies.flatMap { p in ["bi.keras", "td.keras", "rnn.keras", "bi_tfk.h5", "td_tfk.h5"].map { "keras-policies/inner/\(p)/\($0)" } }
         for (k, file) in sources.enumerated() {
             let source = try FormatRegistry.read(Self.fixture(file)).model, recorded = source.metadata["keras.dtype_policy"]
             #expect(recorded != nil, "\(file) records its policy")
@@ -115,6 +137,35 @@ import Testing
         let out = folder.appendingPathComponent("f16.keras")
         try Self.convert(Self.fixture("keras-policies/mixed_float16/k3.keras"), to: out, format: KerasFormat.self, dtype: .float16)
         #expect(try FormatRegistry.read(out).model.metadata["keras.dtype_policy"] == nil, "mixed_float16 does not fit float16 tensors")
+        // K-N2b, K-W6a: an inner policy that does not fit after --dtype is named, not dropped in silence.
+        for file in ["bi.keras", "td.keras", "bi_tfk.h5"] {
+            let inner = folder.appendingPathComponent("f16-\(file).keras")
+            let notes = try Self.convert(Self.fixture("keras-policies/inner/mixed_float16/\(file)"), to: inner, format: KerasFormat.self, dtype: .float16)
+            #expect(notes.contains("K-W6a") && notes.contains("/"), "\(file) --dtype float16: \(notes)")
+            #expect(try FormatRegistry.read(inner).model.metadata["keras.dtype_policy"] == nil, "\(file): float32 declared")
+        }
+    }
+
+    /// K-N2, K-N2b: a policy on a wrapper's inner layer only (Keras 3 writes `Bidirectional(LSTM(3, dtype=P))` as a
+    /// float32 wrapper around P LSTMs) is named in the read note and recorded in `keras.dtype_policy` as
+    /// `wrapper/inner` (an RNN's cell under the RNN's name); a TimeDistributed's inner policy comes with the note that
+    /// Keras 3 computes it in float32. Layer names are the script's (`scripts/keras_policy_fixtures.py inner`).
+    @Test func K_N2b_innerLayerPoliciesAreNamedInTheReadNote() throws {
+        for policy in Self.innerPolicies {
+            let dir = "keras-policies/inner/\(policy)"
+            // Keras 3 writes the Bidirectional's LSTM "lstm" as forward_lstm and backward_lstm; tf_keras keeps "lstm"
+            // and builds backward_lstm from its config.
+            let expected: [(String, [String])] = [
+                ("bi.keras", ["bi/forward_lstm", "bi/backward_lstm"]), ("td.keras", ["td/dense"]), ("rnn.keras", ["rnn"]),
+                ("bi_tfk.h5", ["bi/lstm", "bi/backward_lstm"]), ("td_tfk.h5", ["td/dense"])]
+            for (file, layers) in expected {
+                let notes = KerasCaseTests.Notes()
+                let model = try FormatRegistry.read(Self.fixture("\(dir)/\(file)"), options: ReadOptions(warn: { notes.add($0) })).model
+                #expect(KerasPolicyCarry.recorded(model).map { [$0.layer, $0.policy] } == layers.map { [$0, policy] }, "\(dir)/\(file)")
+                for layer in layers { #expect(notes.joined.contains("'\(layer)' (\(policy))"), "\(dir)/\(file): \(notes.joined)") }
+                #expect(notes.joined.contains("Keras 3's TimeDistributed") == file.hasPrefix("td"), "\(dir)/\(file): \(notes.joined)")
+            }
+        }
     }
 
     /// K-W6b's rule on its own: a layer carries the policy recorded under its source name when its tensors have the

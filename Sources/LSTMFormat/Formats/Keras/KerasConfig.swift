@@ -98,6 +98,7 @@ enum KerasConfig {
         let declaredInput = lastDimension(cfg["batch_shape"] ?? cfg["batch_input_shape"])
             ?? lastDimension((entry["build_config"] as? [String: Any])?["input_shape"])
         KerasInferenceNotes.policy(cfg, layer: name, notes: &notes)
+        if className != "Bidirectional" { KerasInferenceNotes.innerPolicies(className, cfg, layer: name, lstmNames: nil, notes: &notes) }
         func one(_ kind: KerasLayerPlan.Kind, _ cls: String = className) -> ([KerasLayerPlan], Int?) {
             ([KerasLayerPlan(name: name, className: cls, kind: kind, scope: scope)], declaredInput)
         }
@@ -112,6 +113,9 @@ enum KerasConfig {
         case "Bidirectional":
             var layer = try parseBidirectional(cfg, name: name, generation: generation)
             layer.scope = scope
+            if case .bidirectional(let f, let b, _) = layer.kind {
+                KerasInferenceNotes.innerPolicies(className, cfg, layer: name, lstmNames: (f.name, b.name), notes: &notes)
+            }
             return ([layer], declaredInput)
         case "Embedding":
             return ([KerasLayerPlan(name: name, className: className, kind: .embedding(try parseEmbedding(cfg, name: name)), scope: scope)], nil)

@@ -121,8 +121,22 @@ enum KerasConfigWriter {
                 denseIndex += 1
             case .masking, .passThrough, .activation: break
             }
-            carry.append(KerasPolicyCarry.Layer(written: layer.name, source: sources[layer.name],
-                                                dtypes: Set(names.compactMap { model.tensors[$0]?.dtype })))
+            var entry = KerasPolicyCarry.Layer(written: layer.name, source: sources[layer.name],
+                                               dtypes: Set(names.compactMap { model.tensors[$0]?.dtype }))
+            // K-N2b: inner layers' policies, recorded as "wrapper/inner" by their source names.
+            if let source = sources[layer.name] {
+                switch layer.kind {
+                case .bidirectional(let f, let b, _):
+                    let k = lstmIndex - 1
+                    entry.inner = [(f.name, meta["keras.lstm.\(k).forward_name"]), (b.name, meta["keras.lstm.\(k).backward_name"])]
+                        .compactMap { w, s in s.map { ("\(layer.name)/\(w)", "\(source)/\($0)") } }
+                    entry.innerShared = target == .legacyH5  // Keras 2 dialect: no backward_layer, the forward's config
+                case .dense(let d) where d.timeDistributedName != nil:
+                    if let inner = meta["keras.dense.\(denseIndex - 1).name"] { entry.inner = [("\(layer.name)/\(d.name)", "\(source)/\(inner)")] }
+                default: break
+                }
+            }
+            carry.append(entry)
         }
         let policies = KerasPolicyCarry.carry(KerasPolicyCarry.recorded(model), layers: carry,
                                               weighted: Set(layers.filter(\.hasWeights).map(\.name)))
@@ -208,14 +222,17 @@ enum KerasConfigWriter {
                 sequence = c.returnSequences
             case .bidirectional(let f, let b, let merge):
                 var c: [String: Any] = ["name": layer.name, "trainable": true, "dtype": dtype, "merge_mode": merge.rawValue,
-                                        "layer": wrap("LSTM", lstmConfig(f, policy: policy), input: nil)]
-                if k3 { c["backward_layer"] = wrap("LSTM", lstmConfig(b, policy: policy), input: nil) }
+                                        "layer": wrap("LSTM", lstmConfig(f, policy: policy ?? plan.writtenPolicies["\(layer.name)/\(f.name)"]), input: nil)]
+                // K-W6b, K-N2b: policies on the inner LSTMs only stay there (the source's own form).
+                if k3 { c["backward_layer"] = wrap("LSTM", lstmConfig(b, policy: policy ?? plan.writtenPolicies["\(layer.name)/\(b.name)"]), input: nil) }
                 layers.append(wrap("Bidirectional", c, input: shape))
                 width = merge == .concat ? 2 * f.units : f.units
                 sequence = f.returnSequences
             case .dense(let d):
                 if let w = d.timeDistributedName {
-                    let c: [String: Any] = ["name": w, "trainable": true, "dtype": dtype, "layer": wrap("Dense", denseConfig(d, dtype: dtype), input: nil)]
+                    // K-W6b, K-N2b: a policy on the inner Dense only stays there (the source's own form).
+                    let innerDType = policy == nil ? dtypeValue(plan.writtenPolicies["\(w)/\(d.name)"]) : dtype
+                    let c: [String: Any] = ["name": w, "trainable": true, "dtype": dtype, "layer": wrap("Dense", denseConfig(d, dtype: innerDType), input: nil)]
                     layers.append(wrap("TimeDistributed", c, input: shape))
                 } else {
                     layers.append(wrap("Dense", denseConfig(d, dtype: dtype), input: shape))

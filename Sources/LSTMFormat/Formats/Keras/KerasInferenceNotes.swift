@@ -10,12 +10,53 @@ enum KerasInferenceNotes {
     /// Records a layer's dtype policy (`"dtype": {"class_name": "DTypePolicy" | "Policy", "config": {"name": …}}`,
     /// or a plain dtype string) when it computes in lower precision.
     static func policy(_ cfg: [String: Any], layer: String, notes: inout KerasPlanNotes) {
-        let name: String? = switch cfg["dtype"] {
+        if let name = policyName(cfg), lowPrecisionPolicies.contains(name) { notes.dtypePolicies.append((layer, name)) }
+    }
+
+    /// A config's dtype policy name (a `DTypePolicy` / `Policy` object's `config.name`, or a plain dtype string).
+    static func policyName(_ cfg: [String: Any]) -> String? {
+        switch cfg["dtype"] {
         case let s as String: s
         case let d as [String: Any]: (d["config"] as? [String: Any])?["name"] as? String
         default: nil
         }
-        if let name, lowPrecisionPolicies.contains(name) { notes.dtypePolicies.append((layer, name)) }
+    }
+
+    /// K-N2b: the lower-precision policies of a wrapper's inner layers that differ from the wrapper's own, recorded
+    /// under `wrapper/inner` (Bidirectional's forward and backward LSTM, TimeDistributed's layer), the RNN's name
+    /// (one `LSTMCell`) or the cell's name (`StackedRNNCells`). `forward` / `backward` are the Bidirectional's inner
+    /// LSTM names as the plan has them; without `backward_layer`, Keras copies the forward config, policy included.
+    static func innerPolicies(_ className: String, _ cfg: [String: Any], layer: String,
+                              lstmNames: (forward: String, backward: String)?, notes: inout KerasPlanNotes) {
+        let own = policyName(cfg)
+        func config(_ key: String, in c: [String: Any]) -> [String: Any]? { (c[key] as? [String: Any])?["config"] as? [String: Any] }
+        func record(_ inner: [String: Any]?, as key: String, timeDistributed: Bool = false) {
+            guard let inner, let p = policyName(inner), lowPrecisionPolicies.contains(p), p != own else { return }
+            notes.dtypePolicies.append((key, p))
+            if timeDistributed { notes.timeDistributedInner.append(key) }
+        }
+        switch className {
+        case "Bidirectional":
+            guard let names = lstmNames else { return }
+            let forward = config("layer", in: cfg)
+            record(forward, as: "\(layer)/\(names.forward)")
+            record(config("backward_layer", in: cfg) ?? forward, as: "\(layer)/\(names.backward)")
+        case "TimeDistributed":
+            let inner = config("layer", in: cfg)
+            record(inner, as: "\(layer)/\(inner?["name"] as? String ?? "dense")", timeDistributed: true)
+        case "RNN":
+            guard let cell = cfg["cell"] as? [String: Any] else { return }
+            if cell["class_name"] as? String == "StackedRNNCells" {
+                for entry in config("cell", in: cfg)?["cells"] as? [[String: Any]] ?? [] {
+                    let c = entry["config"] as? [String: Any]
+                    record(c, as: c?["name"] as? String ?? "lstm_cell")
+                }
+            } else {
+                record(cell["config"] as? [String: Any], as: layer)
+            }
+        default:
+            break
+        }
     }
 
     /// A layer called with training=True: dropout-style layers and LSTM dropout / recurrent_dropout are
@@ -56,6 +97,11 @@ enum KerasInferenceNotes {
             out.append("dtype policy \(policies) on \(list): Keras computes these layers in lower precision (about 1e-3 relative from "
                        + "float32 arithmetic, 1e-2 for bfloat16); the weights convert exactly and lstm-format computes in float32/float64, "
                        + "so compare with Keras's own predictions at a relative tolerance of about 1e-2 (README: precision policies)")
+        }
+        if !notes.timeDistributedInner.isEmpty {
+            out.append("\(notes.timeDistributedInner.map { "'\($0)'" }.joined(separator: ", ")): the policy is on the layer inside a "
+                       + "TimeDistributed whose own dtype is float32; Keras 3's TimeDistributed calls that layer without the policy's "
+                       + "casting and computes it in float32, tf_keras computes it in the policy (K-N2b)")
         }
         return out
     }

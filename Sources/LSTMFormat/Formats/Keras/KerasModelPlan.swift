@@ -136,6 +136,8 @@ struct KerasPlanNotes: Equatable, Sendable {
     var inferenceDropout: [(layer: String, what: String)] = []
     /// Layers computed under a lower-precision dtype policy: layer name → policy name.
     var dtypePolicies: [(layer: String, policy: String)] = []
+    /// Of those, the inner layers of a TimeDistributed without the policy (`wrapper/inner`, K-N2b).
+    var timeDistributedInner: [String] = []
     /// Defaults assumed for options the file does not state (inferred architectures, old configs).
     var assumedDefaults: [String] = []
     /// Layers that were folded or flattened, for the metadata: original layer name → what happened.
@@ -144,7 +146,7 @@ struct KerasPlanNotes: Equatable, Sendable {
     static func == (a: Self, b: Self) -> Bool {
         a.inferenceDropout.map { [$0.layer, $0.what] } == b.inferenceDropout.map { [$0.layer, $0.what] }
             && a.dtypePolicies.map { [$0.layer, $0.policy] } == b.dtypePolicies.map { [$0.layer, $0.policy] }
-            && a.assumedDefaults == b.assumedDefaults
+            && a.timeDistributedInner == b.timeDistributedInner && a.assumedDefaults == b.assumedDefaults
             && a.rewrites.map { [$0.layer, $0.what] } == b.rewrites.map { [$0.layer, $0.what] }
     }
 }

@@ -12,6 +12,13 @@ enum KerasPolicyCarry {
         var written: String
         var source: String?
         var dtypes: Set<DType>
+        /// K-N2b: a wrapper's inner layers (Bidirectional's LSTMs, TimeDistributed's Dense), each recorded as
+        /// `source` (`wrapper/inner`) and written as `written` (`outer/inner`): when the wrapper has no policy of
+        /// its own, an inner layer's policy goes on that inner layer only, the source's own form.
+        var inner: [(written: String, source: String)] = []
+        /// The inner layers can only share one policy (a legacy `.h5` Bidirectional: its backward LSTM is the
+        /// forward's config).
+        var innerShared = false
     }
 
     /// The dtype Keras keeps a policy's variables in: float32 for `mixed_*` (computed in float16 / bfloat16),
@@ -48,17 +55,32 @@ enum KerasPolicyCarry {
                       weighted: Set<String>) -> (carried: [String: String], uncarried: [(layer: String, policy: String)]) {
         let bySource = Dictionary(recorded.map { ($0.layer, $0.policy) }, uniquingKeysWith: { a, _ in a })
         var carried: [String: String] = [:]
-        var placed: Set<String> = []
+        var placed: Set<String> = [], covered: Set<String> = []
         for layer in layers {
-            guard let source = layer.source, let policy = bySource[source] else { continue }
-            placed.insert(source)
+            let own = layer.source.flatMap { bySource[$0] }
+            let innerPolicies = layer.inner.map { bySource[$0.source] }
+            let keys = ([layer.source].compactMap { $0 } + layer.inner.map(\.source)).filter { bySource[$0] != nil }
+            guard !keys.isEmpty else { continue }
+            placed.formUnion(keys)
+            // Where the policies go: the layer's own on the layer (and its inner layers); with none of its own, each
+            // inner layer's on that inner layer only (K-N2b). Inner policies that differ from the layer's own, or from
+            // each other where they can only be one, are not carried (K-W6a).
+            var placements: [(key: String, policy: String)] = []
+            if let own {
+                if innerPolicies.allSatisfy({ $0 == nil || $0 == own }) { placements = [(layer.written, own)] }
+            } else if !layer.innerShared || Set(innerPolicies.map { $0 ?? "" }).count == 1 {
+                placements = zip(layer.inner, innerPolicies).compactMap { inner, p in p.map { (inner.written, $0) } }
+            }
             // A legacy .h5 never gets here with bfloat16 tensors (K-W1 refuses them), so bfloat16 is never carried there.
-            guard let variables = variableDType(policy), layer.dtypes.allSatisfy({ $0 == variables }) else { continue }
-            carried[layer.written] = policy
+            guard !placements.isEmpty, placements.allSatisfy({ p in variableDType(p.policy).map { v in layer.dtypes.allSatisfy { $0 == v } } ?? false })
+            else { continue }
+            for p in placements { carried[p.key] = p.policy }
+            covered.formUnion(keys)
         }
-        let computes = Set(layers.filter { weighted.contains($0.written) }.map { carried[$0.written].map(computeDType) ?? "" })
+        let computes = Set(layers.filter { weighted.contains($0.written) }
+            .map { l in (carried[l.written] ?? l.inner.lazy.compactMap { carried[$0.written] }.first).map(computeDType) ?? "" })
         let uncarried = recorded.filter { entry in
-            if placed.contains(entry.layer) { return !layers.contains { $0.source == entry.layer && carried[$0.written] != nil } }
+            if placed.contains(entry.layer) { return !covered.contains(entry.layer) }
             return computes != [computeDType(entry.policy)]
         }
         return (carried, uncarried)
