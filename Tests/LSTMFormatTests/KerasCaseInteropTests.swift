@@ -47,13 +47,7 @@ import Testing
             jobs["tf_keras"]?.append(["--file", h5.path, "--loader", "tf_keras", "--inputs", x, "--expect", y])
             if !keras2Sigmoid { jobs["keras3"]?.append(["--file", h5.path, "--loader", "keras3", "--inputs", x, "--expect", y]) }
         }
-        for (loader, list) in jobs.sorted(by: { $0.key < $1.key }) {
-            let results = try KerasInteropTests.runChecks(list, folder: folder, loader: loader)
-            #expect(results.count == list.count, "\(loader): \(results.count) results for \(list.count) files")
-            for (job, code) in zip(list, results) {
-                #expect(code == 0, "\(loader) \(job[1]): keras_check exit \(code)")
-            }
-        }
+        try KerasInteropTests.expectEveryCheckPasses(jobs, folder: folder)
     }
 
     /// K-W6a: a written Keras file that cannot carry the source's lower-precision policy (K-W6b: after `--dtype` the

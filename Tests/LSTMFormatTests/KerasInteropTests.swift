@@ -73,11 +73,18 @@ import Testing
                 }
             }
         }
+        try Self.expectEveryCheckPasses(jobs, folder: folder)
+    }
+
+    /// Runs each loader's `keras_check` jobs (`runChecks`, one Python process per loader) and expects one exit code
+    /// per job, each 0; a failure names the loader and `describe(job)` (default: the checked file, `job[1]`).
+    static func expectEveryCheckPasses(_ jobs: [String: [[String]]], folder: URL,
+                                       describe: ([String]) -> String = { $0[1] }) throws {
         for (loader, list) in jobs.sorted(by: { $0.key < $1.key }) {
-            let results = try Self.runChecks(list, folder: folder, loader: loader)
+            let results = try runChecks(list, folder: folder, loader: loader)
             #expect(results.count == list.count, "\(loader): \(results.count) results for \(list.count) files")
             for (job, code) in zip(list, results) {
-                #expect(code == 0, "\(loader) \(job[1]): keras_check exit \(code)")
+                #expect(code == 0, "\(loader) \(describe(job)): keras_check exit \(code)")
             }
         }
     }

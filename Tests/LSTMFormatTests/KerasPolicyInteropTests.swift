@@ -105,13 +105,7 @@ import Testing
                 }
             }
         }
-        for (loader, list) in jobs.sorted(by: { $0.key < $1.key }) {
-            let results = try KerasInteropTests.runChecks(list, folder: folder, loader: loader)
-            #expect(results.count == list.count, "\(loader): \(results.count) results for \(list.count) files")
-            for (job, code) in zip(list, results) {
-                #expect(code == 0, "\(loader) \(job[1]) against \(job[8]): keras_check exit \(code)")
-            }
-        }
+        try KerasInteropTests.expectEveryCheckPasses(jobs, folder: folder) { "\($0[1]) against \($0[8])" }
     }
 
     /// K-W6b without Keras: the written file declares the source's policies, so reading it back records the same
