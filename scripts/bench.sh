@@ -10,6 +10,9 @@
 # machine's speed (Spec/bptt.md B41: on the 2-core VMs it moves between two levels every few seconds). Prints
 # the median of the per-round ratios and their range beside the pooled medians, and the load before and after.
 #
+# LSTMFORMAT_BENCH_BINARY=path runs that lstm-format-bench instead of building this tree's (to measure another
+# commit's binary, e.g. before and after a change, with the same harness).
+#
 # The PyTorch venv lives at /root/.cache/lstm-format/bench-venv and is created on first use with
 # `pip install torch numpy` from PyPI (the default wheel; it pulls CUDA runtime wheels, several GB, since no
 # CPU-only index is reachable). Other processes on the machine skew both columns: run it on a quiet machine.
@@ -27,12 +30,16 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch" 2>/dev/
     "$VENV/bin/pip" install --quiet torch numpy
 fi
 
-swift build -c release --product lstm-format-bench >&2
+BIN="${LSTMFORMAT_BENCH_BINARY:-}"
+if [ -z "$BIN" ]; then
+    swift build -c release --product lstm-format-bench >&2
+    BIN=.build/release/lstm-format-bench
+fi
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 for ((r = 0; r < ROUNDS; r++)); do
-    ours() { echo "ours $r $(.build/release/lstm-format-bench --runs "$PER_ROUND" --threads "$THREADS" --json)" >> "$OUT"; }
+    ours() { echo "ours $r $("$BIN" --runs "$PER_ROUND" --threads "$THREADS" --json)" >> "$OUT"; }
     torch() { echo "torch $r $("$VENV/bin/python" scripts/bench_torch.py --runs "$PER_ROUND" --threads "$THREADS" --json)" >> "$OUT"; }
     if (( r % 2 == 0 )); then ours; torch; else torch; ours; fi
 done

@@ -1,13 +1,16 @@
-/* The fused forward time loop of one cell on several threads (Spec/bptt.md B40). See include/CStepKernels.h.
-   Each thread owns a fixed range of 16-unit groups for every row of the batch and every step; after each step
-   the threads meet at a barrier, since the next step reads every unit of h(t). Which thread computes a group never
-   changes a sum (B35), so the results are the bits of one thread. */
+/* The fused forward time loop of one cell on several threads (Spec/bptt.md B40, B42). See include/CStepKernels.h.
+   Each thread owns a contiguous range of 16-unit groups for every row of the batch; after each step the threads
+   meet at a barrier, since the next step reads every unit of h(t). The last thread to arrive moves the range
+   boundaries so that each thread's share follows its speed in the step just done (the two CPUs of a VM often run
+   at different speeds, and a thread may lose its CPU for a while). Which thread computes a group never changes a
+   sum (B35), so the results are the bits of one thread. */
 #define _GNU_SOURCE
 #include "CStepKernels.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define CPU_RELAX() _mm_pause()
@@ -17,21 +20,59 @@
 
 /* Spins before each sched_yield while waiting (a few tens of microseconds; a step takes hundreds). */
 #define SPINS 2000
+#define MAX_THREADS 64
 
 typedef struct {
+    const lstmk_cell *cell;
+    int threads, groups;
+    /* Thread k owns groups bound[k] ..< bound[k + 1] in the current step; spent[k] is its time in the last one. */
+    int bound[MAX_THREADS + 1];
+    long long spent[MAX_THREADS];
     _Atomic int arrived;
     _Atomic int phase;
-    int threads;
-} step_barrier;
+    _Atomic int go;
+} cell_run;
 
-static void barrier_wait(step_barrier *b) {
-    int phase = atomic_load_explicit(&b->phase, memory_order_acquire);
-    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == b->threads - 1) {
-        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
-        atomic_store_explicit(&b->phase, phase + 1, memory_order_release);
+static long long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+void lstmk_share_groups(int threads, int groups, const double *speed, int *bound) {
+    double total = 0;
+    for (int k = 0; k < threads; k++) total += speed[k] > 0 ? speed[k] : 0;
+    bound[0] = 0;
+    bound[threads] = groups;
+    double sum = 0;
+    for (int k = 1; k < threads; k++) {
+        sum += speed[k - 1] > 0 ? speed[k - 1] : 0;
+        /* An even split when no speed is known (all 0, or NaN). */
+        int b = total > 0 ? (int)(groups * (sum / total) + 0.5) : k * groups / threads;
+        if (b < bound[k - 1] + 1) b = bound[k - 1] + 1;
+        if (b > groups - (threads - k)) b = groups - (threads - k);
+        bound[k] = b;
+    }
+}
+
+/* The bounds of the next step: each thread's share in proportion to its groups per nanosecond in the step just
+   done (B42). */
+static void rebalance(cell_run *run) {
+    double speed[MAX_THREADS];
+    for (int k = 0; k < run->threads; k++)
+        speed[k] = (double)(run->bound[k + 1] - run->bound[k]) / (double)(run->spent[k] > 0 ? run->spent[k] : 1);
+    lstmk_share_groups(run->threads, run->groups, speed, run->bound);
+}
+
+static void barrier_wait(cell_run *run) {
+    int phase = atomic_load_explicit(&run->phase, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&run->arrived, 1, memory_order_acq_rel) == run->threads - 1) {
+        rebalance(run);
+        atomic_store_explicit(&run->arrived, 0, memory_order_relaxed);
+        atomic_store_explicit(&run->phase, phase + 1, memory_order_release);
         return;
     }
-    for (int spins = 0; atomic_load_explicit(&b->phase, memory_order_acquire) == phase; spins++) {
+    for (int spins = 0; atomic_load_explicit(&run->phase, memory_order_acquire) == phase; spins++) {
         if (spins < SPINS) {
             CPU_RELAX();
         } else {
@@ -41,25 +82,21 @@ static void barrier_wait(step_barrier *b) {
     }
 }
 
-typedef struct {
-    const lstmk_cell *cell;
-    step_barrier *barrier;
-    int g0, g1;
-} cell_part;
-
-static void run_part(const cell_part *p) {
-    const lstmk_cell *c = p->cell;
+static void run_part(cell_run *run, int k) {
+    const lstmk_cell *c = run->cell;
     const int batch = c->batch, hidden = c->hidden, steps = c->steps;
     const size_t block = (size_t)batch * hidden;
-    const int u0 = p->g0 * 16, u1 = p->g1 * 16 < hidden ? p->g1 * 16 : hidden;
     for (int step = 0; step < steps; step++) {
+        long long start = run->threads > 1 ? now_ns() : 0;
+        const int g0 = run->bound[k], g1 = run->bound[k + 1];
+        const int u0 = g0 * 16, u1 = g1 * 16 < hidden ? g1 * 16 : hidden;
         /* Input time t; h and C keep h(-1) = C(-1) = 0 in slot 0 (forward) or slot T (reverse). */
         const int t = c->reverse ? steps - 1 - step : step;
         const int slot = c->reverse ? t : t + 1, previous = c->reverse ? t + 1 : t;
         const float *h_prev = c->h + (size_t)previous * block, *c_prev = c->c + (size_t)previous * block;
         float *h_out = c->h + (size_t)slot * block, *c_out = c->c + (size_t)slot * block;
         if (u1 > u0) {
-            lstmk_forward_step_groups(batch, hidden, p->g0, p->g1, h_prev, c->packed_gates,
+            lstmk_forward_step_groups(batch, hidden, g0, g1, h_prev, c->packed_gates,
                                       c->z + (size_t)t * batch * 4 * hidden, c_prev, c_out,
                                       c->act_c + (size_t)t * block, h_out, step > 0, step & 1);
             if (c->mask) {
@@ -73,16 +110,12 @@ static void run_part(const cell_part *p) {
                 }
             }
         }
-        if (p->barrier) barrier_wait(p->barrier);
+        if (run->threads > 1) {
+            run->spent[k] = now_ns() - start;
+            barrier_wait(run);
+        }
     }
 }
-
-#define MAX_THREADS 64
-
-typedef struct {
-    cell_part parts[MAX_THREADS];
-    _Atomic int go;
-} cell_run;
 
 typedef struct {
     cell_run *run;
@@ -91,9 +124,9 @@ typedef struct {
 
 static void *run_worker(void *arg) {
     worker_arg *w = arg;
-    /* The parts are set once every thread exists (their number decides the split). */
+    /* The bounds are set once every thread exists (their number decides the split). */
     while (atomic_load_explicit(&w->run->go, memory_order_acquire) == 0) sched_yield();
-    run_part(&w->run->parts[w->index]);
+    run_part(w->run, w->index);
     return NULL;
 }
 
@@ -110,6 +143,10 @@ void lstmk_forward_cell(const lstmk_cell *cell, int threads) {
     if ((double)cell->steps * cell->batch * 4.0 * cell->hidden * cell->hidden < (double)(1 << 24)) threads = 1;
     if (threads < 1) threads = 1;
     cell_run run;
+    run.cell = cell;
+    run.groups = groups;
+    atomic_init(&run.arrived, 0);
+    atomic_init(&run.phase, 0);
     atomic_init(&run.go, 0);
     pthread_t ids[MAX_THREADS];
     worker_arg args[MAX_THREADS];
@@ -120,14 +157,9 @@ void lstmk_forward_cell(const lstmk_cell *cell, int threads) {
         args[started] = (worker_arg){&run, started};
         if (pthread_create(&ids[started], NULL, run_worker, &args[started]) != 0) break;
     }
-    step_barrier barrier;
-    atomic_init(&barrier.arrived, 0);
-    atomic_init(&barrier.phase, 0);
-    barrier.threads = started;
-    for (int k = 0; k < started; k++)
-        run.parts[k] = (cell_part){cell, started > 1 ? &barrier : NULL, k * groups / started,
-                                   (k + 1) * groups / started};
+    run.threads = started;
+    for (int k = 0; k <= started; k++) run.bound[k] = k * groups / started;
     atomic_store_explicit(&run.go, 1, memory_order_release);
-    run_part(&run.parts[0]);
+    run_part(&run, 0);
     for (int k = 1; k < started; k++) pthread_join(ids[k], NULL);
 }

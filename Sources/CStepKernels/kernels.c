@@ -59,13 +59,15 @@ INLINE512 __m512 v_tanh(__m512 x) {
     return _mm512_mask_sub_ps(t, negative, _mm512_setzero_ps(), t);
 }
 
-/* acc[r][q] = sum over k of a[r, k] * panel[k, 16q ..< 16q+16], for MR <= 6 rows: one FMA chain per element. */
+/* acc[r][q] = sum over k of a[r, k] * panel[k, 16q ..< 16q+16], for MR <= 6 rows: one FMA chain per element.
+   Meanwhile touches the npf cache lines at pf (the tile's operands of the gate pass), one every 8 k. */
 #define MAX_ROWS 6
 INLINE512 void panel_product(const int mr, int k, const float *a, int lda, const float *panel,
-                             __m512 acc[MAX_ROWS][4]) {
+                             __m512 acc[MAX_ROWS][4], const char *const *pf, int npf) {
     for (int r = 0; r < mr; r++)
         for (int q = 0; q < 4; q++) acc[r][q] = _mm512_setzero_ps();
     for (int j = 0; j < k; j++) {
+        if ((j & 7) == 0 && (j >> 3) < npf) _mm_prefetch(pf[j >> 3], _MM_HINT_T0);
         const float *b = panel + (size_t)j * 64;
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
         __m512 b2 = _mm512_loadu_ps(b + 32), b3 = _mm512_loadu_ps(b + 48);
@@ -82,8 +84,22 @@ INLINE512 void panel_product(const int mr, int k, const float *a, int lda, const
 INLINE512 void gate_tile(const int mr, int hidden, int g, const float *h_prev, const float *panel, float *z,
                          const float *c_prev, float *c_out, float *act_c, float *h_out, int recurrent) {
     __m512 acc[MAX_ROWS][4];
-    panel_product(mr, recurrent ? hidden : 0, h_prev, hidden, panel, acc);
     int u0 = g * 16, n = hidden - u0 < 16 ? hidden - u0 : 16;
+    /* The lines the gate pass reads and writes (B42): z(t) was written by the all-steps input projection long ago
+       and C(t), tanh C(t) and h(t) are fresh lines, so each would miss; fetched during the product, their
+       misses overlap it instead of stalling the gates. */
+    const char *pf[MAX_ROWS * 8];
+    int npf = 0;
+    for (int r = 0; r < mr; r++) {
+        const float *zr = z + (size_t)r * 4 * hidden + u0;
+        size_t o = (size_t)r * hidden + u0;
+        for (int q = 0; q < 4; q++) pf[npf++] = (const char *)(zr + q * hidden);
+        pf[npf++] = (const char *)(c_prev + o);
+        pf[npf++] = (const char *)(c_out + o);
+        pf[npf++] = (const char *)(act_c + o);
+        pf[npf++] = (const char *)(h_out + o);
+    }
+    panel_product(mr, recurrent ? hidden : 0, h_prev, hidden, panel, acc, pf, npf);
     __mmask16 m = (__mmask16)((1u << n) - 1);
     for (int r = 0; r < mr; r++) {
         float *zr = z + (size_t)r * 4 * hidden + u0;
@@ -138,7 +154,7 @@ AVX512 void lstmk_forward_step(int rows, int hidden, const float *h_prev, const 
 INLINE512 void gemm_tile(const int mr, int k, int n, int p, const float *a, int lda, const float *panel, float *c,
                          int ldc) {
     __m512 acc[MAX_ROWS][4];
-    panel_product(mr, k, a, lda, panel, acc);
+    panel_product(mr, k, a, lda, panel, acc, 0, 0);
     for (int q = 0; q < 4; q++) {
         int j0 = p * 64 + q * 16, w = n - j0 < 16 ? n - j0 : 16;
         if (w <= 0) break;

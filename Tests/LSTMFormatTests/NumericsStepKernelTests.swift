@@ -152,6 +152,30 @@ struct NumericsStepKernelTests {
         }
     }
 
+    /// B42: the threads' ranges are re-cut at every barrier in proportion to their speeds: contiguous, covering
+    /// every group once, at least one group each, rounded to the nearest group; an even cut when no speed is
+    /// known. (Any cut gives the bits of one thread: B40's test runs the loop, which re-cuts at every step.)
+    @Test func B42_groupsAreSharedBySpeed() {
+        func share(_ speed: [Double], groups: Int) -> [Int] {
+            var bound = [Int32](repeating: -1, count: speed.count + 1)
+            lstmk_share_groups(Int32(speed.count), Int32(groups), speed, &bound)
+            return bound.map(Int.init)
+        }
+        #expect(share([1, 1], groups: 32) == [0, 16, 32])
+        #expect(share([0.2, 0.6], groups: 32) == [0, 8, 32])  // a quarter of 32
+        #expect(share([1.2, 1], groups: 32) == [0, 17, 32])  // 17.45 rounds to 17
+        #expect(share([1.3, 1], groups: 32) == [0, 18, 32])  // 18.09
+        #expect(share([2, 1, 1], groups: 17) == [0, 9, 13, 17])  // 8.5 rounds up, 12.75
+        // A thread that lost its CPU (speed ~0) keeps one group; so does each of many slow ones.
+        #expect(share([1e-12, 1], groups: 32) == [0, 1, 32])
+        #expect(share([1, 0, 0, 0], groups: 32) == [0, 29, 30, 31, 32])
+        #expect(share([1, 1, 1], groups: 3) == [0, 1, 2, 3])
+        // No speed known: an even cut.
+        #expect(share([0, 0, 0], groups: 32) == [0, 10, 21, 32])
+        #expect(share([.nan, .nan], groups: 33) == [0, 16, 33])
+        #expect(share([1], groups: 5) == [0, 5])
+    }
+
     /// B34–B35: the kernel path agrees with the OpenBLAS path to float32 precision (outputs 1e-5 absolute, loss
     /// 1e-5 relative, each gradient tensor 1e-4 of its largest element) on every variant, masked and not, and on
     /// hidden sizes with a partial panel (20, 40) and full ones (32). Seeds 41, 42, 43.

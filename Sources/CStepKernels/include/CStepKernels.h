@@ -48,12 +48,19 @@ typedef struct {
     const uint8_t *mask;
 } lstmk_cell;
 
-/* The whole forward time loop of a fused cell (Spec/bptt.md B40): step after step, the 16-unit groups split
-   across `threads` threads (the caller's and threads - 1 it starts and joins), every row of the batch in each,
-   with a barrier after each step (at most as many threads as CPUs the process may run on; one thread below 2^24
-   multiply-adds in all). Step s visits its groups in reverse
-   when s is odd (B37). Same bits for any thread count (B35). */
+/* The whole forward time loop of a fused cell (Spec/bptt.md B40, B42): step after step, the 16-unit groups split
+   across `threads` threads (the caller's and threads - 1 it starts and joins) in contiguous ranges, every row of
+   the batch in each, with a barrier after each step (at most as many threads as CPUs the process may run on; one
+   thread below 2^24 multiply-adds in all). At each barrier the ranges are re-cut by lstmk_share_groups from each
+   thread's speed in the step just done. Step s visits its groups in reverse when s is odd (B37). Same bits for
+   any thread count and any cut (B35). */
 void lstmk_forward_cell(const lstmk_cell *cell, int threads);
+
+/* Cuts `groups` groups into `threads` contiguous ranges bound[k] ..< bound[k + 1] (bound[0] = 0,
+   bound[threads] = groups; 1 <= threads <= groups), each in proportion to speed[k] (groups per unit of time; a
+   negative or NaN speed counts as 0), rounded to the nearest group, at least one group each; an even cut when no
+   speed is positive. */
+void lstmk_share_groups(int threads, int groups, const double *speed, int *bound);
 
 /* C [rows, N] = A [rows, K] B with B packed by lstmk_pack_panels (ldc, lda in floats); reverse as above. */
 void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const float *packed, float *c, int ldc,
