@@ -12,11 +12,11 @@ The committed cases (Fixtures/verify-tolerance/, about 1.2 MB) are units1, units
 (16 MB of weights) is made by the tests at run time (`--only units1000 --out DIR`), and units3072 (150 MB) only
 for the spec's figures.
 
-With --measure it also rebuilds each model in float64 with the same weights (Keras's float64 predict is the
-reference, exact to about 1e-15) and, given --lstm-format, runs our `forward` in float32; it prints, per case,
-N (B19a), max|y|, and the largest |difference| in units of u·√N·max|y| (u = 2⁻²⁴) for Keras float32 against the
-float64 reference, for ours against Keras, and for five faulty conversions (the float64 model with changed
-weights) against Keras's float32 predictions.
+With --measure it also computes each model in float64 with numpy (the reference; Keras's own float64 predict is
+measured against it, not taken as it) and, given --lstm-format, runs our `forward` in float32; it prints, per
+case, N (B19a), the range of the output features' scales s_j, and the largest |difference| in units of
+u·√N·s_j (u = 2⁻²⁴) for Keras float32 against the reference, for ours against Keras, and for faulty
+conversions (the reference with changed weights) against Keras's float32 predictions.
 
 Versions are pinned (scripts/requirements-keras.txt: keras 3.15.1, tensorflow-cpu 2.21.0, numpy 2.4.6).
 Run: ~/.cache/lstm-format/venv/bin/python scripts/make_verify_tolerance_fixtures.py [--only CASE] [--out DIR]
@@ -38,15 +38,20 @@ PINNED = {"keras": "3.15.1", "numpy": "2.4.6"}
 FEATURES = 8
 BATCH = 2
 WEIGHT_SCALE = 3.0
-# name: (units, steps, dense units or 0, return_sequences, seed)
+# name: (units, steps, dense units or 0, return_sequences, seed, dense bias or None, batch)
 CASES = {
-    "units1": (1, 5, 0, True, 11),
-    "units64": (64, 30, 16, True, 12),
-    "units256": (256, 30, 16, False, 13),
-    "units1000": (1000, 30, 16, True, 14),
-    "units3072": (3072, 10, 16, True, 15),
+    "units1": (1, 5, 0, True, 11, None, BATCH),
+    "units64": (64, 30, 16, True, 12, None, BATCH),
+    "units256": (256, 30, 16, False, 13, None, BATCH),
+    "units1000": (1000, 30, 16, True, 14, None, BATCH),
+    "units3072": (3072, 10, 16, True, 15, None, BATCH),
+    # The fresh-clone reviewer's head: output features of scale 300 next to features of scale 1 (B19a's s_j).
+    "head300": (64, 30, 4, True, 21, [300.0, -250.0, 0.5, 1.0], BATCH),
+    # Many-to-one, batch 1: each output feature is one sum, and some land near 0 by cancellation (feature 1 at
+    # 0.012 with terms of root-sum-square 1.4): a scale of max|e_j| alone fails Keras's own predictions here (B19a).
+    "cancel1": (64, 30, 16, False, 24, None, 1),
 }
-COMMITTED = ["units1", "units64", "units256"]
+COMMITTED = ["units1", "units64", "units256", "head300", "cancel1"]
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "verify-tolerance")
 
 
@@ -65,11 +70,14 @@ def build(units, steps, dense, sequences, dtype):
 
 
 def make(name, out):
-    units, steps, dense, sequences, seed = CASES[name]
+    units, steps, dense, sequences, seed, bias, batch = CASES[name]
     keras.utils.set_random_seed(seed)
     model = build(units, steps, dense, sequences, "float32")
-    model.set_weights([(w * WEIGHT_SCALE).astype(np.float32) for w in model.get_weights()])
-    x = np.random.default_rng(seed).standard_normal((BATCH, steps, FEATURES)).astype(np.float32)
+    weights = [(w * WEIGHT_SCALE).astype(np.float32) for w in model.get_weights()]
+    if bias is not None:
+        weights[-1] = np.array(bias, np.float32)
+    model.set_weights(weights)
+    x = np.random.default_rng(seed).standard_normal((batch, steps, FEATURES)).astype(np.float32)
     y = model.predict(x, verbose=0)
     folder = os.path.join(out, name)
     os.makedirs(folder, exist_ok=True)
@@ -84,6 +92,37 @@ def chain_length(units, steps, dense):
     return steps * (FEATURES + units + 1) + (units + 1 if dense else 0)
 
 
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def reference(weights, x, units, sequences, dense):
+    """numpy float64 forward of Keras's LSTM (gates i, f, c, o) and Dense: (outputs, the dense layer's input)."""
+    kernel, recurrent, bias = weights[:3]
+    h = np.zeros((x.shape[0], units))
+    c = np.zeros_like(h)
+    hs = []
+    for t in range(x.shape[1]):
+        z = x[:, t].astype(np.float64) @ kernel + h @ recurrent + bias
+        i, f = sigmoid(z[:, :units]), sigmoid(z[:, units:2 * units])
+        c = f * c + i * np.tanh(z[:, 2 * units:3 * units])
+        h = sigmoid(z[:, 3 * units:]) * np.tanh(c)
+        hs.append(h)
+    a = np.stack(hs, 1) if sequences else h
+    return (a @ weights[3] + weights[4] if dense else a), a
+
+
+def feature_scales(y, a, weights, dense):
+    """s_j of B19a: max over positions of max(|z_j|, sqrt(c_j² + Σ_k (V_kj a_k)²)) with a dense head, else max|y_j|."""
+    axes = tuple(range(y.ndim - 1))
+    if not dense:
+        return np.abs(y).max(axis=axes)
+    V, c = weights[3], weights[4]
+    terms = a[..., :, None] * V
+    root = np.sqrt((terms ** 2).sum(-2) + c ** 2)
+    return np.maximum(np.abs(a @ V + c), root).max(axis=axes)
+
+
 def faults(weights, units):
     """Faulty conversions of Keras's [kernel, recurrent_kernel, bias, (dense kernel, dense bias)] (gates i, f, c, o)."""
     rng = np.random.default_rng(5)
@@ -96,36 +135,49 @@ def faults(weights, units):
         "every weight x (1 + 1e-3 r), r uniform in [-1, 1)": [w * (1 + 1e-3 * rng.uniform(-1, 1, w.shape)) for w in weights],
         "weights rounded to float16": [w.astype(np.float16).astype(np.float64) for w in weights],
         "forget-gate bias without Keras's unit forget bias": weights[:2] + [bias] + weights[3:],
+        "kernel x 1.001": [weights[0] * 1.001] + weights[1:],
     }
     if len(weights) > 3:
         out["dense bias + 1e-3"] = weights[:-1] + [weights[-1] + 1e-3]
+        out["dense kernel x 1.01"] = weights[:3] + [weights[3] * 1.01, weights[4]]
     return out
 
 
 def measure(name, model, x, y, folder, binary):
-    units, steps, dense, sequences, _ = CASES[name]
+    """Largest |difference| / (u·√N·s_j) over the elements (the tolerance is 8 of these units, plus its rtol term)."""
+    units, steps, dense, sequences, *_ = CASES[name]
     u = 2.0 ** -24
     n = chain_length(units, steps, dense)
-    scale = float(np.abs(y).max())
-    unit = u * math.sqrt(n) * scale
     weights = [w.astype(np.float64) for w in model.get_weights()]
+    y = y.astype(np.float64)
+    y64, a = reference(weights, x, units, sequences, dense)
+    scale = feature_scales(y64, a, weights, dense)
+    unit = u * math.sqrt(n) * scale
+
+    def units_of(d):
+        return (d / unit).max()
+
     m64 = build(units, steps, dense, sequences, "float64")
     m64.set_weights(weights)
-    y64 = m64.predict(x.astype(np.float64), verbose=0)
-    line = [f"{name}: N {n}, max|y| {scale:.3g}, u·√N·max|y| {unit:.3g}",
-            f"keras32 vs float64 {np.abs(y - y64).max() / unit:.3g}"]
+    k64 = m64.predict(x.astype(np.float64), verbose=0)
+    line = [f"{name}: N {n}, s_j {scale.min():.3g}..{scale.max():.3g}, max|y| {np.abs(y).max():.3g}",
+            f"keras32 vs float64 reference {units_of(np.abs(y - y64)):.3g}",
+            f"(array-wide max|y| scale: {np.abs(y - y64).max() / (u * math.sqrt(n) * np.abs(y).max()):.3g};"
+            f" per-feature max|y_j| scale: {units_of(np.abs(y - y64) * scale / np.abs(y).max(axis=tuple(range(y.ndim - 1)))):.3g})",
+            f"keras float64 predict vs float64 reference: max abs {np.abs(k64 - y64).max():.3g},"
+            f" {units_of(np.abs(k64 - y64)) * u / 2.0 ** -53:.3g} float64 units, {units_of(np.abs(k64 - y64)):.3g} float32 units"]
     if binary:
         with tempfile.TemporaryDirectory() as tmp:
             ours = os.path.join(tmp, "ours.npy")
             subprocess.run([binary, "forward", os.path.join(folder, "model.keras"), "--inputs", os.path.join(folder, "x.npy"),
                             "--output", ours], check=True)
             o = np.load(ours).astype(np.float64)
-        d = np.abs(o - y)
-        line.append(f"ours vs keras32 {d.max() / unit:.3g} (old default rtol 1e-5 atol 1e-6: {int((d > 1e-6 + 1e-5 * np.abs(y)).sum())} of {y.size} fail)")
+        line.append(f"ours vs keras32 {units_of(np.abs(o - y)):.3g}")
     for label, w in faults(weights, units).items():
-        m64.set_weights(w)
-        line.append(f"{label} {np.abs(m64.predict(x.astype(np.float64), verbose=0) - y).max() / unit:.3g}")
-    print("; ".join(line), flush=True)
+        d = np.abs(reference(w, x, units, sequences, dense)[0] - y)
+        # > 1: the fault fails the default tolerance (8 units + rtol (u_e + 8u)|e|) by that factor at its worst element
+        line.append(f"{label} {units_of(d):.3g} (x{(d / (8 * unit + 9 * u * np.abs(y))).max():.3g} outside)")
+    print(";\n  ".join(line), flush=True)
 
 
 def main():

@@ -12,8 +12,8 @@ struct VerifyCommand: ToolCommand {
             coordinates) on a deterministic probe, or on --inputs when given: those are checked as `forward` \
             checks them, and without --expect their outputs must be finite. With --inputs and --expect: the \
             outputs against the expected array (default derived from rounding, Spec/bptt.md B19a: \
-            rtol u_e + 8u, atol 8u·√N·max|expected|, N the rounded operations behind one output; the report \
-            gives it). With --targets and --expect-gradients: the loss and every \
+            rtol u_e + 8u, atol 8u·√N·s_j per output feature j, N the rounded operations behind one output, \
+            s_j the feature's own scale; the report gives N and the atols). With --targets and --expect-gradients: the loss and every \
             gradient against the expected .npz (default rtol 1e-4, atol 1e-5). \
             Exit 0 when every check passes, 1 when a numerical check fails, 2 on errors.
             """

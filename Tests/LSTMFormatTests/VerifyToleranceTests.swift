@@ -4,9 +4,11 @@ import Testing
 
 /// `Spec/bptt.md` B19a: `verify --expect`'s default tolerance passes Keras's own float32 `predict` and fails a
 /// faulty conversion. Expected values are Keras's (`scripts/make_verify_tolerance_fixtures.py`, pinned Keras 3.15.1 /
-/// TensorFlow 2.21.0): Fixtures/verify-tolerance/units1, units64, units256; units1000 (16 MB) is made at run time.
+/// TensorFlow 2.21.0): Fixtures/verify-tolerance/units1, units64, units256, head300 (the fresh-clone reviewer's head:
+/// dense bias [300, −250, 0.5, 1]), cancel1 (many-to-one, batch 1: output features near 0 by cancellation);
+/// units1000 (16 MB) is made at run time.
 @Suite(.serialized) struct VerifyToleranceTests {
-    static let committed = ["units1", "units64", "units256"]
+    static let committed = ["units1", "units64", "units256", "head300", "cancel1"]
 
     /// Fixtures/verify-tolerance/<case>, or the run-time units1000 folder.
     static func folder(_ name: String) throws -> URL {
@@ -41,6 +43,8 @@ import Testing
         case float16 = "weights rounded to float16"
         case forgetBias = "b_f without Keras's unit forget bias"
         case denseBias = "dense bias + 1e-3"
+        case kernelScaled = "W x 1.001"
+        case denseKernelScaled = "dense kernel x 1.01"
 
         func apply(_ m: LSTMModel) throws -> LSTMModel? {
             var t = m.tensors
@@ -63,6 +67,14 @@ import Testing
             case .denseBias:
                 guard m.tensors["dense.0.c"] != nil else { return nil }
                 t["dense.0.c"] = shifted("dense.0.c", by: 1e-3)
+            case .kernelScaled:
+                for g in Gate.allCases {
+                    let name = TensorName.lstm(0, .fwd, .W, g), x = m.tensors[name]!
+                    t[name] = Tensor(shape: x.shape, values: x.float64Values().map { $0 * 1.001 }, dtype: x.dtype)
+                }
+            case .denseKernelScaled:
+                guard let x = m.tensors["dense.0.V"] else { return nil }
+                t["dense.0.V"] = Tensor(shape: x.shape, values: x.float64Values().map { $0 * 1.01 }, dtype: x.dtype)
             }
             return try LSTMModel(architecture: m.architecture, tensors: t, metadata: m.metadata)
         }
@@ -92,12 +104,12 @@ import Testing
         let x = try NumPy.readNPY(folder.appendingPathComponent("x.npy")), e = try NumPy.readNPY(folder.appendingPathComponent("y.npy"))
         func check(_ m: LSTMModel) throws -> CheckResult {
             let y = try LSTMNumerics.forward(m, input: .features(x), precision: .float32)
-            return try Verifier.outputsCheck(m.architecture, outputs: y, steps: x.shape[1], expected: e, precision: .float32, tolerance: nil)
+            return try Verifier.outputsCheck(m, input: .features(x), outputs: y, expected: e, precision: .float32, tolerance: nil)
         }
         #expect(try check(model).passed)
         // The old default (rtol 1e-5, atol 1e-6) fails Keras's own predictions here, as the reviewer found.
         let y = try LSTMNumerics.forward(model, input: .features(x), precision: .float32)
-        let old = try Verifier.outputsCheck(model.architecture, outputs: y, steps: x.shape[1], expected: e, precision: .float32,
+        let old = try Verifier.outputsCheck(model, input: .features(x), outputs: y, expected: e, precision: .float32,
                                             tolerance: Tolerance(rtol: 1e-5, atol: 1e-6, basis: "the old default"))
         print("units1000 against the old default: \(old.detail)")
         for fault in Fault.allCases {
@@ -137,20 +149,88 @@ import Testing
                 == 7 * 2 * (layer.inputSize + layer.hiddenSize + 1) + bidi.architecture.dense.reduce(0) { $0 + $1.inputSize + 1 })
     }
 
-    /// u: float32 arithmetic unless both sides are float64; a float16 array adds its one rounding to rtol; a
-    /// non-finite expected value does not widen atol to infinity.
+    /// u: float32 arithmetic unless both sides are float64; a float16 array adds its one rounding to rtol; atol_j
+    /// is 8u·√N·s_j per output feature.
     @Test func B19a_toleranceFollowsTheDTypes() throws {
         let m = try FormatRegistry.read(FixturePaths.fixture("verify-tolerance/units1/model.keras")).model
         let a = m.architecture, n = Double(5 * 10).squareRoot(), u32 = 0x1p-24, u64 = 0x1p-53
-        let e = Tensor(shape: [1, 2], float64: [0.5, -2])
-        let t32 = ForwardTolerance.tolerance(for: a, steps: 5, expected: e.converted(to: .float32), precision: .float64)
-        #expect(t32.rtol == u32 + 8 * u32 && t32.atol == 8 * u32 * n * 2)
-        let t64 = ForwardTolerance.tolerance(for: a, steps: 5, expected: e, precision: .float64)
-        #expect(t64.rtol == 9 * u64 && t64.atol == 8 * u64 * n * 2)
-        #expect(ForwardTolerance.tolerance(for: a, steps: 5, expected: e, precision: .float32).atol == 8 * u32 * n * 2)
-        let t16 = ForwardTolerance.tolerance(for: a, steps: 5, expected: e.converted(to: .float16), precision: .float32)
-        #expect(t16.rtol == 0x1p-11 + 8 * u32 && t16.atol == 8 * u32 * n * 2)
-        let inf = ForwardTolerance.tolerance(for: a, steps: 5, expected: Tensor(shape: [2], float64: [.infinity, 1]), precision: .float32)
-        #expect(inf.atol == 8 * u32 * n)
+        let e = Tensor(shape: [1, 2], float64: [0.5, -2]), s = [3.0, 2.0]
+        let t32 = ForwardTolerance.tolerance(for: a, steps: 5, expected: e.converted(to: .float32), scales: s, precision: .float64)
+        #expect(t32.rtol == u32 + 8 * u32 && t32.atolPerFeature == [8 * u32 * n * 3, 8 * u32 * n * 2] && t32.atol == 8 * u32 * n * 3)
+        let t64 = ForwardTolerance.tolerance(for: a, steps: 5, expected: e, scales: s, precision: .float64)
+        #expect(t64.rtol == 9 * u64 && t64.atolPerFeature == [8 * u64 * n * 3, 8 * u64 * n * 2])
+        #expect(ForwardTolerance.tolerance(for: a, steps: 5, expected: e, scales: s, precision: .float32).atolPerFeature == [8 * u32 * n * 3, 8 * u32 * n * 2])
+        let t16 = ForwardTolerance.tolerance(for: a, steps: 5, expected: e.converted(to: .float16), scales: s, precision: .float32)
+        #expect(t16.rtol == 0x1p-11 + 8 * u32)
+    }
+
+    /// s_j without a dense head: the largest finite |e[…, j]|, per feature; a non-finite value does not make it
+    /// infinite.
+    @Test func B19a_scaleWithoutAHeadIsEachFeaturesLargestExpectedValue() {
+        let e = Tensor(shape: [2, 1, 3], float64: [0.5, -2, .infinity, -0.25, 1, 0.125])
+        #expect(OutputScale.expectedMagnitude(e) == [0.5, 2, 0.125])
+    }
+
+    /// The fresh-clone reviewer's case: a head with dense bias [300, −250, 0.5, 1]. The small features get their own
+    /// atol, and the faults that passed under the whole array's max|e| (here reproduced with that old tolerance)
+    /// fail.
+    @Test func B19a_aLargeOutputFeatureDoesNotWidenTheSmallOnes() throws {
+        let folder = try Self.folder("head300")
+        let model = try FormatRegistry.read(folder.appendingPathComponent("model.keras")).model
+        let x = try NumPy.readNPY(folder.appendingPathComponent("x.npy")), e = try NumPy.readNPY(folder.appendingPathComponent("y.npy"))
+        let tol = try ForwardTolerance.tolerance(for: model, input: .features(x), expected: e, precision: .float32)
+        let atol = try #require(tol.atolPerFeature)
+        // s_j is 303, 261, 12.3 and 14.1 (the last two the terms' root-sum-square): the small features' atol is a
+        // twentieth of the large ones', and a fault of 1e-3 lies well outside it.
+        #expect(atol.count == 4 && atol[2] < 1e-3 / 3 && atol[3] < 1e-3 / 3 && atol[0] > 20 * max(atol[2], atol[3]), "\(atol)")
+        let n = Double(ForwardTolerance.roundingChainLength(model.architecture, steps: x.shape[1]))
+        let wholeArray = Tolerance(rtol: 9 * 0x1p-24, atol: 8 * 0x1p-24 * n.squareRoot() * e.float64Values().map(abs).max()!, basis: "max|e| of the whole array")
+        for fault in [Fault.float16, .kernelScaled, .denseBias, .denseKernelScaled] {
+            let faulty = try #require(try fault.apply(model))
+            let y = try LSTMNumerics.forward(faulty, input: .features(x), precision: .float32)
+            let old = try Verifier.outputsCheck(faulty, input: .features(x), outputs: y, expected: e, precision: .float32, tolerance: wholeArray)
+            let new = try Verifier.outputsCheck(faulty, input: .features(x), outputs: y, expected: e, precision: .float32, tolerance: nil)
+            #expect(!new.passed, "\(fault.rawValue): \(new.detail)")
+            if fault == .float16 || fault == .denseBias { #expect(old.passed, "\(fault.rawValue) under max|e| of the whole array: \(old.detail)") }
+        }
+    }
+
+    /// cancel1: each output feature is one sum (many-to-one, batch 1), and feature 1 lands at 0.012 with terms of
+    /// root-sum-square 1.4. Its noise follows the terms, so s_j takes them (√(c_j² + Σ_k (V_jk a_k)²)); a scale of
+    /// max|e_j| alone fails Keras's own float32 predictions against our float64 forward (`--precision float64`,
+    /// the float64 reference), while the default passes in both precisions.
+    @Test func B19a_aFeatureNearZeroKeepsTheScaleOfItsTerms() throws {
+        let folder = try Self.folder("cancel1")
+        let model = try FormatRegistry.read(folder.appendingPathComponent("model.keras")).model
+        let x = try NumPy.readNPY(folder.appendingPathComponent("x.npy")), e = try NumPy.readNPY(folder.appendingPathComponent("y.npy"))
+        for precision in [Precision.float32, .float64] {
+            let y = try LSTMNumerics.forward(model, input: .features(x), precision: precision)
+            let byDefault = try Verifier.outputsCheck(model, input: .features(x), outputs: y, expected: e, precision: precision, tolerance: nil)
+            #expect(byDefault.passed, "\(precision): \(byDefault.detail)")
+        }
+        let y = try LSTMNumerics.forward(model, input: .features(x), precision: .float64)
+        let byValues = ForwardTolerance.tolerance(for: model.architecture, steps: x.shape[1], expected: e,
+                                                  scales: OutputScale.expectedMagnitude(e), precision: .float64)
+        let onValues = try Verifier.outputsCheck(model, input: .features(x), outputs: y, expected: e, precision: .float64, tolerance: byValues)
+        #expect(!onValues.passed, "max|e_j|: \(onValues.detail)")
+        #expect(onValues.location == "outputs[0, 1]", "\(String(describing: onValues.location))")
+    }
+
+    /// `compare`'s derived outputs tolerance (the dtypes differ) takes B19a's s_j too: head300's float16 copy
+    /// passes, and that copy with feature 2's dense bias moved by 2 fails its outputs check at feature 2, where one
+    /// atol of 64u·max|x| over the whole array (64·2⁻¹¹·303 = 9.5) passed it.
+    @Test func B19a_compareGivesEachOutputFeatureItsOwnScale() throws {
+        let model = try FormatRegistry.read(try Self.folder("head300").appendingPathComponent("model.keras")).model
+        let half = model.converted(to: .float16)
+        let same = try Comparer.compare(half, model, files: ["half", "full"], inputs: nil, precision: .float64, tolerance: nil)
+        let sameOutputs = try #require(same.checks.first { $0.name == "outputs" })
+        #expect(sameOutputs.passed && sameOutputs.tolerance.atolPerFeature?.count == 4, "\(same.renderText())")
+        var c = half.tensors["dense.0.c"]!.float64Values()
+        c[2] += 2
+        let moved = try half.replacing(["dense.0.c": Tensor(shape: [4], values: c, dtype: .float16)])
+        let r = try Comparer.compare(moved, model, files: ["moved", "full"], inputs: nil, precision: .float64, tolerance: nil)
+        let outputs = try #require(r.checks.first { $0.name == "outputs" })
+        #expect(!outputs.passed && outputs.location?.hasSuffix(", 2]") == true, "\(r.renderText())")
+        #expect(outputs.maxAbsError < 64 * 0x1p-11 * 300, "the array-wide atol would have passed it")
     }
 }

@@ -6,7 +6,8 @@ import Foundation
 /// outputs, loss and the gradient of every tensor. The default tolerance is exact — bitwise-equal values — when
 /// every tensor has the same dtype in both models, since a lossless conversion must reproduce every bit.
 /// When dtypes differ it is derived from the lower precision (`Tolerance.derived`); parameters then get one
-/// rounding's worth: rtol = u, atol = u·max|x|.
+/// rounding's worth: rtol = u, atol = u·max|x|; outputs get one atol per output feature, 64u·s_j with s_j
+/// `OutputScale.perFeature` of model b (B19a's scale).
 public enum Comparer {
     public static func compare(_ a: LSTMModel, _ b: LSTMModel, files: [String], inputs: Tensor?, precision: Precision, tolerance given: Tolerance?) throws -> CheckReport {
         try compare(a, b, files: files, input: inputs.map(ModelInput.features), precision: precision, tolerance: given)
@@ -91,12 +92,22 @@ public enum Comparer {
         let runA = try ra ?? run(a, input: x, precision: precision)
         _ = consume a
         report("gradients of \(files.dropFirst().first ?? "b")", tensorCount + 1)
+        // B19a's per-feature scale for the outputs (from b's head; before b's float64 copy, one copy at a time).
+        let derivesOutputs = given == nil && !sameDTypes
+        let headScales = derivesOutputs ? try OutputScale.ofHead(b, input: x, precision: precision) : nil
         let rb = try PreparedModel(b, precision: precision, transposedU: false, streamed: true).gradientsByTensor(x, targets: t)
         func add(_ name: String, subject: String, shape: [Int], _ ea: [Double], _ eb: [Double]) {
             let tol = tolerance(scale: eb.reduce(0) { max($0, abs($1)) }, oneRounding: false)
             checks.append(CheckResult(name: name, subject: subject, comparison: ArrayComparison.compare(actual: ea, expected: eb, shape: shape, tolerance: tol), tolerance: tol))
         }
-        add("outputs", subject: "outputs", shape: runA.outputs.shape, runA.outputs.float64Values(), rb.outputs.float64Values())
+        // A large output feature does not widen the atol of the small ones (B19a's s_j).
+        let outputsTolerance = derivesOutputs
+            ? Tolerance.derived(lowerPrecision: lower, scales: headScales ?? OutputScale.expectedMagnitude(rb.outputs))
+            : tolerance(scale: 0, oneRounding: false)
+        checks.append(CheckResult(name: "outputs", subject: "outputs",
+                                  comparison: ArrayComparison.compare(actual: runA.outputs.float64Values(), expected: rb.outputs.float64Values(),
+                                                                      shape: runA.outputs.shape, tolerance: outputsTolerance),
+                                  tolerance: outputsTolerance))
         add("loss", subject: "loss", shape: [], [runA.loss], [rb.loss])
         for (k, (name, shape)) in tensors.enumerated() {
             report("comparing gradients", tensorCount + 2 + k)

@@ -2,9 +2,10 @@ import Foundation
 
 /// The default tolerance of `verify --expect` for a model's outputs (`Spec/bptt.md` B19a): the rounding noise two
 /// correct computations of the same model may differ by, per element
-/// |y − e| ≤ (u_e + λu)·|e| + λu·√N·max|e|, λ = 8 — u_e the expected dtype's unit roundoff, u the arithmetic's
-/// (float64 only when both the precision and the expected array are float64, else float32), N the rounded
-/// products and sums along the way to one output (`roundingChainLength`), max|e| the largest finite |expected|.
+/// |y − e| ≤ (u_e + λu)·|e| + λu·√N·s_j, λ = 8, j the element's output feature (last axis) — u_e the expected
+/// dtype's unit roundoff, u the arithmetic's (float64 only when both the precision and the expected array are
+/// float64, else float32), N the rounded products and sums along the way to one output (`roundingChainLength`),
+/// s_j the scale of output feature j (`OutputScale.perFeature`).
 public enum ForwardTolerance {
     /// λ: how many standard deviations of √N·u the noise may reach (probabilistic rounding error analysis).
     public static let lambda = 8.0
@@ -21,18 +22,26 @@ public enum ForwardTolerance {
         return max(1, steps) * perStep + head
     }
 
-    /// The tolerance for `expected`, the outputs of this model for inputs of `steps` steps, against our forward
-    /// pass in `precision`.
-    public static func tolerance(for architecture: ModelArchitecture, steps: Int, expected: Tensor, precision: Precision) -> Tolerance {
+    /// The tolerance for `expected` [batch, (steps,) F], the outputs of `model` for `input`, against our forward
+    /// pass in `precision`: one atol per output feature. Throws what the forward pass throws.
+    public static func tolerance(for model: LSTMModel, input: ModelInput, expected: Tensor, precision: Precision) throws -> Tolerance {
+        let scales = try OutputScale.perFeature(model, input: input, expected: expected, precision: precision)
+        return tolerance(for: model.architecture, steps: input.shape.count > 1 ? input.shape[1] : 1, expected: expected,
+                         scales: scales, precision: precision)
+    }
+
+    /// The same with the output features' scales s_j given.
+    static func tolerance(for architecture: ModelArchitecture, steps: Int, expected: Tensor, scales: [Double], precision: Precision) -> Tolerance {
         let ue = expected.dtype.unitRoundoff
         let arithmetic: DType = precision == .float64 && expected.dtype == .float64 ? .float64 : .float32
         let u = arithmetic.unitRoundoff
         let n = roundingChainLength(architecture, steps: steps)
-        let scale = expected.float64Values().reduce(0) { $1.isFinite ? max($0, abs($1)) : $0 }
-        let rtol = ue + lambda * u, atol = lambda * u * Double(n).squareRoot() * scale
+        let factor = lambda * u * Double(n).squareRoot()
+        let atols = scales.map { factor * $0 }
         let basis = "derived (B19a) for \(arithmetic.rawValue) arithmetic over N = \(n) rounded operations: "
-            + "rtol = u_e + 8u, atol = 8u·√N·max|expected| = \(String(format: "%.3g", atol)), u = \(String(format: "%.3g", u))"
+            + "rtol = u_e + 8u, atol_j = 8u·√N·s_j per output feature j (s_j its scale), "
+            + "largest \(String(format: "%.3g", atols.max() ?? 0)), smallest \(String(format: "%.3g", atols.min() ?? 0)), u = \(String(format: "%.3g", u))"
             + (expected.dtype == arithmetic ? "" : ", u_e = \(String(format: "%.3g", ue)) (\(expected.dtype.rawValue))")
-        return Tolerance(rtol: rtol, atol: atol, basis: basis)
+        return Tolerance(rtol: ue + lambda * u, atolPerFeature: atols, basis: basis)
     }
 }

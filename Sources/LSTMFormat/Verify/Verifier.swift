@@ -51,7 +51,7 @@ public enum Verifier {
         }
 
         if let expected = golden.expectedOutputs, let y = outputs, let x = golden.inputs {
-            checks.append(try outputsCheck(model.architecture, outputs: y, steps: x.shape[1], expected: expected, precision: precision, tolerance: tolerance))
+            checks.append(try outputsCheck(model, input: x, outputs: y, expected: expected, precision: precision, tolerance: tolerance))
         } else if let y = outputs {
             checks.append(finiteOutputs(y))
         }
@@ -88,11 +88,15 @@ public enum Verifier {
         return .fact("finite_parameters", passed: true, detail: "every parameter is finite")
     }
 
-    /// The `outputs` check: `y`, the outputs for inputs of `steps` steps computed in `precision`, against
-    /// `expected` with `tolerance`, or by default `ForwardTolerance` (B19a). Throws `VerifyError.shapeMismatch`.
-    static func outputsCheck(_ architecture: ModelArchitecture, outputs y: Tensor, steps: Int, expected: Tensor, precision: Precision,
+    /// The `outputs` check: `y`, the outputs of `model` for `input` computed in `precision`, against `expected`
+    /// with `tolerance`, or by default `ForwardTolerance` (B19a, one atol per output feature). Throws
+    /// `VerifyError.shapeMismatch`.
+    static func outputsCheck(_ model: LSTMModel, input: ModelInput, outputs y: Tensor, expected: Tensor, precision: Precision,
                              tolerance: Tolerance?) throws -> CheckResult {
-        let tol = tolerance ?? ForwardTolerance.tolerance(for: architecture, steps: steps, expected: expected, precision: precision)
+        guard y.shape == expected.shape else {
+            throw VerifyError.shapeMismatch(what: "outputs", in: .expectedOutputs, actual: y.shape, expected: expected.shape)
+        }
+        let tol = try tolerance ?? ForwardTolerance.tolerance(for: model, input: input, expected: expected, precision: precision)
         return try compareArrays("outputs", in: .expectedOutputs, actual: y, expected: expected, tolerance: tol)
     }
 
