@@ -79,7 +79,9 @@ final class RawDataWriter: @unchecked Sendable {
             if !passed { break }
         }
         if let failure = lock.withLock({ self.failure }) { throw failure }
-        precondition(position == offset + total, "RawDataWriter: pieces do not add up to the tensor")
+        // The relay stops early only after a failure the writing thread records (above); should it ever stop
+        // without one, this is still an error, never a file with a hole in it.
+        guard position == offset + total else { throw IOProblem.cannotWrite("the writing thread stopped before the tensor was written") }
         regions.append(Region(offset: offset, count: total, crc: crc))
     }
 
