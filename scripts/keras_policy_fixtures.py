@@ -20,7 +20,8 @@ Per policy P in float16, mixed_float16, mixed_bfloat16, bfloat16, Fixtures/keras
                  predict() of the same weights. (Keras 3 cannot load tfk.h5 itself: tf_keras writes
                  `time_major` into its LSTM config, which Keras 3's LSTM refuses.)
 `keras_policy_fixtures.py inner` builds Fixtures/keras-policies/inner/<P>/ instead (policies on a wrapper's inner
-layer only, K-N2b; see make_inner).
+layer only, K-N2b; see make_inner); `keras_policy_fixtures.py folded` builds Fixtures/keras-policies/folded/ (source
+layers folded into one written layer under different policies, K-W6c; see make_folded).
 Weights and inputs are seeded from the policy name, so a rerun gives the same arrays (files differ only in
 timestamps).
 """
@@ -157,9 +158,76 @@ def make_inner(policy):
     print("inner", policy, json.dumps(evidence))
 
 
+M16 = "mixed_float16"
+
+
+def folded_models(L, form):
+    """K-W6c cases: source layers folded into one written layer under different policies. `form` "source" is the
+    model as users write it; "folded" is what the writers wrote before K-W6c (the whole written layer under the
+    wrapper's or the Dense's policy), for evidence.json."""
+    l = L.layers
+    src = form == "source"
+    out = {
+        # The usual mixed-precision head: a mixed_float16 Dense, then softmax in float32.
+        "head": [l.Input((None, 3)), l.LSTM(4, dtype=M16, name="lstm"), l.Dense(3, dtype=M16, name="logits"),
+                 l.Activation("softmax", dtype="float32", name="probs")] if src else
+                [l.Input((None, 3)), l.LSTM(4, dtype=M16, name="lstm"), l.Dense(3, activation="softmax", dtype=M16, name="logits")],
+        # A per-layer mixed Dense, then a default (float32) Activation.
+        "sigmoid": [l.Input((None, 3)), l.LSTM(4, name="lstm"), l.Dense(2, dtype=M16, name="dense"),
+                    l.Activation("sigmoid", name="act")] if src else
+                   [l.Input((None, 3)), l.LSTM(4, name="lstm"), l.Dense(2, activation="sigmoid", dtype=M16, name="dense")],
+        # The policy on the Bidirectional wrapper only: its LSTMs are float32.
+        "biwrap": [l.Input((None, 3)), l.Bidirectional(l.LSTM(4, **({} if src else {"dtype": M16})), dtype=M16, name="bi"),
+                   l.Dense(2, name="out")],
+        # The policy on the TimeDistributed wrapper only: its Dense is float32.
+        "tdwrap": [l.Input((None, 3)), l.LSTM(4, return_sequences=True, name="lstm"),
+                   l.TimeDistributed(l.Dense(2, name="dense", **({} if src else {"dtype": M16})), dtype=M16, name="td")],
+    }
+    # A float16 InputLayer of a nested model before float16 layers (its cast is the LSTM's own).
+    i = l.Input((None, 3), dtype="float16" if src else "float32", name="inner_input")
+    inner = L.Model(i, l.LSTM(4, dtype="float16", name="lstm")(i), name="inner")
+    out["nested"] = [l.Input((None, 3), name="input"), inner, l.Dense(2, dtype="float16", name="out")]
+    if L is keras:  # the RNN under the policy, its cell float32: no written LSTM computes that (K-W6a's note)
+        out["rnnwrap"] = [l.Input((None, 3)), l.RNN(l.LSTMCell(3, **({} if src else {"dtype": M16})), dtype=M16, name="rnn"),
+                          l.Dense(2, name="out")]
+    return out
+
+
+def make_folded():
+    """Fixtures/keras-policies/folded/: each case of folded_models as a Keras 3 <case>.keras and a tf_keras
+    <case>_tfk.h5 (same seeded weights), x.npy, each tool's predict (y_<file>.npy), and evidence.json: the largest
+    difference between the source's predict and the folded form's (same weights)."""
+    d = os.path.join(ROOT, "folded")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    rng = np.random.default_rng(zlib.crc32(b"folded"))
+    x = (2 * rng.standard_normal((2, 5, 3))).astype("float32")
+    np.save(os.path.join(d, "x.npy"), x)
+    evidence = {}
+    for L, tool, suffix in [(keras, "keras3", ".keras"), (tf_keras, "tf_keras", "_tfk.h5")]:
+        sources, folds = folded_models(L, "source"), folded_models(L, "folded")
+        for key in sources:
+            m, f = L.Sequential(sources[key]), L.Sequential(folds[key])
+            weights = [rng.uniform(-0.8, 0.8, v.shape) for v in m.get_weights()]
+            for model in (m, f):
+                model.set_weights([w.astype(v.dtype) for w, v in zip(weights, model.get_weights())])
+            path = os.path.join(d, key + suffix)
+            m.save(path)
+            y = predict(L.models.load_model(path, compile=False), x)
+            np.save(os.path.join(d, "y_" + os.path.basename(path).split(".")[0] + ".npy"), y)
+            evidence[f"{tool} {key}: source vs folded form"] = spread(y, predict(f, x))
+    with open(os.path.join(d, "evidence.json"), "w") as fh:
+        json.dump(evidence, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    print("folded", json.dumps(evidence))
+
+
 def main():
     args = sys.argv[1:]
     print(f"keras {keras.__version__}  tf_keras {tf_keras.__version__}  tensorflow {tf.__version__}  numpy {np.__version__}")
+    if args[:1] == ["folded"]:
+        make_folded()
+        return
     if args[:1] == ["inner"]:
         for policy in args[1:] or INNER_POLICIES:
             make_inner(policy)

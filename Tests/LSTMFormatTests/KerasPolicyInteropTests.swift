@@ -105,7 +105,71 @@ import Testing
                 }
             }
         }
+        // K-W6c: source layers folded into one written layer under different policies (`Fixtures/keras-policies/folded`).
+        // Each written file is the source's own form, so each Keras predicts it bit for bit as the source; only the RNN
+        // under mixed_float16 around a float32 cell has no written form, and K-W6a's note says so.
+        let folded = "keras-policies/folded", fx = Self.fixture("\(folded)/x.npy")
+        for name in Self.foldedCases.map({ "\($0).keras" }) + Self.foldedCases.filter { $0 != "rnnwrap" }.map({ "\($0)_tfk.h5" }) {
+            let source = Self.fixture("\(folded)/\(name)"), tool = name.hasSuffix(".keras") ? "keras3" : "tf_keras"
+            let y = Self.fixture("\(folded)/y_\(source.deletingPathExtension().lastPathComponent).npy")
+            for target in tool == "keras3" ? ["keras", "h5"] : ["h5"] {
+                let out = folder.appendingPathComponent("folded-\(name).\(target)")
+                let notes = try Self.convert(source, to: out, format: target == "keras" ? KerasFormat.self : KerasH5Format.self)
+                let noted = notes.contains("K-W6a")
+                #expect(noted == name.hasPrefix("rnnwrap"), "\(folded)/\(name) -> .\(target): \(notes)")
+                guard !noted else { continue }
+                check(out, tool, x: fx, against: source, tool)
+                jobs[tool]?.append(["--file", out.path, "--loader", tool, "--inputs", fx.path, "--predict",
+                                    "--expect", y.path, "--rtol", "0", "--atol", "1e-3"])
+            }
+        }
         try KerasInteropTests.expectEveryCheckPasses(jobs, folder: folder) { "\($0[1]) against \($0[8])" }
+    }
+
+    /// `Fixtures/keras-policies/folded/<case>.keras` (Keras 3) and `<case>_tfk.h5` (tf_keras, none for rnnwrap), made by
+    /// `scripts/keras_policy_fixtures.py folded` (K-W6c).
+    static let foldedCases = ["head", "sigmoid", "biwrap", "tdwrap", "nested", "rnnwrap"]
+
+    /// K-W6c without Keras: the reader records the effective policy of every source layer a written layer stands for,
+    /// float32 included (`keras.layer_policies`); the written file declares each on its own counterpart (a folded
+    /// Activation as its own layer), so reading it back records the same; an `.lstm` recorded before K-W6c (no
+    /// `keras.layer_policies`) carries nothing and K-W6a names its policies.
+    @Test func K_W6c_layerPoliciesAreRecordedAndWrittenBack() throws {
+        let folder = try FixturePaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let m = "mixed_float16"
+        let expected: [String: [String: [String]]] = [
+            "head.keras": ["lstm.0": ["lstm", m], "dense.0": ["logits", m], "dense.0.activation": ["probs", "float32"]],
+            "sigmoid_tfk.h5": ["lstm.0": ["lstm", "float32"], "dense.0": ["dense", m], "dense.0.activation": ["act", "float32"]],
+            "biwrap.keras": ["lstm.0": ["bi", m], "lstm.0.forward": ["bi/forward_lstm", "float32"], "lstm.0.backward": ["bi/backward_lstm", "float32"],
+                             "dense.0": ["out", "float32"]],
+            "tdwrap_tfk.h5": ["lstm.0": ["lstm", "float32"], "dense.0": ["td/dense", "float32"], "dense.0.time_distributed": ["td", m]],
+            "rnnwrap.keras": ["lstm.0": ["rnn", m], "lstm.0.cell": ["rnn", "float32"], "dense.0": ["out", "float32"]],
+            "nested.keras": ["lstm.0": ["lstm", "float16"], "dense.0": ["out", "float16"]],
+        ]
+        for (file, roles) in expected.sorted(by: { $0.key < $1.key }) {
+            let source = try FormatRegistry.read(Self.fixture("keras-policies/folded/\(file)")).model
+            let recorded = KerasLayerPolicies.recorded(source)
+            #expect(recorded?.mapValues { [$0.layer, $0.policy] } == roles, "keras-policies/folded/\(file)")
+            guard !file.hasPrefix("rnnwrap") else { continue }  // one written LSTM for two source layers
+            for (format, ext) in [(KerasFormat.self as any ModelFileFormat.Type, "keras"), (KerasH5Format.self, "h5")] {
+                let out = folder.appendingPathComponent("\(file).\(ext)")
+                try Self.convert(Self.fixture("keras-policies/folded/\(file)"), to: out, format: format)
+                let back = try FormatRegistry.read(out).model
+                #expect(KerasLayerPolicies.recorded(back) == recorded, "\(file) -> .\(ext)")
+                // A flattened nested model's InputLayer has no written counterpart (its cast is the LSTM's own).
+                #expect(back.metadata["keras.dtype_policy"] == source.metadata["keras.dtype_policy"]?.replacingOccurrences(of: "\"inner_input: float16\",", with: ""),
+                        "\(file) -> .\(ext)")
+                #expect(back.architecture == source.architecture && back.tensors == source.tensors, "\(file) -> .\(ext)")
+            }
+        }
+        // Before K-W6c: the same model without keras.layer_policies carries nothing and says so.
+        var old = try FormatRegistry.read(Self.fixture("keras-policies/mixed_float16/k3.keras")).model
+        old.metadata[KerasLayerPolicies.key] = nil
+        let notes = KerasCaseTests.Notes()
+        try FormatRegistry.write(old, to: folder.appendingPathComponent("old.keras"), format: KerasFormat.self, options: WriteOptions(warn: { notes.add($0) }))
+        #expect(notes.joined.contains("K-W6a") && notes.joined.contains("keras.layer_policies"), "\(notes.joined)")
+        #expect(try FormatRegistry.read(folder.appendingPathComponent("old.keras")).model.metadata["keras.dtype_policy"] == nil)
     }
 
     /// K-W6b without Keras: the written file declares the source's policies, so reading it back records the same
@@ -140,10 +204,26 @@ import Testing
         }
     }
 
+    /// K-N2b: the TimeDistributed note names the wrapper's own policy, the dtype Keras 3 computes the inner layer in
+    /// (real Keras 3.15.1: `TimeDistributed(Dense(2, dtype="float16"), dtype="mixed_bfloat16")` predicts bit for bit
+    /// as mixed_bfloat16 on both, 3.9e-3 from float16 on both).
+    @Test func K_N2b_theTimeDistributedNoteNamesTheWrappersPolicy() throws {
+        func dense(_ dtype: String) -> [String: Any] { ["class_name": "Dense", "config": ["name": "dense", "units": 2, "dtype": dtype]] }
+        for (wrapper, compute) in [("mixed_bfloat16", "bfloat16"), ("float32", "float32")] {
+            let config: [String: Any] = ["class_name": "Sequential", "config": ["name": "m", "layers": [
+                ["class_name": "InputLayer", "config": ["name": "in", "batch_shape": [NSNull(), NSNull(), 3]]],
+                ["class_name": "LSTM", "config": ["name": "lstm", "units": 4, "return_sequences": true]],
+                ["class_name": "TimeDistributed", "config": ["name": "td", "dtype": wrapper, "layer": dense("float16")]]]]]
+            let notes = KerasInferenceNotes.messages(try KerasConfig.parse(config, generation: .keras3).notes).joined(separator: "\n")
+            #expect(notes.contains("'td/dense': the policy is on the layer inside a TimeDistributed whose own policy is \(wrapper)")
+                    && notes.contains("computes it in \(compute) (the wrapper's)"), "\(notes)")
+        }
+    }
+
     /// K-N2, K-N2b: a policy on a wrapper's inner layer only (Keras 3 writes `Bidirectional(LSTM(3, dtype=P))` as a
     /// float32 wrapper around P LSTMs) is named in the read note and recorded in `keras.dtype_policy` as
     /// `wrapper/inner` (an RNN's cell under the RNN's name); a TimeDistributed's inner policy comes with the note that
-    /// Keras 3 computes it in float32. Layer names are the script's (`scripts/keras_policy_fixtures.py inner`).
+    /// Keras 3 computes it in the wrapper's dtype (float32 here). Layer names are the script's (`scripts/keras_policy_fixtures.py inner`).
     @Test func K_N2b_innerLayerPoliciesAreNamedInTheReadNote() throws {
         for policy in Self.innerPolicies {
             let dir = "keras-policies/inner/\(policy)"
@@ -162,25 +242,53 @@ import Testing
         }
     }
 
-    /// K-W6b's rule on its own: a layer carries the policy recorded under its source name when its tensors have the
-    /// policy's variable dtype; a recorded layer the written model lacks (a Dropout) is covered only when every
-    /// written layer with weights computes in its dtype; everything else is K-W6a's.
-    @Test func K_W6b_aPolicyIsCarriedWhereItFitsAndTheRestIsNamed() {
+    /// K-W6b, K-W6c's rule on its own: each written config object carries the lower-precision policy of the source
+    /// layer it stands for when its tensors fit; an object standing for two source layers only when they compute alike
+    /// (a float32 RNN around a P cell does); a recorded layer without a counterpart is covered when its neighbours
+    /// cast to or output its dtype; without `keras.layer_policies` nothing is carried; the rest is K-W6a's.
+    @Test func K_W6c_aPolicyIsCarriedWhereItFitsAndTheRestIsNamed() {
+        typealias O = KerasPolicyCarry.Object
         typealias L = KerasPolicyCarry.Layer
-        let layers = [L(written: "lstm", source: "lstm", dtypes: [.float32]), L(written: "masking", source: "mask", dtypes: []),
-                      L(written: "dense", source: "dense", dtypes: [.float32])]
-        let weighted: Set<String> = ["lstm", "dense"]
-        let global = KerasPolicyCarry.carry([("mask", "mixed_float16"), ("lstm", "mixed_float16"), ("drop", "mixed_float16"), ("dense", "mixed_float16")],
-                                            layers: layers, weighted: weighted)
-        #expect(global.carried == ["lstm": "mixed_float16", "masking": "mixed_float16", "dense": "mixed_float16"])
-        #expect(global.uncarried.isEmpty, "\(global.uncarried)")
-        let perLayer = KerasPolicyCarry.carry([("lstm", "mixed_float16"), ("drop", "mixed_float16")], layers: layers, weighted: weighted)
-        #expect(perLayer.carried == ["lstm": "mixed_float16"])
-        #expect(perLayer.uncarried.map(\.layer) == ["drop"], "the float32 Dense does not cast where the Dropout did")
-        let float16 = KerasPolicyCarry.carry([("lstm", "float16"), ("dense", "mixed_bfloat16")], layers: layers, weighted: weighted)
-        #expect(float16.carried == ["dense": "mixed_bfloat16"], "float16 needs float16 tensors; mixed_bfloat16 float32 ones")
-        #expect(float16.uncarried.map(\.layer) == ["lstm"])
-        let unnamed = KerasPolicyCarry.carry([("lstm", "float16")], layers: [L(written: "lstm", source: nil, dtypes: [.float16])], weighted: ["lstm"])
-        #expect(unnamed.carried.isEmpty && unnamed.uncarried.map(\.layer) == ["lstm"], "a made-up name carries nothing")
+        func p(_ layer: String, _ policy: String) -> KerasSourcePolicy { KerasSourcePolicy(layer: layer, policy: policy) }
+        func lstm(_ roles: [String] = ["lstm.0"], dtypes: Set<DType> = [.float32], rnn: Bool = false) -> L {
+            L(written: "lstm", source: "lstm", objects: [O(key: "lstm", roles: roles, dtypes: dtypes, weighted: true, rnnAroundCell: rnn)])
+        }
+        let dense = L(written: "dense", source: "dense", objects: [O(key: "dense", roles: ["dense.0"], dtypes: [.float32], weighted: true)])
+        let act = L(written: "act", source: "act", objects: [O(key: "act", roles: ["dense.0.activation"])])
+        let order = ["input", "lstm", "drop", "dense", "act"]
+        let m = "mixed_float16"
+        // The mixed-precision head: a float32 Activation stays float32 (its own layer), the Dropout is covered by the Dense.
+        let head = KerasPolicyCarry.carry(["lstm.0": p("lstm", m), "dense.0": p("dense", m), "dense.0.activation": p("act", "float32")],
+                                          recorded: [("lstm", m), ("drop", m), ("dense", m)], layers: [lstm(), dense, act], order: order)
+        #expect(head.carried == ["lstm": m, "dense": m] && head.uncarried.isEmpty, "\(head)")
+        // A mixed Dropout between float32 layers rounds where the written model does not.
+        let drop = KerasPolicyCarry.carry(["lstm.0": p("lstm", "float32"), "dense.0": p("dense", "float32")], recorded: [("drop", m)],
+                                          layers: [lstm(), dense], order: order)
+        #expect(drop.carried.isEmpty && drop.uncarried.map(\.layer) == ["drop"], "\(drop)")
+        // A float16 InputLayer (a nested model's) before a float16 LSTM only repeats the LSTM's cast; before a float32 one it rounds.
+        let input16 = KerasPolicyCarry.carry(["lstm.0": p("lstm", "float16"), "dense.0": p("dense", "float32")],
+                                             recorded: [("input", "float16"), ("lstm", "float16")], layers: [lstm(dtypes: [.float16]), dense], order: order)
+        #expect(input16.carried == ["lstm": "float16"] && input16.uncarried.isEmpty, "\(input16)")
+        let input32 = KerasPolicyCarry.carry(["lstm.0": p("lstm", "float32"), "dense.0": p("dense", "float16")],
+                                             recorded: [("input", "float16"), ("dense", "float16")], layers: [lstm(), dense], order: order)
+        #expect(input32.uncarried.map(\.layer) == ["dense", "input"], "float16 needs float16 tensors: \(input32)")
+        // RNN and cell: a float32 RNN around a mixed cell is LSTM(mixed); a mixed RNN around a float32 cell is not expressible.
+        let rnn = ["lstm.0", "lstm.0.cell"]
+        let cellOnly = KerasPolicyCarry.carry(["lstm.0": p("rnn", "float32"), "lstm.0.cell": p("rnn", m)], recorded: [("rnn", m)],
+                                              layers: [lstm(rnn, rnn: true)], order: ["rnn"])
+        #expect(cellOnly.carried == ["lstm": m] && cellOnly.uncarried.isEmpty, "\(cellOnly)")
+        let wrapperOnly = KerasPolicyCarry.carry(["lstm.0": p("rnn", m), "lstm.0.cell": p("rnn", "float32")], recorded: [("rnn", m)],
+                                                 layers: [lstm(rnn, rnn: true)], order: ["rnn"])
+        #expect(wrapperOnly.carried.isEmpty && wrapperOnly.uncarried.map(\.layer) == ["rnn"], "\(wrapperOnly)")
+        // One config for two LSTMs (a legacy .h5 Bidirectional) that computed differently carries nothing.
+        let shared = KerasPolicyCarry.carry(["lstm.0.forward": p("bi/f", m), "lstm.0.backward": p("bi/b", "float32")], recorded: [("bi/f", m)],
+                                            layers: [lstm(["lstm.0.forward", "lstm.0.backward"])], order: ["bi"])
+        #expect(shared.carried.isEmpty && shared.uncarried.map(\.layer) == ["bi/f"], "\(shared)")
+        let twoLow = KerasPolicyCarry.carry(["lstm.0.forward": p("bi/f", m), "lstm.0.backward": p("bi/b", "mixed_bfloat16")],
+                                            recorded: [("bi/f", m), ("bi/b", "mixed_bfloat16")], layers: [lstm(["lstm.0.forward", "lstm.0.backward"])], order: ["bi"])
+        #expect(twoLow.carried.isEmpty && twoLow.uncarried.map(\.layer) == ["bi/f", "bi/b"], "float32 variables both, float16 and bfloat16 computes: \(twoLow)")
+        // Recorded before K-W6c (no keras.layer_policies): nothing is carried, everything named.
+        let old = KerasPolicyCarry.carry(nil, recorded: [("lstm", m)], layers: [lstm()], order: order)
+        #expect(old.carried.isEmpty && old.uncarried.map(\.layer) == ["lstm"])
     }
 }

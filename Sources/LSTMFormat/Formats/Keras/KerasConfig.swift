@@ -69,7 +69,12 @@ enum KerasConfig {
         }
         // Every layer is checked before the graph, so an unsupported layer is named even where it branches.
         let here = scope
-        var parsed = try entries.map { try parseLayer($0, generation: generation, scope: here, notes: &notes) }
+        var parsed = try entries.map { entry in
+            var (layers, size) = try parseLayer(entry, generation: generation, scope: here, notes: &notes)
+            let cfg = entry["config"] as? [String: Any] ?? [:], className = entry["class_name"] as? String ?? "?"
+            KerasLayerPolicies.assign(&layers, className: className, cfg: cfg, name: cfg["name"] as? String ?? entry["name"] as? String ?? className)
+            return (layers, size)
+        }
         if !sequential {
             let ordered = try chainOrder(entries, config: config as? [String: Any] ?? [:])
             let index = Dictionary(entries.enumerated().map { (layerName($0.element), $0.offset) }, uniquingKeysWith: { a, _ in a })

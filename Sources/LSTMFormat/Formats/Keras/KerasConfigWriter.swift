@@ -87,8 +87,18 @@ enum KerasConfigWriter {
                 layers.append(KerasLayerPlan(name: n, className: "Bidirectional", kind: .bidirectional(forward: f, backward: b, merge: spec.mergeMode ?? .concat)))
             }
         }
+        // K-W6c: a folded Activation is written as its own layer, with its own policy, when the model records them.
+        let layerPolicies = KerasLayerPolicies.recorded(model)
         for (j, d) in arch.dense.enumerated() {
-            let act = try activation(d.activation, "dense.\(j) activation")
+            var act = try activation(d.activation, "dense.\(j) activation")
+            let folded = act == .linear ? nil : layerPolicies?["dense.\(j).activation"]
+            if folded != nil { act = .linear }
+            defer {
+                if let folded {
+                    let n = name(folded.layer, default: "activation")
+                    layers.append(KerasLayerPlan(name: n, className: "Activation", kind: .activation(d.activation)))
+                }
+            }
             let wrapper = arch.returnSequences ? meta["keras.dense.\(j).time_distributed"] : nil
             if let w = wrapper {
                 let outer = name(w, default: "time_distributed")
@@ -104,42 +114,55 @@ enum KerasConfigWriter {
             .replacingOccurrences(of: "/", with: "_")
         var plan = KerasModelPlan(modelName: modelName, modelClass: "Sequential", layers: layers, inputSize: arch.inputSize, generation: generation)
         plan.renamedLayers = renamed
-        // K-W6b: the source's dtype policies, carried per layer where they fit the tensors (InputLayer excluded:
-        // Keras writes it float32 under any policy; a recorded input dtype is covered as K-W6b says).
+        // K-W6b, K-W6c: the source's dtype policies, carried per config object where they fit the tensors (the
+        // InputLayer declares float32, as Keras writes it under any policy; a recorded input dtype is covered as K-W6c says).
         var carry: [KerasPolicyCarry.Layer] = []
         var lstmIndex = 0, denseIndex = 0
+        func dtypes(_ names: [String]) -> Set<DType> { Set(names.compactMap { model.tensors[$0]?.dtype }) }
         for layer in layers.dropFirst() {
-            var names: [String] = []
+            typealias Object = KerasPolicyCarry.Object
+            var objects: [Object] = []
+            var outputFollowsCompute = true
             switch layer.kind {
-            case .embedding: names = [TensorName.embedding]
-            case .lstm, .bidirectional:
-                let prefix = "lstm.\(lstmIndex)."
-                names = model.tensors.keys.filter { $0.hasPrefix(prefix) }
+            case .embedding:
+                objects = [Object(key: layer.name, roles: ["embedding"], dtypes: dtypes([TensorName.embedding]), weighted: true)]
+            case .masking:
+                objects = [Object(key: layer.name, roles: ["masking"])]
+            case .activation:
+                objects = [Object(key: layer.name, roles: ["dense.\(denseIndex - 1).activation"])]
+            case .lstm:
+                let k = lstmIndex
+                objects = [Object(key: layer.name, roles: ["lstm.\(k)", "lstm.\(k).cell"].filter { layerPolicies?[$0] != nil },
+                                  dtypes: dtypes(model.tensors.keys.filter { $0.hasPrefix("lstm.\(k).") }), weighted: true,
+                                  rnnAroundCell: layerPolicies?["lstm.\(k).cell"] != nil)]
                 lstmIndex += 1
-            case .dense:
-                names = [TensorName.denseV(denseIndex), TensorName.denseC(denseIndex)]
-                denseIndex += 1
-            case .masking, .passThrough, .activation: break
-            }
-            var entry = KerasPolicyCarry.Layer(written: layer.name, source: sources[layer.name],
-                                               dtypes: Set(names.compactMap { model.tensors[$0]?.dtype }))
-            // K-N2b: inner layers' policies, recorded as "wrapper/inner" by their source names.
-            if let source = sources[layer.name] {
-                switch layer.kind {
-                case .bidirectional(let f, let b, _):
-                    let k = lstmIndex - 1
-                    entry.inner = [(f.name, meta["keras.lstm.\(k).forward_name"]), (b.name, meta["keras.lstm.\(k).backward_name"])]
-                        .compactMap { w, s in s.map { ("\(layer.name)/\(w)", "\(source)/\($0)") } }
-                    entry.innerShared = target == .legacyH5  // Keras 2 dialect: no backward_layer, the forward's config
-                case .dense(let d) where d.timeDistributedName != nil:
-                    if let inner = meta["keras.dense.\(denseIndex - 1).name"] { entry.inner = [("\(layer.name)/\(d.name)", "\(source)/\(inner)")] }
-                default: break
+            case .bidirectional(let f, let b, _):
+                let k = lstmIndex
+                let fwd = dtypes(model.tensors.keys.filter { $0.hasPrefix("lstm.\(k).fwd.") })
+                let bwd = dtypes(model.tensors.keys.filter { $0.hasPrefix("lstm.\(k).bwd.") })
+                objects = [Object(key: layer.name, roles: ["lstm.\(k)"])]
+                if target == .legacyH5 {  // Keras 2 dialect: no backward_layer, the forward's config serves both
+                    objects.append(Object(key: "\(layer.name)/\(f.name)", roles: ["lstm.\(k).forward", "lstm.\(k).backward"], dtypes: fwd.union(bwd), weighted: true))
+                } else {
+                    objects.append(Object(key: "\(layer.name)/\(f.name)", roles: ["lstm.\(k).forward"], dtypes: fwd, weighted: true))
+                    objects.append(Object(key: "\(layer.name)/\(b.name)", roles: ["lstm.\(k).backward"], dtypes: bwd, weighted: true))
                 }
+                lstmIndex += 1
+            case .dense(let d):
+                let j = denseIndex
+                let weights = Object(key: d.timeDistributedName.map { "\($0)/\(d.name)" } ?? layer.name, roles: ["dense.\(j)"],
+                                     dtypes: dtypes([TensorName.denseV(j), TensorName.denseC(j)]), weighted: true)
+                objects = d.timeDistributedName == nil ? [weights] : [Object(key: layer.name, roles: ["dense.\(j).time_distributed"]), weights]
+                outputFollowsCompute = d.timeDistributedName == nil
+                denseIndex += 1
+            case .passThrough:
+                continue
             }
-            carry.append(entry)
+            carry.append(KerasPolicyCarry.Layer(written: layer.name, source: sources[layer.name], objects: objects, outputFollowsCompute: outputFollowsCompute))
         }
-        let policies = KerasPolicyCarry.carry(KerasPolicyCarry.recorded(model), layers: carry,
-                                              weighted: Set(layers.filter(\.hasWeights).map(\.name)))
+        let order = (try? JSONDecoder().decode([String].self, from: Data((meta["keras.layer_names"] ?? "[]").utf8))) ?? []
+        let policies = KerasPolicyCarry.carry(layerPolicies, recorded: KerasPolicyCarry.recorded(model), layers: carry, order: order,
+                                              fullPrecision: model.dtypes == [.float64] ? "float64" : "float32")
         plan.writtenPolicies = policies.carried
         plan.uncarriedPolicies = policies.uncarried.map { "'\($0.layer)' (\($0.policy))" }
         return plan
@@ -152,8 +175,11 @@ enum KerasConfigWriter {
     static func uncarriedPolicyNote(_ model: LSTMModel, target: Target) -> String? {
         guard model.metadata["keras.dtype_policy"] != nil, let plan = try? plan(model, target: target),
               !plan.uncarriedPolicies.isEmpty else { return nil }
+        let why = KerasLayerPolicies.recorded(model) == nil
+            ? "the model was recorded without keras.layer_policies (by an lstm-format before K-W6c), so which of its folded layers computed in float32 is not known"
+            : "the converted tensors' dtype is not the policy's variable dtype, or source layers folded into one written layer computed in different dtypes"
         return "the source computed \(plan.uncarriedPolicies.joined(separator: ", ")) in a lower-precision Keras dtype policy that "
-            + "this file cannot carry (the converted tensors' dtype is not the policy's variable dtype); it declares "
+            + "this file cannot carry (\(why)); it declares "
             + "\(model.dtypes == [.float64] ? "float64" : "float32") there, so Keras computes those layers in full precision and its "
             + "predictions differ from the source's by about 1e-3 relative (1e-2 for bfloat16); the weights are exact (K-W6a)"
     }
@@ -203,8 +229,10 @@ enum KerasConfigWriter {
             let policy = plan.writtenPolicies[layer.name], dtype = dtypeValue(policy)
             let shape: [Any] = sequence ? [NSNull(), NSNull(), width] : [NSNull(), width]
             switch layer.kind {
-            case .activation:
-                continue  // never planned by the writer
+            case .activation(let a):
+                // K-W6c: the source's folded Activation, with its own policy.
+                let c: [String: Any] = ["name": layer.name, "trainable": true, "dtype": dtype, "activation": kerasName(a)]
+                layers.append(wrap("Activation", c, input: shape))
             case .passThrough:
                 var c: [String: Any] = ["dtype": arch.embedding == nil ? dtypeName : "int32", "sparse": false, "ragged": false, "name": layer.name]
                 c[k3 ? "batch_shape" : "batch_input_shape"] = inputShape
@@ -221,17 +249,17 @@ enum KerasConfigWriter {
                 width = c.units
                 sequence = c.returnSequences
             case .bidirectional(let f, let b, let merge):
+                // K-W6c: the wrapper and each inner LSTM declare their own source's policy (the source's own form).
                 var c: [String: Any] = ["name": layer.name, "trainable": true, "dtype": dtype, "merge_mode": merge.rawValue,
-                                        "layer": wrap("LSTM", lstmConfig(f, policy: policy ?? plan.writtenPolicies["\(layer.name)/\(f.name)"]), input: nil)]
-                // K-W6b, K-N2b: policies on the inner LSTMs only stay there (the source's own form).
-                if k3 { c["backward_layer"] = wrap("LSTM", lstmConfig(b, policy: policy ?? plan.writtenPolicies["\(layer.name)/\(b.name)"]), input: nil) }
+                                        "layer": wrap("LSTM", lstmConfig(f, policy: plan.writtenPolicies["\(layer.name)/\(f.name)"]), input: nil)]
+                if k3 { c["backward_layer"] = wrap("LSTM", lstmConfig(b, policy: plan.writtenPolicies["\(layer.name)/\(b.name)"]), input: nil) }
                 layers.append(wrap("Bidirectional", c, input: shape))
                 width = merge == .concat ? 2 * f.units : f.units
                 sequence = f.returnSequences
             case .dense(let d):
                 if let w = d.timeDistributedName {
-                    // K-W6b, K-N2b: a policy on the inner Dense only stays there (the source's own form).
-                    let innerDType = policy == nil ? dtypeValue(plan.writtenPolicies["\(w)/\(d.name)"]) : dtype
+                    // K-W6c: the wrapper and the inner Dense declare their own source's policy (the source's own form).
+                    let innerDType = dtypeValue(plan.writtenPolicies["\(w)/\(d.name)"])
                     let c: [String: Any] = ["name": w, "trainable": true, "dtype": dtype, "layer": wrap("Dense", denseConfig(d, dtype: innerDType), input: nil)]
                     layers.append(wrap("TimeDistributed", c, input: shape))
                 } else {

@@ -22,40 +22,50 @@ enum KerasInferenceNotes {
         }
     }
 
+    /// A wrapper's inner layer configs by role (K-N2b, K-W6c): a Bidirectional's "forward" (`layer`) and "backward"
+    /// (`backward_layer`; without it Keras copies the forward config, policy included), a TimeDistributed's "layer",
+    /// an RNN's "cell", or one "stacked" entry per cell of a `StackedRNNCells`. Empty for other layers.
+    static func innerConfigs(of className: String, _ cfg: [String: Any]) -> [(role: String, config: [String: Any])] {
+        func config(_ key: String, in c: [String: Any]) -> [String: Any]? { (c[key] as? [String: Any])?["config"] as? [String: Any] }
+        switch className {
+        case "Bidirectional":
+            guard let forward = config("layer", in: cfg) else { return [] }
+            return [("forward", forward), ("backward", config("backward_layer", in: cfg) ?? forward)]
+        case "TimeDistributed":
+            return config("layer", in: cfg).map { [("layer", $0)] } ?? []
+        case "RNN":
+            guard let cell = cfg["cell"] as? [String: Any] else { return [] }
+            if cell["class_name"] as? String == "StackedRNNCells" {
+                return (config("cell", in: cfg)?["cells"] as? [[String: Any]] ?? []).compactMap { $0["config"] as? [String: Any] }.map { ("stacked", $0) }
+            }
+            return (cell["config"] as? [String: Any]).map { [("cell", $0)] } ?? []
+        default:
+            return []
+        }
+    }
+
     /// K-N2b: the lower-precision policies of a wrapper's inner layers that differ from the wrapper's own, recorded
     /// under `wrapper/inner` (Bidirectional's forward and backward LSTM, TimeDistributed's layer), the RNN's name
     /// (one `LSTMCell`) or the cell's name (`StackedRNNCells`). `forward` / `backward` are the Bidirectional's inner
-    /// LSTM names as the plan has them; without `backward_layer`, Keras copies the forward config, policy included.
+    /// LSTM names as the plan has them.
     static func innerPolicies(_ className: String, _ cfg: [String: Any], layer: String,
                               lstmNames: (forward: String, backward: String)?, notes: inout KerasPlanNotes) {
         let own = policyName(cfg)
-        func config(_ key: String, in c: [String: Any]) -> [String: Any]? { (c[key] as? [String: Any])?["config"] as? [String: Any] }
-        func record(_ inner: [String: Any]?, as key: String, timeDistributed: Bool = false) {
-            guard let inner, let p = policyName(inner), lowPrecisionPolicies.contains(p), p != own else { return }
-            notes.dtypePolicies.append((key, p))
-            if timeDistributed { notes.timeDistributedInner.append(key) }
-        }
-        switch className {
-        case "Bidirectional":
-            guard let names = lstmNames else { return }
-            let forward = config("layer", in: cfg)
-            record(forward, as: "\(layer)/\(names.forward)")
-            record(config("backward_layer", in: cfg) ?? forward, as: "\(layer)/\(names.backward)")
-        case "TimeDistributed":
-            let inner = config("layer", in: cfg)
-            record(inner, as: "\(layer)/\(inner?["name"] as? String ?? "dense")", timeDistributed: true)
-        case "RNN":
-            guard let cell = cfg["cell"] as? [String: Any] else { return }
-            if cell["class_name"] as? String == "StackedRNNCells" {
-                for entry in config("cell", in: cfg)?["cells"] as? [[String: Any]] ?? [] {
-                    let c = entry["config"] as? [String: Any]
-                    record(c, as: c?["name"] as? String ?? "lstm_cell")
-                }
-            } else {
-                record(cell["config"] as? [String: Any], as: layer)
+        for (role, inner) in innerConfigs(of: className, cfg) {
+            guard let p = policyName(inner), lowPrecisionPolicies.contains(p), p != own else { continue }
+            switch role {
+            case "forward", "backward":
+                guard let names = lstmNames else { return }
+                notes.dtypePolicies.append(("\(layer)/\(role == "forward" ? names.forward : names.backward)", p))
+            case "layer":
+                let key = "\(layer)/\(inner["name"] as? String ?? "dense")"
+                notes.dtypePolicies.append((key, p))
+                notes.timeDistributedInner.append((key, own ?? "float32"))
+            case "stacked":
+                notes.dtypePolicies.append((inner["name"] as? String ?? "lstm_cell", p))
+            default:
+                notes.dtypePolicies.append((layer, p))
             }
-        default:
-            break
         }
     }
 
@@ -72,11 +82,13 @@ enum KerasInferenceNotes {
         case "GaussianNoise":
             notes.inferenceDropout.append((name, "GaussianNoise(stddev=\(number("stddev")))"))
         case "LSTM", "RNN", "Bidirectional":
-            var inner = cfg
-            if let wrapped = (cfg["layer"] as? [String: Any])?["config"] as? [String: Any] { inner = wrapped }
-            if let cell = (cfg["cell"] as? [String: Any])?["config"] as? [String: Any] { inner = cell }
-            let d = (inner["dropout"] as? NSNumber)?.doubleValue ?? 0, r = (inner["recurrent_dropout"] as? NSNumber)?.doubleValue ?? 0
-            if d > 0 || r > 0 { notes.inferenceDropout.append((name, "\(className)(dropout=\(d), recurrent_dropout=\(r))")) }
+            // The LSTM's own config, else the wrapped LSTM's or the cells' (innerConfigs).
+            for inner in [cfg] + innerConfigs(of: className, cfg).map(\.config) {
+                let d = (inner["dropout"] as? NSNumber)?.doubleValue ?? 0, r = (inner["recurrent_dropout"] as? NSNumber)?.doubleValue ?? 0
+                guard d > 0 || r > 0 else { continue }
+                notes.inferenceDropout.append((name, "\(className)(dropout=\(d), recurrent_dropout=\(r))"))
+                break
+            }
         default:
             break
         }
@@ -98,10 +110,10 @@ enum KerasInferenceNotes {
                        + "float32 arithmetic, 1e-2 for bfloat16); the weights convert exactly and lstm-format computes in float32/float64, "
                        + "so compare with Keras's own predictions at a relative tolerance of about 1e-2 (README: precision policies)")
         }
-        if !notes.timeDistributedInner.isEmpty {
-            out.append("\(notes.timeDistributedInner.map { "'\($0)'" }.joined(separator: ", ")): the policy is on the layer inside a "
-                       + "TimeDistributed whose own dtype is float32; Keras 3's TimeDistributed calls that layer without the policy's "
-                       + "casting and computes it in float32, tf_keras computes it in the policy (K-N2b)")
+        for (layer, wrapper) in notes.timeDistributedInner {
+            out.append("'\(layer)': the policy is on the layer inside a TimeDistributed whose own policy is \(wrapper); Keras 3's "
+                       + "TimeDistributed calls that layer without the policy's casting and computes it in "
+                       + "\(KerasPolicyCarry.computeDType(wrapper)) (the wrapper's), tf_keras computes it in the policy (K-N2b)")
         }
         return out
     }
@@ -155,6 +167,7 @@ enum KerasLayerFolding {
             }
             dense.activation = act
             out[k].kind = .dense(dense)
+            out[k].policies["activation"] = layer.policies[""]  // K-W6c: the Activation computed in its own policy
             out.append(KerasLayerPlan(name: layer.name, className: layer.className, kind: .passThrough, scope: layer.scope))
             notes.rewrites.append((layer.name, "Activation(\(act.rawValue)) folded into Dense '\(previous.name)'"))
         }

@@ -32,7 +32,10 @@ enum KerasModelBuilder {
         var maskValue: Double?
         for layer in plan.layers { if case .masking(let v) = layer.kind { maskValue = v } }
         let masked = maskValue != nil || plan.layers.contains { if case .embedding(let e) = $0.kind { e.maskZero } else { false } }
+        var policies: [String: KerasSourcePolicy] = [:]  // K-W6c
         for (layer, arrays) in zip(weighted, weights) {
+            policies.merge(KerasLayerPolicies.entries(layer, prefix: layer.kind.isDense ? "dense.\(dense.count)"
+                : layer.kind.isEmbedding ? "embedding" : "lstm.\(layers.count)")) { a, _ in a }
             switch layer.kind {
             case .embedding(let cfg):
                 guard arrays.count == 1, arrays[0].shape == [cfg.inputDim, cfg.outputDim] else {
@@ -100,7 +103,11 @@ enum KerasModelBuilder {
         metadata["keras.model_class"] = plan.modelClass
         metadata["keras.layer_names"] = jsonArray(plan.layers.map(\.name))
         if let input = plan.layers.first(where: { $0.className == "InputLayer" }) { metadata["keras.input_name"] = input.name }
-        if let m = plan.layers.first(where: { if case .masking = $0.kind { true } else { false } }) { metadata["keras.masking.name"] = m.name }
+        if let m = plan.layers.first(where: { if case .masking = $0.kind { true } else { false } }) {
+            metadata["keras.masking.name"] = m.name
+            policies.merge(KerasLayerPolicies.entries(m, prefix: "masking")) { a, _ in a }
+        }
+        if !plan.notes.dtypePolicies.isEmpty { metadata[KerasLayerPolicies.key] = KerasLayerPolicies.json(policies) }
         let architecture = ModelArchitecture(layers: layers, returnSequences: returnSequences, dense: dense,
                                              embedding: embedding, maskValue: maskValue)
         return try LSTMModel(architecture: architecture, tensors: tensors, metadata: metadata)
@@ -159,4 +166,5 @@ enum KerasModelBuilder {
 
 extension KerasLayerPlan.Kind {
     var isDense: Bool { if case .dense = self { true } else { false } }
+    var isEmbedding: Bool { if case .embedding = self { true } else { false } }
 }

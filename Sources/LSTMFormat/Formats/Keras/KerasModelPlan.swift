@@ -94,6 +94,11 @@ struct KerasLayerPlan: Equatable, Sendable {
     var kind: Kind
     /// The containers this layer sits in, outermost first (empty for a layer of the model itself).
     var scope: [KerasScope] = []
+    /// K-W6c: the effective dtype policy of every source layer this plan layer stands for, by role: "" the layer
+    /// itself (a wrapper's own: Bidirectional, TimeDistributed, RNN), "forward" / "backward" (a Bidirectional's
+    /// LSTMs), "cell" (an RNN's cell), "time_distributed" (a Dense's wrapper; "" is then the inner Dense),
+    /// "activation" (an Activation folded into the Dense).
+    var policies: [String: KerasSourcePolicy] = [:]
 
     var hasWeights: Bool {
         switch kind {
@@ -103,6 +108,13 @@ struct KerasLayerPlan: Equatable, Sendable {
     }
     /// The name of the model-level layer whose weight group holds this layer's arrays (legacy `.h5`).
     var weightGroupName: String { scope.first?.name ?? name }
+}
+
+/// One source layer's effective dtype policy (its config's `dtype`, float32 when absent), K-W6c.
+struct KerasSourcePolicy: Equatable, Sendable, Codable {
+    /// The source layer's name (`wrapper/inner` for a wrapper's inner layer, K-N2b).
+    var layer: String
+    var policy: String
 }
 
 /// A Keras model reduced to what the canonical model needs: a chain of layers, and what is known of the input.
@@ -136,8 +148,8 @@ struct KerasPlanNotes: Equatable, Sendable {
     var inferenceDropout: [(layer: String, what: String)] = []
     /// Layers computed under a lower-precision dtype policy: layer name → policy name.
     var dtypePolicies: [(layer: String, policy: String)] = []
-    /// Of those, the inner layers of a TimeDistributed without the policy (`wrapper/inner`, K-N2b).
-    var timeDistributedInner: [String] = []
+    /// Of those, the inner layers of a TimeDistributed with another policy (`wrapper/inner`, K-N2b) and the wrapper's.
+    var timeDistributedInner: [(layer: String, wrapper: String)] = []
     /// Defaults assumed for options the file does not state (inferred architectures, old configs).
     var assumedDefaults: [String] = []
     /// Layers that were folded or flattened, for the metadata: original layer name → what happened.
@@ -146,7 +158,7 @@ struct KerasPlanNotes: Equatable, Sendable {
     static func == (a: Self, b: Self) -> Bool {
         a.inferenceDropout.map { [$0.layer, $0.what] } == b.inferenceDropout.map { [$0.layer, $0.what] }
             && a.dtypePolicies.map { [$0.layer, $0.policy] } == b.dtypePolicies.map { [$0.layer, $0.policy] }
-            && a.timeDistributedInner == b.timeDistributedInner && a.assumedDefaults == b.assumedDefaults
+            && a.timeDistributedInner.map { [$0.layer, $0.wrapper] } == b.timeDistributedInner.map { [$0.layer, $0.wrapper] } && a.assumedDefaults == b.assumedDefaults
             && a.rewrites.map { [$0.layer, $0.what] } == b.rewrites.map { [$0.layer, $0.what] }
     }
 }

@@ -1,24 +1,35 @@
 import Foundation
 
-/// Which source dtype policies the written Keras layers carry (`Spec/keras-mapping.md`, K-W6b, K-W6a).
+/// Which source dtype policies the written Keras layers carry (`Spec/keras-mapping.md`, K-W6b, K-W6c, K-W6a).
 ///
-/// The reader records a lower-precision policy per source layer in `keras.dtype_policy` (K-N2: float16,
-/// mixed_float16, mixed_bfloat16, bfloat16). A written layer carries the policy recorded under its source name when
-/// every canonical tensor of the layer has the dtype Keras keeps that policy's variables in; a layer without weights
-/// always fits. What is not carried is named in K-W6a's note.
+/// The reader records the effective policy of every source layer a written layer stands for (`keras.layer_policies`,
+/// K-W6c) and the lower-precision ones of every layer (`keras.dtype_policy`, K-N2). Each written config object (a
+/// layer, a wrapper, a wrapper's inner layer) carries the lower-precision policy of the source layer it stands for
+/// when its tensors have the dtype Keras keeps that policy's variables in; where it stands for two source layers
+/// (an RNN and its cell, a legacy `.h5` Bidirectional's LSTMs) only when they compute alike. What is not carried is
+/// named in K-W6a's note.
 enum KerasPolicyCarry {
-    /// One written layer: its source name (nil when the writer had to make a name up) and its tensors' dtypes.
+    /// One written config object: `key` is how the writer looks it up (the layer's name, `outer/inner` for a wrapper's
+    /// inner layer), `roles` the `keras.layer_policies` roles it stands for (wrapper first), `dtypes` its tensors'.
+    struct Object {
+        var key: String
+        var roles: [String]
+        var dtypes: Set<DType> = []
+        /// Computes with weights (an LSTM, Dense or Embedding).
+        var weighted = false
+        /// `roles[0]` is an RNN around `roles[1]`, its cell: a float32 RNN only casts to float32, which the cell's
+        /// own cast then repeats (Keras 3 predicts `RNN(LSTMCell(P))` bit for bit as `LSTM(P)`, K-N2b).
+        var rnnAroundCell = false
+    }
+
+    /// One written layer: its name, its source layer's name (nil when made up) and its config objects, the layer (or
+    /// wrapper) itself first.
     struct Layer {
         var written: String
         var source: String?
-        var dtypes: Set<DType>
-        /// K-N2b: a wrapper's inner layers (Bidirectional's LSTMs, TimeDistributed's Dense), each recorded as
-        /// `source` (`wrapper/inner`) and written as `written` (`outer/inner`): when the wrapper has no policy of
-        /// its own, an inner layer's policy goes on that inner layer only, the source's own form.
-        var inner: [(written: String, source: String)] = []
-        /// The inner layers can only share one policy (a legacy `.h5` Bidirectional: its backward LSTM is the
-        /// forward's config).
-        var innerShared = false
+        var objects: [Object]
+        /// Its output has the dtype its objects compute in (false for TimeDistributed: Keras 3 and tf_keras differ).
+        var outputFollowsCompute = true
     }
 
     /// The dtype Keras keeps a policy's variables in: float32 for `mixed_*` (computed in float16 / bfloat16),
@@ -47,42 +58,58 @@ enum KerasPolicyCarry {
         }
     }
 
-    /// K-W6b: written layer name → the policy it carries, and the recorded (layer, policy) pairs it does not carry.
-    /// A recorded layer the written model has no counterpart for (an InputLayer's dtype, Dropout-style layers,
-    /// folded Activations, flattened nested models) is covered when every written layer with weights carries a
-    /// policy that computes in the same dtype: Keras then casts to that dtype where the source did.
-    static func carry(_ recorded: [(layer: String, policy: String)], layers: [Layer],
-                      weighted: Set<String>) -> (carried: [String: String], uncarried: [(layer: String, policy: String)]) {
-        let bySource = Dictionary(recorded.map { ($0.layer, $0.policy) }, uniquingKeysWith: { a, _ in a })
-        var carried: [String: String] = [:]
-        var placed: Set<String> = [], covered: Set<String> = []
+    /// K-W6b, K-W6c: written object key → the policy it carries, and the source (layer, policy) pairs the file does
+    /// not carry. `policies` is `keras.layer_policies` (nil: a model recorded before K-W6c, which carries nothing),
+    /// `recorded` `keras.dtype_policy`, `order` the source layer names in data-flow order (`keras.layer_names`),
+    /// `fullPrecision` what an object without a carried policy declares (float32, float64).
+    static func carry(_ policies: [String: KerasSourcePolicy]?, recorded: [(layer: String, policy: String)], layers: [Layer],
+                      order: [String], fullPrecision: String = "float32") -> (carried: [String: String], uncarried: [(layer: String, policy: String)]) {
+        guard let policies else { return ([:], recorded) }
+        let low = KerasInferenceNotes.lowPrecisionPolicies
+        var carried: [String: String] = [:], placed: Set<String> = []
+        var uncarried: [(layer: String, policy: String)] = []
         for layer in layers {
-            let own = layer.source.flatMap { bySource[$0] }
-            let innerPolicies = layer.inner.map { bySource[$0.source] }
-            let keys = ([layer.source].compactMap { $0 } + layer.inner.map(\.source)).filter { bySource[$0] != nil }
-            guard !keys.isEmpty else { continue }
-            placed.formUnion(keys)
-            // Where the policies go: the layer's own on the layer (and its inner layers); with none of its own, each
-            // inner layer's on that inner layer only (K-N2b). Inner policies that differ from the layer's own, or from
-            // each other where they can only be one, are not carried (K-W6a).
-            var placements: [(key: String, policy: String)] = []
-            if let own {
-                if innerPolicies.allSatisfy({ $0 == nil || $0 == own }) { placements = [(layer.written, own)] }
-            } else if !layer.innerShared || Set(innerPolicies.map { $0 ?? "" }).count == 1 {
-                placements = zip(layer.inner, innerPolicies).compactMap { inner, p in p.map { (inner.written, $0) } }
+            // A layer whose policies do not all fit declares full precision throughout (its wrapper too), as K-W6b says.
+            var fits = true, mine: [String: String] = [:], lower: [KerasSourcePolicy] = []
+            for object in layer.objects {
+                let entries = object.roles.compactMap { policies[$0] }
+                placed.formUnion(entries.map(\.layer))
+                lower += entries.filter { low.contains($0.policy) }
+                guard entries.contains(where: { low.contains($0.policy) }) else { continue }  // full precision: declared as such
+                var alike = entries
+                if object.rnnAroundCell, alike.count == 2, computeDType(alike[0].policy) == "float32" { alike.removeFirst() }
+                // One config for several source layers: only when they compute in one dtype, and then in the innermost's policy.
+                let policy = alike[alike.count - 1].policy
+                if Set(alike.map { computeDType($0.policy) }).count == 1, let v = variableDType(policy), object.dtypes.allSatisfy({ $0 == v }) {
+                    mine[object.key] = policy
+                } else {
+                    fits = false
+                }
             }
-            // A legacy .h5 never gets here with bfloat16 tensors (K-W1 refuses them), so bfloat16 is never carried there.
-            guard !placements.isEmpty, placements.allSatisfy({ p in variableDType(p.policy).map { v in layer.dtypes.allSatisfy { $0 == v } } ?? false })
-            else { continue }
-            for p in placements { carried[p.key] = p.policy }
-            covered.formUnion(keys)
+            if fits { carried.merge(mine) { a, _ in a } } else { uncarried += lower.map { ($0.layer, $0.policy) } }
         }
-        let computes = Set(layers.filter { weighted.contains($0.written) }
-            .map { l in (carried[l.written] ?? l.inner.lazy.compactMap { carried[$0.written] }.first).map(computeDType) ?? "" })
-        let uncarried = recorded.filter { entry in
-            if placed.contains(entry.layer) { return !covered.contains(entry.layer) }
-            return computes != [computeDType(entry.policy)]
+        // Recorded layers without a written counterpart (InputLayers, Dropout-style layers, nested models) only cast.
+        func compute(_ object: Object) -> String { computeDType(carried[object.key] ?? fullPrecision) }
+        func output(_ layer: Layer) -> String? {
+            let inner = Set((layer.objects.count > 1 ? Array(layer.objects.dropFirst()) : layer.objects).map(compute))
+            return layer.outputFollowsCompute && inner.count == 1 ? inner.first : nil
         }
-        return (carried, uncarried)
+        let index = Dictionary(order.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        let positioned = layers.compactMap { l in l.source.flatMap { index[$0] }.map { (at: $0, layer: l) } }.sorted { $0.at < $1.at }
+        let weightedComputes = Set(layers.flatMap(\.objects).filter(\.weighted).map(compute))
+        for entry in recorded where !placed.contains(entry.layer) {
+            let c = computeDType(entry.policy)
+            let covered: Bool
+            if let i = index[entry.layer] {
+                // The next written layer casts its input to the same dtype, or the one before outputs it already.
+                let next = positioned.first { $0.at > i }?.layer, before = positioned.last { $0.at < i }?.layer
+                covered = next.map { compute($0.objects[0]) } == c || before.flatMap(output) == c
+            } else {
+                covered = weightedComputes == [c]
+            }
+            if !covered { uncarried.append(entry) }
+        }
+        var seen: Set<[String]> = []
+        return (carried, uncarried.filter { seen.insert([$0.layer, $0.policy]).inserted })
     }
 }
