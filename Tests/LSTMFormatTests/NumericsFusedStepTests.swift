@@ -4,7 +4,8 @@ import Testing
 
 /// `Spec/bptt.md` B14: for sigmoid gates and a tanh cell, BPTT takes a fused step "with the same operations in
 /// the same order as the general path". That claim is an identity: the gradients are the same bits with the
-/// fused step on and off, in both precisions, on every architecture variant, masked or not.
+/// fused step on and off, in both precisions, on every architecture variant, masked or not (float32 on AVX-512: the
+/// C gate pass of B44 against the general Swift pass).
 @Suite struct NumericsFusedStepTests {
     struct Case: CustomStringConvertible, Sendable {
         var variant: RandomModels.Variant

@@ -214,6 +214,38 @@ struct NumericsStepKernelTests {
         }
     }
 
+    /// B44: the C gate pass has, value for value, the bits of the general pass's operations in its order (dh =
+    /// above + recurrent; dC = (dh·o)·(1 − a·a) + carry; δ_f = ((dC·C(t−1))·f)·(1 − f), δ_i, δ_C̃, δ_o likewise;
+    /// carry = dC·f), with and without the recurrent term, on hidden 37 (two full vectors of 16 and a partial one).
+    @Test func B44_backwardGatesHaveTheGeneralPassBits() {
+        let rows = 3, hidden = 37, g4 = 4 * hidden
+        let z0 = Self.uniform(rows * g4, seed: 20, scale: 1).map { abs($0) }  // gate outputs in [0, 1)
+        let above = Self.uniform(rows * hidden, seed: 21, scale: 2), rec = Self.uniform(rows * hidden, seed: 22, scale: 2)
+        let act = Self.uniform(rows * hidden, seed: 23, scale: 1), cPrev = Self.uniform(rows * hidden, seed: 24, scale: 3)
+        let carry0 = Self.uniform(rows * hidden, seed: 25, scale: 1)
+        for recurrent in [true, false] {
+            var z = z0, carry = carry0
+            lstmk_backward_gates(Int32(rows), Int32(hidden), above, recurrent ? rec : nil, &z, act, cPrev, &carry)
+            var differing = 0
+            for r in 0..<rows {
+                for u in 0..<hidden {
+                    let s = r * hidden + u, g = r * g4 + u
+                    let f = z0[g], i = z0[g + hidden], c = z0[g + 2 * hidden], o = z0[g + 3 * hidden], a = act[s]
+                    let dh = recurrent ? above[s] + rec[s] : above[s]
+                    var dAct = dh * o
+                    dAct = dAct * (1 - a * a)
+                    let dC = dAct + carry0[s]
+                    var df = dC * cPrev[s], di = dC * c, dc = dC * i, d_o = dh * a
+                    df = df * f * (1 - f); di = di * i * (1 - i); dc = dc * (1 - c * c); d_o = d_o * o * (1 - o)
+                    let expected = [df, di, dc, d_o, dC * f]
+                    let actual = [z[g], z[g + hidden], z[g + 2 * hidden], z[g + 3 * hidden], carry[s]]
+                    differing += zip(expected, actual).filter { $0.bitPattern != $1.bitPattern }.count
+                }
+            }
+            #expect(differing == 0, "recurrent \(recurrent)")
+        }
+    }
+
     /// B36: `setParameter` on U repacks: the prepared model then gives the bits of a model built with that value.
     @Test func B36_setParameterRepacksU() throws {
         let arch = RandomModels.architecture(input: 5, hidden: 24, layers: [(.bidirectional, .sum)])

@@ -66,6 +66,14 @@ void lstmk_share_groups(int threads, int groups, const double *speed, int *bound
 void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const float *packed, float *c, int ldc,
                 int reverse);
 
+/* BPTT's gate gradients for one step of `rows` sequences of a cell with sigmoid gates and a tanh cell
+   (Spec/bptt.md B44, backward.c): dh = above + recurrent (recurrent NULL: above alone), dC = dh o (1 - a a) + carry,
+   carry = dC f, and z's f, i, C~, o [rows, 4H] become δ_f = dC c_prev f (1 - f), δ_i = dC C~ i (1 - i),
+   δ_C~ = dC i (1 - C~ C~), δ_o = dh a o (1 - o), in place. above, recurrent, act_c (a = tanh(C(t))), c_prev
+   (C(t-1)) and carry are [rows, H]. The general pass's operations in its order: the same bits. */
+void lstmk_backward_gates(int rows, int hidden, const float *above, const float *recurrent, float *z,
+                          const float *act_c, const float *c_prev, float *carry);
+
 /* float64 products on float32 weights widened in registers (Spec/bptt.md B38), AVX2 + FMA (widening.c).
    c [m, n] += a [m, K] w^T, w [n, K] row-major (ldw, lda, ldc in elements): c[i, j] = c[i, j] + s(i, j), where
    s(i, j) sums a[i, k] w[j, k] in one fixed order (8 lanes: lane q takes k = 8s + q by FMA in turn; then lane q

@@ -59,7 +59,12 @@ extension Float: BLASScalar {
     static func values(of tensor: Tensor) -> [Float] { tensor.float32Values() }
     static func copyValues(of tensor: Tensor, into out: UnsafeMutablePointer<Float>) { tensor.copyFloat32Values(into: out) }
     static func tensor(shape: [Int], values: UnsafeBufferPointer<Float>) -> Tensor {
+        #if _endian(little)
+        // One copy, straight into the tensor's little-endian bytes.
+        try! Tensor(dtype: .float32, shape: shape, bytes: Data(buffer: values))
+        #else
         Tensor(shape: shape, float32: Array(values))
+        #endif
     }
 }
 
@@ -87,7 +92,11 @@ extension Double: BLASScalar {
     static func values(of tensor: Tensor) -> [Double] { tensor.float64Values() }
     static func copyValues(of tensor: Tensor, into out: UnsafeMutablePointer<Double>) { tensor.copyFloat64Values(into: out) }
     static func tensor(shape: [Int], values: UnsafeBufferPointer<Double>) -> Tensor {
+        #if _endian(little)
+        try! Tensor(dtype: .float64, shape: shape, bytes: Data(buffer: values))
+        #else
         Tensor(shape: shape, float64: Array(values))
+        #endif
     }
 }
 

@@ -25,10 +25,15 @@ extension Engine {
         backwardHead(ws, g)
         for k in stride(from: arch.layers.count - 1, through: 0, by: -1) {
             let layer = arch.layers[k]
-            splitOutputGradient(layer: k, ws, g)
+            // B45: a forward layer's output gradient (every step returned, none zeroed by a mask) is its cell's
+            // dL/dh by input time as it stands, read in place.
+            let isLast = k == arch.layers.count - 1
+            let inPlace = layer.direction == .forward && !layer.zeroOutputForMask && (!isLast || arch.returnSequences)
+            if !inPlace { splitOutputGradient(layer: k, ws, g) }
             weights.materialize(layer: k)  // B31
             for (c, cell) in ws.cells[k].enumerated() {
-                backwardCell(weights.cells[k][c], cell, g.cells[k][c], fromAbove: g.fromAbove[k][c].p,
+                let above = inPlace ? (isLast ? g.headInput.p : g.layerOutputs[k].p) : g.fromAbove[k][c].p
+                backwardCell(weights.cells[k][c], cell, g.cells[k][c], fromAbove: above,
                              projected: g.projected[k][c], layer: layer, batch: batch, parts: ws.parts, mask: ws.mask, g)
             }
             // dL/d(input of layer k) = Σ_cells dZ Wcat — the previous layer's output gradient. For k = 0 only
@@ -222,7 +227,22 @@ extension Engine {
                     }
                 }
                 @inline(__always) func computed(_ b: Int) -> Bool { mask.map { $0[t * batch + b] != 0 } ?? true }
-                if fused {
+                if fused, w.packed != nil {
+                    // B44: the gate pass in C (float32, AVX-512), per run of computed rows.
+                    var b = r0
+                    while b < r0 + n {
+                        guard computed(b) else { b += 1; continue }
+                        var e = b + 1
+                        while e < r0 + n && computed(e) { e += 1 }
+                        let o = b * hidden
+                        StepKernels.backwardGates(rows: e - b, hidden: hidden, above: Self.floats(above + o),
+                                                  recurrent: last ? nil : Self.floats(rec + o), z: Self.float(zt + b * g4),
+                                                  actC: Self.floats(s.actC.p + t * block + o),
+                                                  cPrev: Self.floats(s.c.p + s.previousSlot(t) * block + o),
+                                                  carry: Self.float(carry + o))
+                        b = e
+                    }
+                } else if fused {
                     for b in part where !skipped || computed(b) {
                         Self.sigmoidTanhStep(zt + b * g4, above: above + b * hidden, recurrent: last ? nil : rec + b * hidden,
                                              actC: s.actC.p + t * block + b * hidden,
@@ -323,6 +343,13 @@ extension Engine {
             cc[u] = dC * iv * (1 - cv * cv)
             o[u] = dh * a * ov * (1 - ov)
         }
+    }
+
+    /// A read-only float32 buffer of the engine's scalar type as `Float` (only cells packed for the float32
+    /// kernels call this).
+    @inline(__always)
+    private static func floats(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
     }
 
     private func columnSums(_ p: UnsafePointer<T>, rows: Int, cols: Int, stride: Int? = nil,

@@ -125,8 +125,12 @@ final class Engine<T: BLASScalar> {
     private func gradients(_ inputs: ModelInput, targets: Tensor, threads: Int) throws(NumericsError)
         -> (loss: Double, outputs: Tensor, gradients: [String: Tensor]) {
         let (loss, outputs, state) = try runGradients(inputs, targets: targets, threads: threads)
+        // B45: every tensor at once, a cell's W and U gradients from one product each.
+        let all = state.allTensors(threads: threads)
         var tensors: [String: Tensor] = [:]
-        for name in weights.locations.keys { tensors[name] = try state.tensor(name, threads: threads) }
+        for name in weights.locations.keys {
+            if let t = all[name] { tensors[name] = t } else { tensors[name] = try state.tensor(name, threads: threads) }
+        }
         return (loss, outputs, tensors)
     }
 

@@ -67,6 +67,47 @@ final class GradientState<T: BLASScalar> {
         form(source, count: shape.reduce(1, *), into: out, threads: threads)
     }
 
+    /// Every tensor's gradient at once (`Engine.gradients`, which returns them all; B45): a cell's dW_f … dW_o are
+    /// rows of one product dWcat = dZᵀ X [4H, I] and dU_f … dU_o of one dUcat = Σ_t dZ(t)ᵀ h(prev of t) [4H, S], each
+    /// formed by one GEMM over all four gates into a buffer of the cell's size, then copied out per gate. The same
+    /// bits as `write` per tensor (each element is the same dot product). `threads`: inside `withBLASThreads`.
+    func allTensors(threads: Int) -> [String: Tensor] {
+        var tensors: [String: Tensor] = [:]
+        for (k, layer) in architecture.layers.enumerated() {
+            let h = layer.hiddenSize
+            for (c, dir) in layer.cells.enumerated() {
+                for (kind, width) in [(TensorName.Kind.W, layer.inputSize), (.U, layer.stateSize)] {
+                    let cat = UnsafeMutablePointer<T>.allocate(capacity: 4 * h * width)
+                    defer { cat.deallocate() }
+                    product(layer: k, cell: c, gates: 0..<4, recurrent: kind == .U, into: cat, threads: threads)
+                    for (g, gate) in Gate.allCases.enumerated() {
+                        tensors[TensorName.lstm(k, dir, kind, gate)] =
+                            T.tensor(shape: [h, width], values: UnsafeBufferPointer(start: cat + g * h * width, count: h * width))
+                    }
+                }
+            }
+        }
+        for (name, (source, shape)) in sources {
+            guard case .stored(let buffer, let offset) = source else { continue }
+            tensors[name] = buffer.tensor(shape: shape, offset: offset, count: shape.reduce(1, *))
+        }
+        return tensors
+    }
+
+    /// Rows `gates`·H of cell (k, c)'s dWcat = dZᵀ X (`recurrent` false) or dUcat = Σ_t dZ(t)ᵀ h(prev of t), one
+    /// GEMM with its rows split over `threads` (`RowParallel`).
+    private func product(layer k: Int, cell c: Int, gates: Range<Int>, recurrent: Bool, into out: UnsafeMutablePointer<T>,
+                         threads: Int) {
+        let layer = architecture.layers[k], s = ws.cells[k][c]
+        let h = layer.hiddenSize, rows = ws.batch * ws.steps
+        // The zero slot h(-1) contributes nothing; masked steps have dZ = 0 (B7, M19).
+        let (b, width): (UnsafePointer<T>, Int) = recurrent
+            ? (UnsafePointer(s.h.p + s.previousSlot(0) * ws.batch * layer.stateSize), layer.stateSize)
+            : (UnsafePointer(input(of: k)), layer.inputSize)
+        RowParallel.gemm(parts: threads, transA: true, transB: false, m: gates.count * h, n: width, k: rows,
+                         a: s.z.p + gates.lowerBound * h, lda: 4 * h, b: b, ldb: width, beta: 0, c: out, ldc: width)
+    }
+
     /// The work of `write`, kept out of the throwing function on purpose. Swift 6.3's LLVM may end a throwing
     /// function with a tail jump to memmove/memcpy/memset without restoring the error register (r12 on x86-64,
     /// x21 on arm64; swiftlang/swift#90477, fixed upstream by llvm/llvm-project#214590): `write`'s `.stored`
@@ -78,14 +119,7 @@ final class GradientState<T: BLASScalar> {
         case .stored(let buffer, let offset):
             out.update(from: buffer.p + offset, count: count)
         case .product(let k, let c, let gate, let recurrent):
-            let layer = architecture.layers[k], s = ws.cells[k][c]
-            let h = layer.hiddenSize, rows = ws.batch * ws.steps
-            // The zero slot h(-1) contributes nothing; masked steps have dZ = 0 (B7, M19).
-            let (b, width): (UnsafePointer<T>, Int) = recurrent
-                ? (UnsafePointer(s.h.p + s.previousSlot(0) * ws.batch * layer.stateSize), layer.stateSize)
-                : (UnsafePointer(input(of: k)), layer.inputSize)
-            RowParallel.gemm(parts: threads, transA: true, transB: false, m: h, n: width, k: rows,
-                             a: s.z.p + gate * h, lda: 4 * h, b: b, ldb: width, beta: 0, c: out, ldc: width)
+            product(layer: k, cell: c, gates: gate..<(gate + 1), recurrent: recurrent, into: out, threads: threads)
         }
     }
 

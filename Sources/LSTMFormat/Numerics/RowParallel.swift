@@ -42,12 +42,16 @@ enum RowParallel {
         DispatchQueue.concurrentPerform(iterations: n) { p in body(bound(p) ..< bound(p + 1)) }
     }
 
-    /// `T.gemm` with the rows of C split across `parts` threads.
+    /// `T.gemm` with the rows of C split across `parts` threads. No part has fewer than 2^21 multiply-adds
+    /// (`Spec/bptt.md` B35): OpenBLAS takes its small-matrix kernels, which sum in another order, for products of
+    /// up to 10^6, so a split that crossed that size would change the bits with the thread count.
     static func gemm<T: BLASScalar>(
         parts: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
         beta: T, c: UnsafeMutablePointer<T>, ldc: Int
     ) {
+        let size = Double(m) * Double(n) * Double(k)
+        let parts = Swift.max(1, Swift.min(parts, Int(size / Double(1 << 21))))
         run(parts: parts, count: m, align: 16) { rows in
             let a0 = transA ? a + rows.lowerBound : a + rows.lowerBound * lda
             T.gemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: 1, a: a0, lda: lda,

@@ -33,6 +33,16 @@ enum StepKernels {
         lstmk_forward_cell(&cell, Int32(threads))
     }
 
+    /// BPTT's gate gradients for one step of `rows` rows of a fused cell (B44): `z` [rows, 4H] holds f, i, C̃, o on
+    /// entry and δ_f, δ_i, δ_C̃, δ_o on return, with dh = above + recurrent (`recurrent` nil for the last computed
+    /// step); `carry` [rows, H] holds dC(t+1) ⊙ f(t+1) on entry and dC(t) ⊙ f(t) on return. The general pass's
+    /// operations in its order (B14): the same bits.
+    static func backwardGates(rows: Int, hidden: Int, above: UnsafePointer<Float>, recurrent: UnsafePointer<Float>?,
+                              z: UnsafeMutablePointer<Float>, actC: UnsafePointer<Float>, cPrev: UnsafePointer<Float>,
+                              carry: UnsafeMutablePointer<Float>) {
+        lstmk_backward_gates(Int32(rows), Int32(hidden), above, recurrent, z, actC, cPrev, carry)
+    }
+
     /// rec [rows, S] = dZ [rows, 4H] · U [4H, S] on the packed U (B35).
     static func recurrentGradient(rows: Int, dZ: UnsafePointer<Float>, packed: PackedU,
                                   into rec: UnsafeMutablePointer<Float>, step: Int) {
