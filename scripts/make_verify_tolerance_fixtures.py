@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Real Keras float32 predictions for `verify --expect`'s default tolerance (Spec/bptt.md B19a).
+"""Real Keras predictions (float32; one float64 case) for `verify --expect`'s default tolerance (Spec/bptt.md B19a).
 
 For each case this script builds a float32 Keras 3 model — Input(steps, 8) → LSTM(units) → optional Dense —
 with Keras's own initializers (seeded), then every weight scaled by WEIGHT_SCALE (trained LSTMs carry larger
@@ -7,7 +7,7 @@ weights than their initializers; at ×1 every case agrees with us to about 1 ulp
 and writes into <out>/<case>/:
   model.keras  the model, saved by Keras
   x.npy        inputs [2, steps, 8], float32, standard normal (seeded)
-  y.npy        Keras's own `model.predict(x)`, float32
+  y.npy        Keras's own `model.predict(x)`, float32 (float64 for the float64 case, whose x is float64 too)
 The committed cases (Fixtures/verify-tolerance/, about 1.2 MB) are units1, units64 and units256; units1000
 (16 MB of weights) is made by the tests at run time (`--only units1000 --out DIR`), and units3072 (150 MB) only
 for the spec's figures.
@@ -50,8 +50,12 @@ CASES = {
     # Many-to-one, batch 1: each output feature is one sum, and some land near 0 by cancellation (feature 1 at
     # 0.012 with terms of root-sum-square 1.4): a scale of max|e_j| alone fails Keras's own predictions here (B19a).
     "cancel1": (64, 30, 16, False, 24, None, 1),
+    # A float64 model (weights and inputs float64, not float32 values): Keras 3's `predict` rounds float64
+    # inputs to float32 (its data adapter casts floats to floatx) and then computes in float64 (B19a's u).
+    "float64": (64, 30, 16, True, 25, None, BATCH),
 }
-COMMITTED = ["units1", "units64", "units256", "head300", "cancel1"]
+COMMITTED = ["units1", "units64", "units256", "head300", "cancel1", "float64"]
+FLOAT64 = {"float64"}
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "verify-tolerance")
 
 
@@ -71,19 +75,21 @@ def build(units, steps, dense, sequences, dtype):
 
 def make(name, out):
     units, steps, dense, sequences, seed, bias, batch = CASES[name]
+    dtype = "float64" if name in FLOAT64 else "float32"
     keras.utils.set_random_seed(seed)
-    model = build(units, steps, dense, sequences, "float32")
-    weights = [(w * WEIGHT_SCALE).astype(np.float32) for w in model.get_weights()]
+    model = build(units, steps, dense, sequences, dtype)
+    weights = [(w * WEIGHT_SCALE).astype(dtype) for w in model.get_weights()]
     if bias is not None:
-        weights[-1] = np.array(bias, np.float32)
+        weights[-1] = np.array(bias, dtype)
     model.set_weights(weights)
-    x = np.random.default_rng(seed).standard_normal((batch, steps, FEATURES)).astype(np.float32)
+    x = np.random.default_rng(seed).standard_normal((batch, steps, FEATURES)).astype(dtype)
     y = model.predict(x, verbose=0)
+    assert y.dtype == np.dtype(dtype), y.dtype
     folder = os.path.join(out, name)
     os.makedirs(folder, exist_ok=True)
     model.save(os.path.join(folder, "model.keras"))
     np.save(os.path.join(folder, "x.npy"), x)
-    np.save(os.path.join(folder, "y.npy"), y.astype(np.float32))
+    np.save(os.path.join(folder, "y.npy"), y)
     return model, x, y, folder
 
 
@@ -160,12 +166,18 @@ def measure(name, model, x, y, folder, binary):
     m64 = build(units, steps, dense, sequences, "float64")
     m64.set_weights(weights)
     k64 = m64.predict(x.astype(np.float64), verbose=0)
+    if name in FLOAT64:
+        called = np.asarray(m64(x))  # calling the model keeps float64 inputs; predict casts them to floatx
+        line_call = f"keras float64 model(x) vs float64 reference: max abs {np.abs(called - y64).max():.3g}"
     line = [f"{name}: N {n}, s_j {scale.min():.3g}..{scale.max():.3g}, max|y| {np.abs(y).max():.3g}",
-            f"keras32 vs float64 reference {units_of(np.abs(y - y64)):.3g}",
+            f"keras predict ({'float64' if name in FLOAT64 else 'float32'}) vs float64 reference {units_of(np.abs(y - y64)):.3g}"
+            f" (max abs {np.abs(y - y64).max():.3g})",
             f"(array-wide max|y| scale: {np.abs(y - y64).max() / (u * math.sqrt(n) * np.abs(y).max()):.3g};"
             f" per-feature max|y_j| scale: {units_of(np.abs(y - y64) * scale / np.abs(y).max(axis=tuple(range(y.ndim - 1)))):.3g})",
             f"keras float64 predict vs float64 reference: max abs {np.abs(k64 - y64).max():.3g},"
             f" {units_of(np.abs(k64 - y64)) * u / 2.0 ** -53:.3g} float64 units, {units_of(np.abs(k64 - y64)):.3g} float32 units"]
+    if name in FLOAT64:
+        line.append(line_call)
     if binary:
         with tempfile.TemporaryDirectory() as tmp:
             ours = os.path.join(tmp, "ours.npy")

@@ -33,7 +33,7 @@ struct CompareCommand: ToolCommand {
 
     func execute() throws {
         let (ma, _) = try read.load(a)
-        let x = try inputs.map(readModelInput)
+        let x = try inputs.map { try readModelInput($0, for: ma.architecture) }
         // B31: model a's forward + BPTT before model b is read, and each model handed over with its last use, so
         // that at most one model and one float64 copy (or the two models) are held at a time. A failure here is
         // left to `compare`, which reports it where it always did (after the architecture check).

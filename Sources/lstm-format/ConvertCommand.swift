@@ -36,6 +36,12 @@ struct ConvertCommand: ToolCommand {
         if let to, !FormatRegistry.all.contains(where: { $0.name == to }) {
             throw ValidationError("unknown format '\(to)' (known: \(FormatRegistry.all.map { $0.name }.joined(separator: ", ")))")
         }
+        // U5: an output name whose suffix names no format, without --to, is a usage mistake, found before reading.
+        if to == nil, (try? FormatRegistry.format(forOutput: URL(fileURLWithPath: output))) == nil {
+            var seen = Set<String>()
+            let suffixes = FormatRegistry.all.flatMap { $0.fileSuffixes }.filter { seen.insert($0).inserted }.joined(separator: ", ")
+            throw ValidationError("cannot tell the output format from the name '\(output)': name it \(suffixes), or pass --to")
+        }
     }
 
     func execute() throws {

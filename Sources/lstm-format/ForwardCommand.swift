@@ -32,7 +32,7 @@ struct ForwardCommand: ToolCommand {
 
     func execute() throws {
         let (m, _) = try read.load(model)
-        let x = try readModelInput(inputs)
+        let x = try readModelInput(inputs, for: m.architecture)
         let y: Tensor
         Progress.shared.phase("forward pass")
         do { y = try LSTMNumerics.forward(m, input: x, precision: numeric.precision) } catch { throw FileError(path: inputs, underlying: error) }

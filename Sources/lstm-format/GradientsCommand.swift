@@ -35,7 +35,7 @@ struct GradientsCommand: ToolCommand {
 
     func execute() throws {
         let (m, _) = try read.load(model)
-        let x = try readModelInput(inputs), t = try readFiniteArray(targets, role: "targets")
+        let x = try readModelInput(inputs, for: m.architecture), t = try readFiniteArray(targets, role: "targets")
         let result: (loss: Double, outputs: Tensor, gradients: [String: Tensor])
         Progress.shared.phase("forward pass and BPTT")
         do {

@@ -67,12 +67,29 @@ func readFiniteArray(_ path: String, role: String) throws -> Tensor {
 }
 
 /// Model inputs from a .npy: float arrays (finite, as `readFiniteArray`) or, for a model with an embedding,
-/// integer token ids [batch, steps] (int8 … int64, uint8 … uint64; M17). Which kind the model takes is checked
-/// by the numerics, with a one-line error naming this file.
-func readModelInput(_ path: String) throws -> ModelInput {
-    let input = try NumPy.readModelInput(URL(fileURLWithPath: path))
-    if case .features(let t) = input, let index = t.firstNonFiniteIndex() {
-        throw CommandFailure(message: "\(path): the inputs hold a non-finite value at [\(index.map(String.init).joined(separator: ", "))]", code: ExitStatus.failure)
+/// integer token ids [batch, steps] (int8 … int64, uint8 … uint64; M17). Integers for a model without an
+/// embedding are refused here, whatever their shape, saying that the model takes float features (U6); the rest
+/// of which kind the model takes is checked by the numerics, with a one-line error naming this file.
+func readModelInput(_ path: String, for architecture: ModelArchitecture) throws -> ModelInput {
+    let input: ModelInput
+    do { input = try NumPy.readModelInput(URL(fileURLWithPath: path)) } catch let error as FileError where architecture.embedding == nil {
+        // An integer array of another rank than [batch, steps] fails as token ids before the model is asked.
+        if let numerics = error.underlying as? NumericsError, case .tokenShape = numerics { throw integerFeatures(path, architecture) }
+        throw error
+    }
+    switch input {
+    case .features(let t):
+        if let index = t.firstNonFiniteIndex() {
+            throw CommandFailure(message: "\(path): the inputs hold a non-finite value at [\(index.map(String.init).joined(separator: ", "))]", code: ExitStatus.failure)
+        }
+    case .tokens:
+        if architecture.embedding == nil { throw integerFeatures(path, architecture) }
     }
     return input
+}
+
+/// U6: integer inputs for a model without an embedding.
+private func integerFeatures(_ path: String, _ architecture: ModelArchitecture) -> CommandFailure {
+    CommandFailure(message: "\(path): the inputs are integers, but the model has no embedding: it takes float features "
+                   + "[batch, steps, \(architecture.inputSize)] (float16, float32 or float64)", code: ExitStatus.failure)
 }

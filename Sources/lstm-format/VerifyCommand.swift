@@ -48,7 +48,7 @@ struct VerifyCommand: ToolCommand {
     func execute() throws {
         let (m, _) = try read.load(model)
         let golden = Verifier.Golden(
-            input: try inputs.map(readModelInput),
+            input: try inputs.map { try readModelInput($0, for: m.architecture) },
             expectedOutputs: try expect.map(readArray),
             targets: try targets.map { try readFiniteArray($0, role: "targets") },
             expectedGradients: try expectGradients.map { try NumPy.readNPZ(URL(fileURLWithPath: $0)) })

@@ -125,13 +125,13 @@ import Testing
         #expect(r.stdout.contains("derived (B19a) for float32 arithmetic"), "\(r.stdout)")
     }
 
-    static func fails(_ name: String, _ fault: Fault) throws {
+    static func fails(_ name: String, _ fault: Fault, _ extra: [String] = []) throws {
         let folder = try Self.folder(name)
         let model = try FormatRegistry.read(folder.appendingPathComponent("model.keras")).model
         guard let faulty = try fault.apply(model) else { return }  // no dense layer for a dense-bias fault
         let file = try FixturePaths.temporaryFolder().appendingPathComponent("faulty.lstm")
         try FormatRegistry.write(faulty, to: file)
-        let r = try Self.verify(file.path, folder, ["--json"])
+        let r = try Self.verify(file.path, folder, ["--json"] + extra)
         #expect(r.status == 1, "\(name), \(fault.rawValue): \(r.stdout)\(r.stderr)")
         let checks = try VerifyInputsTests.checks(r.stdout)
         #expect(checks["outputs"]?.passed == false && checks["gradient_check"]?.passed == true, "\(name), \(fault.rawValue): \(r.stdout)")
@@ -149,19 +149,39 @@ import Testing
                 == 7 * 2 * (layer.inputSize + layer.hiddenSize + 1) + bidi.architecture.dense.reduce(0) { $0 + $1.inputSize + 1 })
     }
 
-    /// u: float32 arithmetic unless both sides are float64; a float16 array adds its one rounding to rtol; atol_j
-    /// is 8u·√N·s_j per output feature.
+    /// u is float32's whatever the precision and the expected dtype (a float64 expected array adds only its own
+    /// rounding u_e to rtol); atol_j is 8u·√N·s_j per output feature.
     @Test func B19a_toleranceFollowsTheDTypes() throws {
         let m = try FormatRegistry.read(FixturePaths.fixture("verify-tolerance/units1/model.keras")).model
         let a = m.architecture, n = Double(5 * 10).squareRoot(), u32 = 0x1p-24, u64 = 0x1p-53
-        let e = Tensor(shape: [1, 2], float64: [0.5, -2]), s = [3.0, 2.0]
-        let t32 = ForwardTolerance.tolerance(for: a, steps: 5, expected: e.converted(to: .float32), scales: s, precision: .float64)
-        #expect(t32.rtol == u32 + 8 * u32 && t32.atolPerFeature == [8 * u32 * n * 3, 8 * u32 * n * 2] && t32.atol == 8 * u32 * n * 3)
-        let t64 = ForwardTolerance.tolerance(for: a, steps: 5, expected: e, scales: s, precision: .float64)
-        #expect(t64.rtol == 9 * u64 && t64.atolPerFeature == [8 * u64 * n * 3, 8 * u64 * n * 2])
-        #expect(ForwardTolerance.tolerance(for: a, steps: 5, expected: e, scales: s, precision: .float32).atolPerFeature == [8 * u32 * n * 3, 8 * u32 * n * 2])
-        let t16 = ForwardTolerance.tolerance(for: a, steps: 5, expected: e.converted(to: .float16), scales: s, precision: .float32)
-        #expect(t16.rtol == 0x1p-11 + 8 * u32)
+        let e = Tensor(shape: [1, 2], float64: [0.5, -2]), s = [3.0, 2.0], atol = [8 * u32 * n * 3, 8 * u32 * n * 2]
+        let t32 = ForwardTolerance.tolerance(for: a, steps: 5, expected: e.converted(to: .float32), scales: s)
+        #expect(t32.rtol == u32 + 8 * u32 && t32.atolPerFeature == atol && t32.atol == atol[0])
+        let t64 = ForwardTolerance.tolerance(for: a, steps: 5, expected: e, scales: s)
+        #expect(t64.rtol == u64 + 8 * u32 && t64.atolPerFeature == atol)
+        let t16 = ForwardTolerance.tolerance(for: a, steps: 5, expected: e.converted(to: .float16), scales: s)
+        #expect(t16.rtol == 0x1p-11 + 8 * u32 && t16.atolPerFeature == atol)
+    }
+
+    /// Keras 3's float64 `predict` (fixture `float64`: a float64 model, float64 weights and inputs) rounds the
+    /// inputs to float32 before computing in float64, so it is float32 inputs' outputs: `verify --precision
+    /// float64` passes them by default, the old float64-arithmetic rule (u = 2⁻⁵³) fails them, and float16-rounded
+    /// weights still fail with exit 1.
+    @Test func B19a_kerasFloat64PredictionsPassAtFloat64() throws {
+        let folder = try Self.folder("float64")
+        let r = try Self.verify(folder.appendingPathComponent("model.keras").path, folder, ["--precision", "float64", "--json"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let model = try FormatRegistry.read(folder.appendingPathComponent("model.keras")).model
+        #expect(model.dtypes == [.float64])
+        let x = try NumPy.readNPY(folder.appendingPathComponent("x.npy")), e = try NumPy.readNPY(folder.appendingPathComponent("y.npy"))
+        #expect(x.dtype == .float64 && e.dtype == .float64)
+        let y = try LSTMNumerics.forward(model, input: .features(x), precision: .float64)
+        let scales = try OutputScale.perFeature(model, input: .features(x), expected: e, precision: .float64)
+        let n = Double(ForwardTolerance.roundingChainLength(model.architecture, steps: x.shape[1])).squareRoot(), u64 = 0x1p-53
+        let float64Rule = Tolerance(rtol: 9 * u64, atolPerFeature: scales.map { 8 * u64 * n * $0 }, basis: "float64 arithmetic on both sides")
+        let old = try Verifier.outputsCheck(model, input: .features(x), outputs: y, expected: e, precision: .float64, tolerance: float64Rule)
+        #expect(!old.passed, "\(old.detail)")
+        try Self.fails("float64", .float16, ["--precision", "float64"])
     }
 
     /// s_j without a dense head: the largest finite |e[…, j]|, per feature; a non-finite value does not make it
@@ -210,7 +230,7 @@ import Testing
         }
         let y = try LSTMNumerics.forward(model, input: .features(x), precision: .float64)
         let byValues = ForwardTolerance.tolerance(for: model.architecture, steps: x.shape[1], expected: e,
-                                                  scales: OutputScale.expectedMagnitude(e), precision: .float64)
+                                                  scales: OutputScale.expectedMagnitude(e))
         let onValues = try Verifier.outputsCheck(model, input: .features(x), outputs: y, expected: e, precision: .float64, tolerance: byValues)
         #expect(!onValues.passed, "max|e_j|: \(onValues.detail)")
         #expect(onValues.location == "outputs[0, 1]", "\(String(describing: onValues.location))")

@@ -3,8 +3,8 @@ import Foundation
 /// The default tolerance of `verify --expect` for a model's outputs (`Spec/bptt.md` B19a): the rounding noise two
 /// correct computations of the same model may differ by, per element
 /// |y − e| ≤ (u_e + λu)·|e| + λu·√N·s_j, λ = 8, j the element's output feature (last axis) — u_e the expected
-/// dtype's unit roundoff, u the arithmetic's (float64 only when both the precision and the expected array are
-/// float64, else float32), N the rounded products and sums along the way to one output (`roundingChainLength`),
+/// dtype's unit roundoff, u float32's whatever the precision and the expected dtype (a float64 expected array need
+/// not come from float64-accurate arithmetic: Keras 3's `predict` rounds float64 inputs to float32), N the rounded products and sums along the way to one output (`roundingChainLength`),
 /// s_j the scale of output feature j (`OutputScale.perFeature`).
 public enum ForwardTolerance {
     /// λ: how many standard deviations of √N·u the noise may reach (probabilistic rounding error analysis).
@@ -26,14 +26,13 @@ public enum ForwardTolerance {
     /// pass in `precision`: one atol per output feature. Throws what the forward pass throws.
     public static func tolerance(for model: LSTMModel, input: ModelInput, expected: Tensor, precision: Precision) throws -> Tolerance {
         let scales = try OutputScale.perFeature(model, input: input, expected: expected, precision: precision)
-        return tolerance(for: model.architecture, steps: input.shape.count > 1 ? input.shape[1] : 1, expected: expected,
-                         scales: scales, precision: precision)
+        return tolerance(for: model.architecture, steps: input.shape.count > 1 ? input.shape[1] : 1, expected: expected, scales: scales)
     }
 
     /// The same with the output features' scales s_j given.
-    static func tolerance(for architecture: ModelArchitecture, steps: Int, expected: Tensor, scales: [Double], precision: Precision) -> Tolerance {
+    static func tolerance(for architecture: ModelArchitecture, steps: Int, expected: Tensor, scales: [Double]) -> Tolerance {
         let ue = expected.dtype.unitRoundoff
-        let arithmetic: DType = precision == .float64 && expected.dtype == .float64 ? .float64 : .float32
+        let arithmetic = DType.float32
         let u = arithmetic.unitRoundoff
         let n = roundingChainLength(architecture, steps: steps)
         let factor = lambda * u * Double(n).squareRoot()
