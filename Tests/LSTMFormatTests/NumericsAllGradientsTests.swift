@@ -6,16 +6,11 @@ import Testing
 /// gates each, a forward layer's output gradient read in place), and B35: the bits do not depend on the thread
 /// count. Both are identities, checked bit for bit on every architecture variant, plain and masked.
 @Suite struct NumericsAllGradientsTests {
-    struct Case: CustomStringConvertible, Sendable {
-        var variant: RandomModels.Variant
-        var masked: Bool
-        var description: String { variant.name + (masked ? "+mask-value" : "") }
-    }
+    typealias Case = RandomModels.MaskedCase
 
     /// Every variant with float inputs (the embedding variants take token ids), with projection and peepholes.
-    static let cases: [Case] = (RandomModels.variants + NumericsProjectionTests.variants + NumericsPeepholeTests.variants)
-        .filter { $0.architecture.embedding == nil }
-        .flatMap { [Case(variant: $0, masked: false), Case(variant: $0, masked: true)] }
+    static let cases = Case.plainAndMasked((RandomModels.variants + NumericsProjectionTests.variants + NumericsPeepholeTests.variants)
+        .filter { $0.architecture.embedding == nil })
 
     static func problem(_ c: Case, seed: UInt64) throws -> (LSTMModel, ModelInput, Tensor) {
         let arch = c.masked ? NumericsMaskingTests.masked(c.variant.architecture, kind: 1) : c.variant.architecture

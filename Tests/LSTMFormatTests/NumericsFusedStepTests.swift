@@ -7,16 +7,11 @@ import Testing
 /// fused step on and off, in both precisions, on every architecture variant, masked or not (float32 on AVX-512: the
 /// C gate pass of B44 against the general Swift pass).
 @Suite struct NumericsFusedStepTests {
-    struct Case: CustomStringConvertible, Sendable {
-        var variant: RandomModels.Variant
-        var masked: Bool
-        var description: String { variant.name + (masked ? "+mask-value" : "") }
-    }
+    typealias Case = RandomModels.MaskedCase
 
     /// The variants with sigmoid gates and a tanh cell in every layer (where the fused step applies), plain and masked.
-    static let cases: [Case] = RandomModels.variants
-        .filter { v in v.architecture.layers.allSatisfy { $0.gateActivation == .sigmoid && $0.cellActivation == .tanh && !$0.peepholes && $0.projectionSize == nil } }
-        .flatMap { [Case(variant: $0, masked: false), Case(variant: $0, masked: true)] }
+    static let cases = Case.plainAndMasked(RandomModels.variants
+        .filter { v in v.architecture.layers.allSatisfy { $0.gateActivation == .sigmoid && $0.cellActivation == .tanh && !$0.peepholes && $0.projectionSize == nil } })
 
     @Test func everyLayoutIsCovered() {
         #expect(Self.cases.count >= 20)

@@ -184,6 +184,18 @@ import Testing
         try Self.fails("float64", .float16, ["--precision", "float64"])
     }
 
+    /// A softmax head's s_j follows its Jacobian, 2·p_j(1 − p_j)·max_i r_i: a saturated row (logits ±200, p near
+    /// 0 and 1) moves its outputs little, so it gives a scale near 0, where the old bound 2·p_j·max_i r_i gave the
+    /// winning feature ~400 and let faults of 13 % relative pass (the fresh-clone reviewer's saturated head); an
+    /// even row (p = 1/2 each) gives 2·¼·r.
+    @Test func B19a_aSaturatedSoftmaxGivesASmallScale() {
+        // One input a = [1], V = [[200], [-200]], c = 0: logits ±200, r = 200 each.
+        let saturated = OutputScale.headScales(a: [1], V: [200, -200], c: [0, 0], inputs: 1, outputs: 2, activation: .softmax)
+        #expect(saturated.allSatisfy { $0 < 1e-100 }, "\(saturated)")
+        let even = OutputScale.headScales(a: [1], V: [3, 3], c: [0, 0], inputs: 1, outputs: 2, activation: .softmax)
+        #expect(even == [1.5, 1.5])
+    }
+
     /// s_j without a dense head: the largest finite |e[…, j]|, per feature; a non-finite value does not make it
     /// infinite.
     @Test func B19a_scaleWithoutAHeadIsEachFeaturesLargestExpectedValue() {

@@ -9,7 +9,7 @@ public enum OutputScale {
     ///   slope_j · max(|z_j|, √(c_j² + Σ_k (V_jk·a_k)²)), where a [in] is the last dense layer's input from our forward
     ///   pass of the model without that layer in `precision`, V [out, in] and c [out] its tensors, z = V·a + c its
     ///   pre-activation and slope_j a bound on the activation's slope (1 linear, relu, tanh; 1/4 sigmoid; 0.2 and
-    ///   1/6 the hard sigmoids; softmax 2·p_j·max_i of the row's pre-activation scales, its Jacobian's bound);
+    ///   1/6 the hard sigmoids; softmax 2·p_j(1 − p_j)·max_i of the row's pre-activation scales, its Jacobian's bound);
     /// - without one, the largest finite |expected[…, j]|.
     /// Non-finite values are skipped (a feature with none finite gets 0). Throws what the forward pass throws.
     public static func perFeature(_ model: LSTMModel, input: ModelInput, expected: Tensor, precision: Precision) throws -> [Double] {
@@ -61,7 +61,9 @@ public enum OutputScale {
             if activation == .softmax {
                 let top = z.max()!, rowScale = r.max()!
                 let e = z.map { Foundation.exp($0 - top) }, total = e.reduce(0, +)
-                for j in 0..<outputs { s[j] = max(s[j], 2 * e[j] / total * rowScale) }
+                // ∂p_j/∂z_i = p_j(δ_ij − p_i), so |δp_j| = p_j·|Σ_{i≠j} p_i(δz_j − δz_i)| ≤ 2·p_j(1 − p_j)·max|δz|: a
+                // saturated row (p_j near 0 or 1) moves little; 1 − p_j as the others' sum keeps its digits.
+                for j in 0..<outputs { s[j] = max(s[j], 2 * (e[j] / total) * ((total - e[j]) / total) * rowScale) }
             } else {
                 let slope = slopeBound(activation)
                 for j in 0..<outputs { s[j] = max(s[j], slope * r[j]) }

@@ -10,6 +10,19 @@ enum RandomModels {
         var description: String { name }
     }
 
+    /// A variant run plain or with masked, padded inputs (`NumericsMaskingTests.masked`), printed by
+    /// `@Test(arguments:)` as the variant's name, `+mask-value` when masked.
+    struct MaskedCase: CustomStringConvertible, Sendable {
+        var variant: Variant
+        var masked: Bool
+        var description: String { variant.name + (masked ? "+mask-value" : "") }
+
+        /// Each of `variants` plain, then masked.
+        static func plainAndMasked(_ variants: [Variant]) -> [MaskedCase] {
+            variants.flatMap { [MaskedCase(variant: $0, masked: false), MaskedCase(variant: $0, masked: true)] }
+        }
+    }
+
     /// Layers (direction, merge, peepholes, projection) with hidden 4, input 3, chained; a tanh dense head of
     /// width 2 unless `dense` is false. The projection and peephole suites build their variants with it.
     static func chained(_ layers: [(Direction, MergeMode?, Bool, Int?)], returnSequences: Bool = true,
