@@ -8,7 +8,8 @@ and writes into <out>/<case>/:
   model.keras  the model, saved by Keras
   x.npy        inputs [2, steps, 8], float32, standard normal (seeded)
   y.npy        Keras's own `model.predict(x)`, float32 (float64 for the float64 case, whose x is float64 too)
-The committed cases (Fixtures/verify-tolerance/, about 1.2 MB) are units1, units64 and units256; units1000
+The committed cases (Fixtures/verify-tolerance/, about 1.6 MB) are units1, units64, units256, head300, cancel1,
+float64 and softmax200 (a saturated softmax head; --measure's reference has linear heads only); units1000
 (16 MB of weights) is made by the tests at run time (`--only units1000 --out DIR`), and units3072 (150 MB) only
 for the spec's figures.
 
@@ -53,9 +54,14 @@ CASES = {
     # A float64 model (weights and inputs float64, not float32 values): Keras 3's `predict` rounds float64
     # inputs to float32 (its data adapter casts floats to floatx) and then computes in float64 (B19a's u).
     "float64": (64, 30, 16, True, 25, None, BATCH),
+    # The fresh-clone reviewer's saturated softmax head: many-to-one LSTM(8) → Dense(4, softmax), the LSTM as
+    # Keras initializes it and the dense kernel standard normal ×110, so logits reach about ±200 and most
+    # probabilities are near 0 or 1 (B19a's softmax slope).
+    "softmax200": (8, 9, 4, False, 26, None, 16),
 }
-COMMITTED = ["units1", "units64", "units256", "head300", "cancel1", "float64"]
+COMMITTED = ["units1", "units64", "units256", "head300", "cancel1", "float64", "softmax200"]
 FLOAT64 = {"float64"}
+SOFTMAX_KERNEL_SCALE = {"softmax200": 110.0}
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "verify-tolerance")
 
 
@@ -65,11 +71,11 @@ def check_versions():
         sys.exit(f"pinned versions {PINNED}, found {found}: use the venv of scripts/requirements-keras.txt")
 
 
-def build(units, steps, dense, sequences, dtype):
+def build(units, steps, dense, sequences, dtype, activation=None):
     x = keras.Input((steps, FEATURES), dtype=dtype)
     h = keras.layers.LSTM(units, return_sequences=sequences, dtype=dtype)(x)
     if dense:
-        h = keras.layers.Dense(dense, dtype=dtype)(h)
+        h = keras.layers.Dense(dense, activation=activation, dtype=dtype)(h)
     return keras.Model(x, h)
 
 
@@ -77,8 +83,12 @@ def make(name, out):
     units, steps, dense, sequences, seed, bias, batch = CASES[name]
     dtype = "float64" if name in FLOAT64 else "float32"
     keras.utils.set_random_seed(seed)
-    model = build(units, steps, dense, sequences, dtype)
+    model = build(units, steps, dense, sequences, dtype, "softmax" if name in SOFTMAX_KERNEL_SCALE else None)
     weights = [(w * WEIGHT_SCALE).astype(dtype) for w in model.get_weights()]
+    if name in SOFTMAX_KERNEL_SCALE:
+        weights = model.get_weights()
+        rng = np.random.default_rng(seed + 1)
+        weights[3] = (rng.standard_normal(weights[3].shape) * SOFTMAX_KERNEL_SCALE[name]).astype(dtype)
     if bias is not None:
         weights[-1] = np.array(bias, dtype)
     model.set_weights(weights)
@@ -203,7 +213,7 @@ def main():
     names = [args.only] if args.only else COMMITTED
     for name in names:
         model, x, y, folder = make(name, args.out)
-        if args.measure:
+        if args.measure and name not in SOFTMAX_KERNEL_SCALE:
             measure(name, model, x, y, folder, args.lstm_format)
 
 
