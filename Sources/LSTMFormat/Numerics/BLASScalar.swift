@@ -24,13 +24,24 @@ protocol BLASScalar: BinaryFloatingPoint, Sendable {
     static func values(of tensor: Tensor) -> [Self]
     /// `values(of:)` written to `out` (at least `tensor.elementCount` elements) without intermediate arrays.
     static func copyValues(of tensor: Tensor, into out: UnsafeMutablePointer<Self>)
-    /// A tensor of this type's dtype.
-    static func tensor(shape: [Int], values: UnsafeBufferPointer<Self>) -> Tensor
+    /// The tensor dtype this type's values are stored as (`.float32`, `.float64`).
+    static var dtype: DType { get }
 }
 
 extension BLASScalar {
     /// Converts to Double for loss sums and parameter access.
     @inline(__always) var double: Double { Double(self) }
+
+    /// A tensor of this type's dtype holding `values` (row-major, `shape`'s element count).
+    static func tensor(shape: [Int], values: UnsafeBufferPointer<Self>) -> Tensor {
+        #if _endian(little)
+        // One copy, straight into the tensor's little-endian bytes.
+        try! Tensor(dtype: dtype, shape: shape, bytes: Data(buffer: values))
+        #else
+        // Widening to Double and rounding back is exact for both types.
+        Tensor(shape: shape, values: values.map { Double($0) }, dtype: dtype)
+        #endif
+    }
 }
 
 @inline(__always)
@@ -58,14 +69,7 @@ extension Float: BLASScalar {
     }
     static func values(of tensor: Tensor) -> [Float] { tensor.float32Values() }
     static func copyValues(of tensor: Tensor, into out: UnsafeMutablePointer<Float>) { tensor.copyFloat32Values(into: out) }
-    static func tensor(shape: [Int], values: UnsafeBufferPointer<Float>) -> Tensor {
-        #if _endian(little)
-        // One copy, straight into the tensor's little-endian bytes.
-        try! Tensor(dtype: .float32, shape: shape, bytes: Data(buffer: values))
-        #else
-        Tensor(shape: shape, float32: Array(values))
-        #endif
-    }
+    static var dtype: DType { .float32 }
 }
 
 extension Double: BLASScalar {
@@ -91,13 +95,7 @@ extension Double: BLASScalar {
     }
     static func values(of tensor: Tensor) -> [Double] { tensor.float64Values() }
     static func copyValues(of tensor: Tensor, into out: UnsafeMutablePointer<Double>) { tensor.copyFloat64Values(into: out) }
-    static func tensor(shape: [Int], values: UnsafeBufferPointer<Double>) -> Tensor {
-        #if _endian(little)
-        try! Tensor(dtype: .float64, shape: shape, bytes: Data(buffer: values))
-        #else
-        Tensor(shape: shape, float64: Array(values))
-        #endif
-    }
+    static var dtype: DType { .float64 }
 }
 
 /// OpenBLAS's thread count (it defaults to one thread per core).
