@@ -96,18 +96,16 @@ public enum Comparer {
         let derivesOutputs = given == nil && !sameDTypes
         let headScales = derivesOutputs ? try OutputScale.ofHead(b, input: x, precision: precision) : nil
         let rb = try PreparedModel(b, precision: precision, transposedU: false, streamed: true).gradientsByTensor(x, targets: t)
-        func add(_ name: String, subject: String, shape: [Int], _ ea: [Double], _ eb: [Double]) {
-            let tol = tolerance(scale: eb.reduce(0) { max($0, abs($1)) }, oneRounding: false)
+        /// One check of `ea` against `eb`: with `tolerance` given, that one; else `tolerance(scale: max|eb|, …)`.
+        func add(_ name: String, subject: String, shape: [Int], _ ea: [Double], _ eb: [Double], tolerance given: Tolerance? = nil) {
+            let tol = given ?? tolerance(scale: eb.reduce(0) { max($0, abs($1)) }, oneRounding: false)
             checks.append(CheckResult(name: name, subject: subject, comparison: ArrayComparison.compare(actual: ea, expected: eb, shape: shape, tolerance: tol), tolerance: tol))
         }
         // A large output feature does not widen the atol of the small ones (B19a's s_j).
-        let outputsTolerance = derivesOutputs
-            ? Tolerance.derived(lowerPrecision: lower, scales: headScales ?? OutputScale.expectedMagnitude(rb.outputs))
-            : tolerance(scale: 0, oneRounding: false)
-        checks.append(CheckResult(name: "outputs", subject: "outputs",
-                                  comparison: ArrayComparison.compare(actual: runA.outputs.float64Values(), expected: rb.outputs.float64Values(),
-                                                                      shape: runA.outputs.shape, tolerance: outputsTolerance),
-                                  tolerance: outputsTolerance))
+        add("outputs", subject: "outputs", shape: runA.outputs.shape, runA.outputs.float64Values(), rb.outputs.float64Values(),
+            tolerance: derivesOutputs
+                ? Tolerance.derived(lowerPrecision: lower, scales: headScales ?? OutputScale.expectedMagnitude(rb.outputs))
+                : tolerance(scale: 0, oneRounding: false))
         add("loss", subject: "loss", shape: [], [runA.loss], [rb.loss])
         for (k, (name, shape)) in tensors.enumerated() {
             report("comparing gradients", tensorCount + 2 + k)
