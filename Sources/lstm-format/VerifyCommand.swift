@@ -14,7 +14,9 @@ struct VerifyCommand: ToolCommand {
             outputs against the expected array (default derived from rounding, Spec/bptt.md B19a: \
             rtol u_e + 8u, atol 8u·√N·s_j per output feature j, N the rounded operations behind one output, \
             s_j the feature's own scale; the report gives N and the atols). With --targets and --expect-gradients: the loss and every \
-            gradient against the expected .npz (default rtol 1e-4, atol 1e-5). \
+            gradient against the expected .npz of L = Σ ½ (y − t)² (default derived per tensor, Spec/bptt.md B19b: \
+            rtol u_e + 8u, atol 8u·√N·S_θ, S_θ the tensor's own scale; gradients of a mean loss such as PyTorch's \
+            MSELoss() are 2/n of ours, and the report names such a factor). \
             Exit 0 when every check passes, 1 when a numerical check fails, 2 on errors.
             """
     )

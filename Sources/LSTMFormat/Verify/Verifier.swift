@@ -23,10 +23,9 @@ public enum Verifier {
         }
     }
 
-    /// Default tolerances for golden comparisons: outputs by `ForwardTolerance` (derived from rounding, B19a);
-    /// gradients and loss rtol 1e-4, atol 1e-5 (float32 arithmetic of another implementation differs in the last bits).
-    public static let defaultGradientTolerance = Tolerance(rtol: 1e-4, atol: 1e-5, basis: "default for gradients and loss: rtol 1e-4, atol 1e-5")
-
+    /// Default tolerances for golden comparisons (no `tolerance` given): outputs by `ForwardTolerance` (B19a, one
+    /// atol per output feature); the loss and each gradient tensor by `GradientTolerance` (B19b, one atol per tensor
+    /// from its own scale). A failure of every gradient by one constant factor adds a `loss_convention` check.
     /// `progress` hears of the gradient check's forward passes (G1).
     public static func verify(_ model: LSTMModel, file: String, golden: Golden, precision: Precision, tolerance: Tolerance?,
                               progress: ProgressHandler? = nil) throws -> CheckReport {
@@ -57,24 +56,41 @@ public enum Verifier {
         }
         if let expectedGrads = golden.expectedGradients {
             guard let x = golden.inputs, let t = golden.targets else { throw VerifyError.missing("expected gradients need inputs and targets") }
-            let loss: Double, grads: [String: Tensor]
-            do { (loss, _, grads) = try LSTMNumerics.gradients(model, input: x, targets: t, precision: precision) } catch {
+            let loss: Double, y: Tensor, grads: [String: Tensor], scales: GradientTolerance.Scales?
+            do {
+                (loss, y, grads) = try LSTMNumerics.gradients(model, input: x, targets: t, precision: precision)
+                // B19b: without a given tolerance, each tensor's own scale (one more BPTT, for g̃).
+                scales = tolerance == nil
+                    ? try GradientTolerance.scales(model, input: x, targets: t, outputs: y, gradients: grads, precision: precision) : nil
+            } catch {
                 throw VerifyError.rejected(.inputsOrTargets, String(describing: error))
             }
-            let tol = tolerance ?? defaultGradientTolerance
+            var gradientChecks: [CheckResult] = [], pairs: [LossConvention.Pair] = []
+            func compare(_ name: String, subject: String, actual: Tensor, expected e: Tensor, _ tol: Tolerance) throws {
+                let c = try compareArrays(name, in: .expectedGradients, subject: subject, actual: actual, expected: e, tolerance: tol)
+                gradientChecks.append(c)
+                pairs.append(LossConvention.Pair(actual: actual.float64Values(), expected: e.float64Values(), shape: e.shape, tolerance: tol))
+            }
             if let l = expectedGrads["loss"] {
                 // The loss is one number: 0-d as `gradients` writes it; any shape holding one value is accepted.
                 guard l.shape.reduce(1, *) == 1 else { throw VerifyError.shapeMismatch(what: "loss", in: .expectedGradients, actual: [], expected: l.shape) }
-                checks.append(try compareArrays("loss", in: .expectedGradients, actual: Tensor(shape: l.shape, float64: [loss]), expected: l, tolerance: tol))
+                try compare("loss", subject: "loss", actual: Tensor(shape: l.shape, float64: [loss]), expected: l,
+                            tolerance ?? GradientTolerance.loss(loss, scales: scales!, expected: l.dtype))
             }
             for (name, _) in model.orderedTensors {
                 guard let e = expectedGrads[name], let g = grads[name] else { throw VerifyError.missingGradient(name) }
-                checks.append(try compareArrays("gradient " + name, in: .expectedGradients, subject: name, actual: g, expected: e, tolerance: tol))
+                try compare("gradient " + name, subject: name, actual: g, expected: e,
+                            tolerance ?? GradientTolerance.tensor(name, scales: scales!, expected: e.dtype))
             }
             let known = Set(model.tensors.keys).union(["loss"])
             if let extra = expectedGrads.keys.sorted().first(where: { !known.contains($0) }) {
                 throw VerifyError.unexpectedGradient(extra)
             }
+            // B19b: correct gradients of another loss convention are named as such, before the checks they fail.
+            if !gradientChecks.allSatisfy(\.passed), let note = LossConvention.note(pairs, outputCount: y.elementCount) {
+                checks.append(note)
+            }
+            checks += gradientChecks
         }
         return CheckReport(command: "verify", files: [file], precision: precision.rawValue, checks: checks)
     }

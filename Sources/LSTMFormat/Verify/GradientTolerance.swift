@@ -1,0 +1,72 @@
+import Foundation
+
+/// The default tolerances of `verify --expect-gradients` for the loss and each gradient tensor (`Spec/bptt.md`
+/// B19b): the rounding noise two correct float32 computations of the same loss and gradients may differ by.
+/// Per element of the gradient of tensor θ: |g − e| ≤ (u_e + λu)·|e| + λu·√N·S_θ, λ = 8, u float32's unit
+/// roundoff, u_e the expected array's, N B19a's rounding chain, S_θ = max(max|g_θ|, max|g̃_θ|) (`scales`); for the
+/// loss |L − e| ≤ (u_e + λu)·|e| + λu·(√N·√(Σ_k (r_k·s_j(k))²) + √n·L), r = y − t:
+/// the outputs' independent rounding errors δy_k reach L as Σ_k r_k·δy_k.
+public enum GradientTolerance {
+    /// λ, as B19a's.
+    public static let lambda = ForwardTolerance.lambda
+    /// The seed of ξ, the ±1 signs of g̃'s residuals s_j·ξ.
+    static let noiseSeed: UInt64 = 0x6B19B
+
+    /// The per-tensor scales of B19b and what the loss tolerance needs, for `model` on `input` and `targets`.
+    public struct Scales: Sendable {
+        /// S_θ for every tensor name: max(max|g_θ|, max|g̃_θ|).
+        public var tensors: [String: Double]
+        /// √(Σ_k (r_k·s_j(k))²) over the outputs, r = y − t.
+        public var residualNoise: Double
+        /// n, the number of outputs.
+        public var outputCount: Int
+        /// N of B19a for these inputs.
+        public var chainLength: Int
+    }
+
+    /// B19b's scales from our forward outputs `y`, loss and gradients `g` (in `precision`) of `model` on `input`
+    /// and `targets`: one more BPTT, for the residuals s_j·ξ (g̃). Throws what the numerics throw.
+    public static func scales(_ model: LSTMModel, input: ModelInput, targets: Tensor, outputs y: Tensor, gradients g: [String: Tensor],
+                              precision: Precision) throws -> Scales {
+        let s = try OutputScale.perFeature(model, input: input, expected: y, precision: precision)
+        let f = max(1, s.count)
+        var rng = SplitMix64(seed: noiseSeed)
+        let yv = y.float64Values(), tv = targets.float64Values()
+        var noisyTargets = [Double](repeating: 0, count: yv.count)
+        var residualNoise = 0.0
+        for k in yv.indices {
+            let sj = s.isEmpty ? 0 : s[k % f]
+            noisyTargets[k] = yv[k] - (rng.next() & 1 == 0 ? sj : -sj)
+            residualNoise += (yv[k] - tv[k]) * (yv[k] - tv[k]) * sj * sj
+        }
+        let noise = try LSTMNumerics.gradients(model, input: input, targets: Tensor(shape: y.shape, float64: noisyTargets), precision: precision).gradients
+        var tensors: [String: Double] = [:]
+        for (name, gθ) in g {
+            let plain = largestMagnitude(gθ), other = noise[name].map(largestMagnitude) ?? 0
+            tensors[name] = max(plain, other)
+        }
+        return Scales(tensors: tensors, residualNoise: residualNoise.squareRoot(), outputCount: yv.count,
+                      chainLength: ForwardTolerance.roundingChainLength(model.architecture, steps: input.shape.count > 1 ? input.shape[1] : 1))
+    }
+
+    /// The tolerance for the gradient of tensor `name` against an expected array of dtype `expected`.
+    public static func tensor(_ name: String, scales: Scales, expected: DType) -> Tolerance {
+        let u = DType.float32.unitRoundoff, n = Double(scales.chainLength)
+        return Tolerance(rtol: expected.unitRoundoff + lambda * u, atol: lambda * u * n.squareRoot() * (scales.tensors[name] ?? 0),
+                         basis: "derived (B19b) for float32 arithmetic over N = \(scales.chainLength) rounded operations: rtol = u_e + 8u, "
+                             + "atol_θ = 8u·√N·S_θ per tensor θ (S_θ the larger of max|g_θ| and max|g̃_θ|, g̃ the gradient for residuals "
+                             + "s_j·(±1)), u = \(String(format: "%.3g", u))")
+    }
+
+    /// The tolerance for the loss `loss` (ours) against an expected value of dtype `expected`.
+    public static func loss(_ loss: Double, scales: Scales, expected: DType) -> Tolerance {
+        let u = DType.float32.unitRoundoff, n = Double(scales.chainLength)
+        let atol = lambda * u * (n.squareRoot() * scales.residualNoise + Double(scales.outputCount).squareRoot() * abs(loss))
+        return Tolerance(rtol: expected.unitRoundoff + lambda * u, atol: atol,
+                         basis: "derived (B19b) for the loss: rtol = u_e + 8u, atol = 8u·(√N·√(Σ_k (r_k·s_j)²) + √n·L), u = \(String(format: "%.3g", u))")
+    }
+
+    static func largestMagnitude(_ t: Tensor) -> Double {
+        t.float64Values().reduce(0) { $1.isFinite ? max($0, abs($1)) : $0 }
+    }
+}
