@@ -309,6 +309,14 @@ def measure(name, weights, x, t, folder, binary):
     losses = [abs(float(np.load(os.path.join(folder, f))["loss"]) - exact_loss) / (loss_atol + 9 * U * exact_loss)
               for f in ("torch.npz", "keras.npz")]
     line.append(f"loss: torch32 x{losses[0]:.3g}, keras32 x{losses[1]:.3g} of the tolerance (atol {loss_atol:.3g})")
+    # compare's targets (B19b's note on compare): inputs and targets drawn like its probe, [2, 5, 8] and uniform
+    # in [-1, 1): how large g̃ gets against g there.
+    probe = np.random.default_rng(1)
+    xp = probe.uniform(-1, 1, (2, 5, FEATURES))
+    yp = output_scales(weights, xp, sequences)[1]
+    gp = torch_gradients(weights, xp, probe.uniform(-1, 1, yp.shape), sequences, torch.float64)[0]
+    gn = noise_gradients(weights, xp, sequences)
+    line.append(f"probe-like targets: max|g̃_θ| / max|g_θ| up to {max(np.abs(gn[k]).max() / np.abs(gp[k]).max() for k in gp):.3g}")
     least = {}
     for label, g in faults(torch32, weights, x, t, sequences).items():
         key = label.split(" x (")[-1] if " x (" in label else ("U transposed" if label.endswith("transposed") else label)

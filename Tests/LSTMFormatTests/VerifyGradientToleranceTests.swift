@@ -177,4 +177,17 @@ import Testing
         let swappedChecks = try VerifyInputsTests.checks(swapped.stdout)
         #expect(swapped.status == 1 && swappedChecks["loss_convention"] == nil, "\(swapped.stdout)")
     }
+
+    /// B19b does not widen `compare`'s gradients: its targets are the probe's (uniform in [-1, 1)), never within
+    /// the outputs' noise of the outputs, and its per-tensor 64u·max|g_θ| (u of the lower dtype) passes a float16
+    /// copy of each committed model against the float32 model, every gradient check on its own tensor's scale.
+    @Test(arguments: cases)
+    func B19b_compareGradientsOfAFloat16CopyPassPerTensor(_ name: String) throws {
+        let (model, _, _) = try Self.inputs(name)
+        let r = try Comparer.compare(model.converted(to: .float16), model, files: ["half", "full"], inputs: nil, precision: .float32, tolerance: nil)
+        #expect(r.passed, "\(name): \(r.renderText())")
+        let gradients = r.checks.filter { $0.name.hasPrefix("gradient ") }
+        #expect(gradients.count == model.tensors.count, "\(r.renderText())")
+        #expect(Set(gradients.map(\.tolerance.atol)).count > 1, "one atol per tensor")
+    }
 }

@@ -30,23 +30,38 @@ public enum GradientTolerance {
                               precision: Precision) throws -> Scales {
         let s = try OutputScale.perFeature(model, input: input, expected: y, precision: precision)
         let f = max(1, s.count)
-        var rng = SplitMix64(seed: noiseSeed)
         let yv = y.float64Values(), tv = targets.float64Values()
-        var noisyTargets = [Double](repeating: 0, count: yv.count)
         var residualNoise = 0.0
         for k in yv.indices {
             let sj = s.isEmpty ? 0 : s[k % f]
-            noisyTargets[k] = yv[k] - (rng.next() & 1 == 0 ? sj : -sj)
             residualNoise += (yv[k] - tv[k]) * (yv[k] - tv[k]) * sj * sj
         }
-        let noise = try LSTMNumerics.gradients(model, input: input, targets: Tensor(shape: y.shape, float64: noisyTargets), precision: precision).gradients
+        let noise = try noiseMaxima(model, input: input, outputs: y, outputScales: s, precision: precision)
         var tensors: [String: Double] = [:]
-        for (name, gθ) in g {
-            let plain = largestMagnitude(gθ), other = noise[name].map(largestMagnitude) ?? 0
-            tensors[name] = max(plain, other)
-        }
+        for (name, gθ) in g { tensors[name] = max(largestMagnitude(gθ), noise[name] ?? 0) }
         return Scales(tensors: tensors, residualNoise: residualNoise.squareRoot(), outputCount: yv.count,
                       chainLength: ForwardTolerance.roundingChainLength(model.architecture, steps: input.shape.count > 1 ? input.shape[1] : 1))
+    }
+
+    /// max|g̃_θ| for every tensor θ of `model`: its gradient, in `precision`, for the targets y − s⊙ξ (residuals
+    /// s_j·ξ, ξ = ±1 from SplitMix64 seed 0x6B19B), `y` the model's outputs on `input` and `s` B19a's output scales
+    /// (one per output feature). Formed one tensor at a time from a streamed copy (B30, B31). Throws what the
+    /// numerics throw.
+    static func noiseMaxima(_ model: LSTMModel, input: ModelInput, outputs y: Tensor, outputScales s: [Double],
+                            precision: Precision) throws -> [String: Double] {
+        let f = max(1, s.count)
+        var rng = SplitMix64(seed: noiseSeed)
+        let targets = y.float64Values().enumerated().map { k, v in
+            let sj = s.isEmpty ? 0 : s[k % f]
+            return v - (rng.next() & 1 == 0 ? sj : -sj)
+        }
+        let r = try PreparedModel(model, precision: precision, transposedU: false, streamed: true)
+            .gradientsByTensor(input, targets: Tensor(shape: y.shape, float64: targets))
+        var maxima: [String: Double] = [:]
+        for (name, _) in model.orderedTensors {
+            maxima[name] = try r.gradients.float64Values(name).reduce(0) { $1.isFinite ? max($0, abs($1)) : $0 }
+        }
+        return maxima
     }
 
     /// The tolerance for the gradient of tensor `name` against an expected array of dtype `expected`.
