@@ -40,6 +40,45 @@ struct NumericsStepKernelTests {
         #expect(differing == 0)
     }
 
+    /// B10a, B34: over 2^20 pre-activations spread over every sign and exponent of float32 (the bit patterns
+    /// 4093·k + 7), with ±0, ±∞, NaN, subnormals, the edges of tanh's branch (±1/16), of exp's clamp (σ at ±87.3
+    /// and ±88.3, tanh at ±43.65 and ±44.15) and their neighbours, every gate, C(t), tanh C(t) and h(t) of the
+    /// kernel is FastMath's bits (NaN for NaN).
+    @Test func B10a_kernelActivationsAreFastMathsBitsOverTheFloats() {
+        var special: [Float] = [0, -0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
+                                .leastNormalMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude]
+        for edge: Float in [0.0625, 43.65, 44.15, 87.3, 88.3] {
+            for v in [edge, edge.nextUp, edge.nextDown] { special += [v, -v] }
+        }
+        let rows = 64, hidden = 64, perCall = rows * 4 * hidden, calls = (1 << 20) / perCall
+        let cPrev = Self.uniform(rows * hidden, seed: 41, scale: 4)
+        let packed = [Float](repeating: 0, count: lstmk_panels_count(Int32(hidden), Int32(4 * hidden)))
+        var differing = 0, k: UInt32 = 0
+        func same(_ a: Float, _ b: Float) -> Bool { a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN) }
+        for call in 0..<calls {
+            var z = (0..<perCall).map { _ -> Float in
+                defer { k &+= 1 }
+                return Float(bitPattern: k &* 4093 &+ 7)
+            }
+            if call == 0 { z.replaceSubrange(0..<special.count, with: special) }
+            let pre = z
+            var cOut = [Float](repeating: 0, count: rows * hidden), act = cOut, h = cOut
+            lstmk_forward_step(Int32(rows), Int32(hidden), h, packed, &z, cPrev, &cOut, &act, &h, 0, 0)
+            for r in 0..<rows {
+                for u in 0..<hidden {
+                    let g = r * 4 * hidden + u, s = r * hidden + u
+                    let f = FastMath.sigmoid(pre[g]), i = FastMath.sigmoid(pre[g + hidden])
+                    let c = FastMath.tanh(pre[g + 2 * hidden]), o = FastMath.sigmoid(pre[g + 3 * hidden])
+                    let cNew = f * cPrev[s] + i * c, a = FastMath.tanh(cNew)
+                    let expected = [f, i, c, o, cNew, a, o * a]
+                    let actual = [z[g], z[g + hidden], z[g + 2 * hidden], z[g + 3 * hidden], cOut[s], act[s], h[s]]
+                    differing += zip(expected, actual).filter { !same($0, $1) }.count
+                }
+            }
+        }
+        #expect(differing == 0)
+    }
+
     /// B35: a product's rows are the same bits whether a call gets all rows or one row at a time (the batch split
     /// across threads), with the panels visited in either order (B37), for the fused forward step and the plain
     /// product; and they agree with float64 sums.
