@@ -19,6 +19,15 @@ weights into PyTorch's nn.LSTM (+ nn.Linear), and writes into <out>/<case>/:
 Committed cases (Fixtures/verify-gradients/): small, units64, units128, long200, saturated. units512 is made
 for the spec's figures only (--only units512 --measure).
 
+With --kinds [NAME ...] it makes the model kinds of KINDS instead (Fixtures/verify-gradients-kinds/<name>/: bidi =
+Bidirectional(LSTM(16)), stacked = two LSTM(16), masked = Masking(0.0) with a padded tail and two padded steps
+inside, embedding = Embedding(50, 8), embedmask = Embedding(50, 8, mask_zero=True) with id-0 padding; each → LSTM
+→ Dense(4), return_sequences, 30 steps, batch 2): model.keras, x.npy (float32 features or int32 token ids), t.npy,
+keras.npz (GradientTape, float32) and, where nn.LSTM expresses the model (bidi, stacked), torch.npz. Given
+--lstm-format it also runs `verify --expect-gradients` on each producer's file and on faults made from it (the
+first LSTM's i/f blocks swapped, every tensor alone x (1 ± 1e-3), float16 rounding) and prints each one's exit
+code and its worst check as a fraction of that check's atol; the reference is the same Keras model in float64.
+
 With --measure it also computes the gradients in float64 with PyTorch (the exact reference), and, given
 --lstm-format, runs our `gradients` in float32; it prints per case, per producer, the largest |difference| of
 any tensor in units of u·√N·S_θ (u = 2⁻²⁴, N B19b's rounding chain, S_θ B19b's scale of tensor θ) and, for each
@@ -328,15 +337,223 @@ def measure(name, weights, x, t, folder, binary):
     print(";\n  ".join(line), flush=True)
 
 
+
+# ---- model kinds beyond one forward layer (B19b's second table): Bidirectional, stacked, masked, embedding ----
+# name: (kind, units, steps, dense units, seed, LSTM weight scale, batch)
+KINDS = {
+    "bidi": ("bidirectional", 16, 30, 4, 41, 3.0, 2),
+    "stacked": ("stacked", 16, 30, 4, 42, 3.0, 2),
+    "masked": ("masked", 16, 30, 4, 43, 3.0, 2),
+    "embedding": ("embedding", 16, 30, 4, 44, 3.0, 2),
+    "embedmask": ("embedmask", 16, 30, 4, 45, 3.0, 2),   # Embedding(mask_zero=True), id 0 padding
+}
+VOCAB = 50
+
+
+def build_kind(kind, units, steps, dense, dtype):
+    if kind in ("embedding", "embedmask"):
+        x = keras.Input((steps,), dtype="int32")
+        h = keras.layers.Embedding(VOCAB, FEATURES, mask_zero=kind == "embedmask", dtype=dtype)(x)
+    else:
+        x = keras.Input((steps, FEATURES), dtype=dtype)
+        h = keras.layers.Masking(0.0, dtype=dtype)(x) if kind == "masked" else x
+    if kind == "bidirectional":
+        h = keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True, dtype=dtype), dtype=dtype)(h)
+    elif kind == "stacked":
+        h = keras.layers.LSTM(units, return_sequences=True, dtype=dtype)(h)
+        h = keras.layers.LSTM(units, return_sequences=True, dtype=dtype)(h)
+    else:
+        h = keras.layers.LSTM(units, return_sequences=True, dtype=dtype)(h)
+    h = keras.layers.Dense(dense, dtype=dtype)(h)
+    return keras.Model(x, h)
+
+
+def kind_names(kind):
+    """Canonical names of the Keras trainable variables, in Keras's order (each LSTM: kernel, recurrent, bias)."""
+    lstms = {"bidirectional": ["lstm.0.fwd", "lstm.0.bwd"], "stacked": ["lstm.0.fwd", "lstm.1.fwd"]}.get(kind, ["lstm.0.fwd"])
+    return (["embedding.E"] if kind in ("embedding", "embedmask") else []) + lstms + ["dense.0"]
+
+
+def kind_canonical(kind, arrays):
+    out = {}
+    k = 0
+    for prefix in kind_names(kind):
+        if prefix == "embedding.E":
+            out[prefix] = arrays[k]
+            k += 1
+        elif prefix == "dense.0":
+            out["dense.0.V"], out["dense.0.c"] = arrays[k].T, arrays[k + 1]
+            k += 2
+        else:
+            kernel, recurrent, bias = arrays[k:k + 3]
+            h = recurrent.shape[0]
+            for g in GATES:
+                j = KERAS_ORDER.index(g)
+                out[f"{prefix}.W_{g}"] = kernel[:, j * h:(j + 1) * h].T
+                out[f"{prefix}.U_{g}"] = recurrent[:, j * h:(j + 1) * h].T
+                out[f"{prefix}.b_{g}"] = bias[j * h:(j + 1) * h]
+            k += 3
+    return {n: np.ascontiguousarray(v) for n, v in out.items()}
+
+
+def kind_keras_gradients(model, kind, x, t):
+    xt, tt = tf.constant(x), tf.constant(t.astype(model.outputs[0].dtype))
+    with tf.GradientTape() as tape:
+        y = model(xt, training=False)
+        loss = 0.5 * tf.reduce_sum(tf.square(y - tt))
+    grads = tape.gradient(loss, model.trainable_variables)
+    grads = [tf.convert_to_tensor(g).numpy() for g in grads]  # IndexedSlices (embedding) → dense
+    return kind_canonical(kind, grads), float(loss.numpy()), np.asarray(y)
+
+
+def kind_torch_gradients(kind, weights, x, t, dtype):
+    """PyTorch autograd where nn.LSTM expresses the model (bidirectional=True, num_layers=2)."""
+    npd = np.float32 if dtype == torch.float32 else np.float64
+    w = [a.astype(npd) for a in weights]
+    units = w[1].shape[0]
+    lstm = torch.nn.LSTM(FEATURES, units, num_layers=2 if kind == "stacked" else 1, bidirectional=kind == "bidirectional",
+                         batch_first=True, dtype=dtype)
+    suffixes = ["_l0", "_l0_reverse"] if kind == "bidirectional" else ["_l0", "_l1"]
+    with torch.no_grad():
+        for k, sfx in enumerate(suffixes):
+            getattr(lstm, "weight_ih" + sfx).copy_(torch.tensor(w[3 * k].T))
+            getattr(lstm, "weight_hh" + sfx).copy_(torch.tensor(w[3 * k + 1].T))
+            getattr(lstm, "bias_ih" + sfx).copy_(torch.tensor(w[3 * k + 2]))
+            getattr(lstm, "bias_hh" + sfx).zero_()
+    head = torch.nn.Linear(w[-2].shape[0], w[-2].shape[1], dtype=dtype)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor(w[-2].T))
+        head.bias.copy_(torch.tensor(w[-1]))
+    y = head(lstm(torch.tensor(x.astype(npd)))[0])
+    value = 0.5 * ((y - torch.tensor(t.astype(npd))) ** 2).sum()
+    value.backward()
+    grads = []
+    for sfx in suffixes:
+        grads += [getattr(lstm, "weight_ih" + sfx).grad.numpy().T, getattr(lstm, "weight_hh" + sfx).grad.numpy().T,
+                  getattr(lstm, "bias_ih" + sfx).grad.numpy()]
+    grads += [head.weight.grad.numpy().T, head.bias.grad.numpy()]
+    return kind_canonical(kind, grads), value.item()
+
+
+def save_npz(path, grads, loss):
+    np.savez(path, loss=np.array(loss, np.float32), **{k: v.astype(np.float32) for k, v in grads.items()})
+
+
+def make_kind(name, out):
+    kind, units, steps, dense, seed, scale, batch = KINDS[name]
+    keras.utils.set_random_seed(seed)
+    model = build_kind(kind, units, steps, dense, "float32")
+    weights = model.get_weights()
+    lstm_index = set()
+    k = 1 if kind in ("embedding", "embedmask") else 0
+    for _ in range(2 if kind in ("bidirectional", "stacked") else 1):
+        lstm_index |= {k, k + 1, k + 2}
+        k += 3
+    weights = [w * np.float32(scale) if i in lstm_index else w for i, w in enumerate(weights)]
+    weights[-1] = np.random.default_rng(seed + 2).standard_normal(weights[-1].shape).astype(np.float32)
+    model.set_weights(weights)
+    rng = np.random.default_rng(seed)
+    if kind in ("embedding", "embedmask"):
+        x = rng.integers(1 if kind == "embedmask" else 0, VOCAB, (batch, steps)).astype(np.int32)
+        if kind == "embedmask":
+            x[0, steps - 7:] = 0     # padded tail
+            x[1, 3:5] = 0            # two masked steps inside
+    else:
+        x = rng.standard_normal((batch, steps, FEATURES)).astype(np.float32)
+        if kind == "masked":
+            x[0, steps - 7:] = 0.0   # padded tail
+            x[1, 3:5] = 0.0          # two masked steps inside
+    y = np.asarray(model(x))
+    t = rng.standard_normal(y.shape).astype(np.float32)
+    folder = os.path.join(out, name)
+    os.makedirs(folder, exist_ok=True)
+    model.save(os.path.join(folder, "model.keras"))
+    np.save(os.path.join(folder, "x.npy"), x)
+    np.save(os.path.join(folder, "t.npy"), t)
+    kg, kl, _ = kind_keras_gradients(model, kind, x, t)
+    save_npz(os.path.join(folder, "keras.npz"), kg, kl)
+    if kind in ("bidirectional", "stacked"):
+        tg, tl = kind_torch_gradients(kind, weights, x, t, torch.float32)
+        save_npz(os.path.join(folder, "torch.npz"), tg, tl)
+    model64 = build_kind(kind, units, steps, dense, "float64")
+    model64.set_weights([w.astype(np.float64) for w in weights])
+    exact, exact_loss, _ = kind_keras_gradients(model64, kind, x, t)
+    return kind, weights, x, t, folder, exact, exact_loss
+
+
+def run_verify(binary, folder, npz):
+    """verify's exit code, and the worst check of the loss and gradients as a fraction of its tolerance."""
+    p = subprocess.run([binary, "verify", os.path.join(folder, "model.keras"), "--inputs", os.path.join(folder, "x.npy"),
+                        "--targets", os.path.join(folder, "t.npy"), "--expect-gradients", npz, "--json"],
+                       capture_output=True, text=True)
+    import json
+    try:
+        checks = [c for c in json.loads(p.stdout)["checks"] if c["name"] == "loss" or c["name"].startswith("gradient ")]
+        worst = max(checks, key=lambda c: c["max_abs_error"] / c["tolerance"]["atol"])
+        return p.returncode, (worst["max_abs_error"] / worst["tolerance"]["atol"], worst["name"])
+    except Exception:
+        return p.returncode, (float("nan"), p.stderr.strip()[:300])
+
+
+def measure_kind(name, binary):
+    kind, weights, x, t, folder, exact, exact_loss = make_kind(name, ROOT_KINDS)
+    line = [f"{name} ({kind})"]
+    producers = [f for f in ("torch.npz", "keras.npz") if os.path.exists(os.path.join(folder, f))]
+    for f in producers:
+        g = {k: v.astype(np.float64) for k, v in np.load(os.path.join(folder, f)).items() if k != "loss"}
+        rel = max(np.abs(g[k] - exact[k]).max() / np.abs(exact[k]).max() for k in exact)
+        code, (frac, where) = run_verify(binary, folder, os.path.join(folder, f))
+        line.append(f"{f}: worst |g − g64| / max|g64| {rel:.3g}; verify exit {code}, worst {frac:.3g} of its atol ({where})")
+    base = {k: v.astype(np.float64) for k, v in np.load(os.path.join(folder, producers[0])).items() if k != "loss"}
+    loss = float(np.load(os.path.join(folder, producers[0]))["loss"])
+    fl = {}
+    s = dict(base)
+    for kd in "WUb":
+        s[f"lstm.0.fwd.{kd}_i"], s[f"lstm.0.fwd.{kd}_f"] = base[f"lstm.0.fwd.{kd}_f"], base[f"lstm.0.fwd.{kd}_i"]
+    fl["i/f swapped (lstm.0.fwd)"] = s
+    for n in base:
+        for sign in (1, -1):
+            fl[f"{n} x(1{'+' if sign > 0 else '-'}1e-3)"] = {**base, n: base[n] * (1 + sign * 1e-3)}
+    fl["float16-rounded"] = {k: v.astype(np.float16).astype(np.float64) for k, v in base.items()}
+    passed = []
+    least = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, g in fl.items():
+            path = os.path.join(tmp, "f.npz")
+            save_npz(path, g, loss)
+            code, (frac, _) = run_verify(binary, folder, path)
+            if code != 1:
+                passed.append(f"{label} (exit {code})")
+            key = "x(1±1e-3)" if " x(" in label else label
+            if key not in least or frac < least[key][0]:
+                least[key] = (frac, label)
+    line.append(f"faults from {producers[0]}: {len(fl)} tried, not failing: {passed or 'none'}; least outside: "
+                + ", ".join(f"{label} x{frac:.3g}" for frac, label in least.values()))
+    print(";\n  ".join(line), flush=True)
+
+
+ROOT_KINDS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "verify-gradients-kinds")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=sorted(CASES))
     parser.add_argument("--out", default=ROOT)
     parser.add_argument("--measure", action="store_true")
     parser.add_argument("--lstm-format")
+    parser.add_argument("--kinds", nargs="*", help="measure the model kinds of KINDS with verify (needs --lstm-format)")
     args = parser.parse_args()
     check_versions()
     torch.manual_seed(0)
+    if args.kinds is not None:
+        global ROOT_KINDS
+        ROOT_KINDS = args.out if args.out != ROOT else ROOT_KINDS
+        for name in args.kinds or list(KINDS):
+            if args.lstm_format:
+                measure_kind(name, args.lstm_format)
+            else:
+                make_kind(name, ROOT_KINDS)
+        return
     for name in [args.only] if args.only else COMMITTED:
         model, weights, x, t, folder = make(name, args.out)
         if args.measure:
