@@ -21,7 +21,9 @@ Per policy P in float16, mixed_float16, mixed_bfloat16, bfloat16, Fixtures/keras
                  `time_major` into its LSTM config, which Keras 3's LSTM refuses.)
 `keras_policy_fixtures.py inner` builds Fixtures/keras-policies/inner/<P>/ instead (policies on a wrapper's inner
 layer only, K-N2b; see make_inner); `keras_policy_fixtures.py folded` builds Fixtures/keras-policies/folded/ (source
-layers folded into one written layer under different policies, K-W6c; see make_folded).
+layers folded into one written layer under different policies, K-W6c; see make_folded);
+`keras_policy_fixtures.py fullprec` builds Fixtures/keras-policies/fullprec/ (a float64 layer in a float32 model and
+a float32 layer in a float64 model, K-W6d; see make_fullprec).
 Weights and inputs are seeded from the policy name, so a rerun gives the same arrays (files differ only in
 timestamps).
 """
@@ -29,6 +31,7 @@ import json
 import os
 import shutil
 import sys
+import zipfile
 import zlib
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -222,11 +225,84 @@ def make_folded():
     print("folded", json.dumps(evidence))
 
 
+def fullprec_models(L, form):
+    """K-W6d cases: layers whose full-precision policy differs from the model's. `form` "source" is the model as users
+    write it; "float32" the same layers all float32 (what the writers declared before K-W6d), for evidence.json."""
+    l = L.layers
+    src = form == "source"
+
+    def d(policy):
+        return {"dtype": policy} if src else {}
+
+    i = {"dtype": "float64"} if src else {}
+    out = {
+        # A float64 LSTM in a float32 model (the reviewer's f64lstm).
+        "f64lstm": [l.Input((None, 3)), l.LSTM(4, name="lstm", **d("float64")), l.Dense(2, name="out")],
+        # A float64 Dense head after a float32 LSTM.
+        "f64dense": [l.Input((None, 3)), l.LSTM(4, name="lstm"), l.Dense(2, name="out", **d("float64"))],
+        # A mixed_float16 LSTM before a float64 Dense (the reviewer's f64dense): lower precision and float64 in one model.
+        "mixf64": [l.Input((None, 3)), l.LSTM(4, name="lstm", dtype=M16), l.Dense(2, name="out", **d("float64"))],
+        # A float64 model (float64 input, LSTM and Dense) whose last Dense computes in float32.
+        "f32in64": [l.Input((None, 3), **i), l.LSTM(4, name="lstm", **d("float64")), l.Dense(3, name="mid", **d("float64")),
+                    l.Dense(2, name="out")],
+        # float64 LSTMs inside a float32 Bidirectional.
+        "bi64": [l.Input((None, 3)), l.Bidirectional(l.LSTM(3, name="lstm", **d("float64")), name="bi"), l.Dense(2, name="out")],
+    }
+    return out
+
+
+def make_fullprec():
+    """Fixtures/keras-policies/fullprec/: each case of fullprec_models as a Keras 3 <case>.keras and a tf_keras
+    <case>_tfk.h5 (same seeded weights, float64 variables holding float64 values), x.npy, each tool's predict
+    (y_<file>.npy, float64) and evidence.json: the largest difference between the source's predict and the same
+    weights all float32 (what a written file declaring float32 computes). bad_units.keras is mixf64.keras with a config
+    its weights do not fit (bad input for K-N2's note)."""
+    d = os.path.join(ROOT, "fullprec")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    rng = np.random.default_rng(zlib.crc32(b"fullprec"))
+    x = (2 * rng.standard_normal((2, 5, 3))).astype("float32")
+    np.save(os.path.join(d, "x.npy"), x)
+    evidence = {}
+    for L, tool, suffix in [(keras, "keras3", ".keras"), (tf_keras, "tf_keras", "_tfk.h5")]:
+        sources, plain = fullprec_models(L, "source"), fullprec_models(L, "float32")
+        for key in sources:
+            m, f = L.Sequential(sources[key]), L.Sequential(plain[key])
+            weights = [rng.uniform(-0.8, 0.8, v.shape) for v in m.get_weights()]
+            m.set_weights([w.astype(v.dtype) for w, v in zip(weights, m.get_weights())])
+            f.set_weights([w.astype(v.dtype) for w, v in zip(m.get_weights(), f.get_weights())])
+            path = os.path.join(d, key + suffix)
+            m.save(path)
+            y = np.asarray(L.models.load_model(path, compile=False).predict(x, verbose=0)).astype(np.float64)
+            np.save(os.path.join(d, "y_" + os.path.basename(path).split(".")[0] + ".npy"), y)
+            evidence[f"{tool} {key}: source vs all float32"] = spread(y, np.asarray(f.predict(x, verbose=0)))
+            evidence[f"{tool} {key}: source policies"] = [f"{v.name}: {v.dtype_policy.name}" for v in m.layers]
+    # Bad input with a policy (K-N2: the error alone, no policy note): mixf64.keras with its LSTM's units changed in
+    # config.json, so the weights no longer fit the config.
+    with zipfile.ZipFile(os.path.join(d, "mixf64.keras")) as src, \
+            zipfile.ZipFile(os.path.join(d, "bad_units.keras"), "w", zipfile.ZIP_STORED) as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                lstm = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "LSTM")
+                lstm["config"]["units"] = 5
+                data = json.dumps(config).encode()
+            dst.writestr(item, data)
+    with open(os.path.join(d, "evidence.json"), "w") as fh:
+        json.dump(evidence, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    print("fullprec", json.dumps(evidence))
+
+
 def main():
     args = sys.argv[1:]
     print(f"keras {keras.__version__}  tf_keras {tf_keras.__version__}  tensorflow {tf.__version__}  numpy {np.__version__}")
     if args[:1] == ["folded"]:
         make_folded()
+        return
+    if args[:1] == ["fullprec"]:
+        make_fullprec()
         return
     if args[:1] == ["inner"]:
         for policy in args[1:] or INNER_POLICIES:

@@ -49,14 +49,15 @@ enum KerasArchive {
             }
             options.note("'\(className)' is a subclassed model (its config has no layer list): " + KerasShapeInference.warning(plan), hint: .kerasConfig)
         }
-        KerasInferenceNotes.report(plan, options: options)
         let weights = try KerasWeightsH5.readWeights(file, plan: plan)
         var metadata = ["source.format": KerasFormat.name, "source.tool": generation.toolName]
         metadata["source.tool_version"] = version
         if let renamed, let data = try? JSONSerialization.data(withJSONObject: renamed, options: [.sortedKeys, .withoutEscapingSlashes]) {
             metadata["keras.renamed_layers"] = String(decoding: data, as: UTF8.self)
         }
-        return try KerasModelBuilder.model(plan, weights: weights, metadata: metadata)
+        let model = try KerasModelBuilder.model(plan, weights: weights, metadata: metadata)
+        KerasInferenceNotes.report(plan, options: options)  // K-N: only for a model that was read (bad input: its error alone)
+        return model
     }
 
     /// Writes `model` as a `.keras` archive (K-W9): stored, `model.weights.h5` is written straight into it;

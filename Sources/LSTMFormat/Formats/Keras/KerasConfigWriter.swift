@@ -165,23 +165,43 @@ enum KerasConfigWriter {
                                               fullPrecision: model.dtypes == [.float64] ? "float64" : "float32")
         plan.writtenPolicies = policies.carried
         plan.uncarriedPolicies = policies.uncarried.map { "'\($0.layer)' (\($0.policy))" }
+        plan.roundedPolicyWeights = policies.rounded.map { "'\($0.layer)' (\($0.dtype.rawValue))" }
+        if layerPolicies == nil {
+            // Recorded before K-W6c: which tensors stand for which source layer is not known, only that some are narrower.
+            let v = Set(KerasPolicyCarry.recorded(model).compactMap { KerasPolicyCarry.variableDType($0.policy) })
+            plan.roundedPolicyWeights = model.dtypes.filter { t in v.contains { !KerasPolicyCarry.holdsExactly(t, $0) } }
+                .map(\.rawValue).sorted().map { "some layers (\($0))" }
+        }
         return plan
     }
 
-    /// K-W6a: the note for the source layers whose lower-precision dtype policy (`keras.dtype_policy`, recorded on
-    /// read) the written file does not carry (K-W6b: the layer's tensors no longer have the policy's variable dtype,
-    /// e.g. after `--dtype`, or bfloat16 in a legacy .h5). Keras computes those layers in full precision, no longer
-    /// as the source did; nil when every recorded policy is carried or there is none.
+    /// K-W6a: the note for the source layers whose dtype policy (`keras.dtype_policy` and `keras.layer_policies`,
+    /// recorded on read) the written file does not carry (K-W6b: the layer's tensors no longer have the policy's
+    /// variable dtype, e.g. after `--dtype`, or bfloat16 in a legacy .h5; K-W6c: folded layers computed differently;
+    /// K-W6d: a float64 / float32 layer). Keras computes those layers in the dtype the file declares, no longer as the
+    /// source did; the note says whether the weights are the source's (exact) or were rounded by a conversion. nil
+    /// when every recorded policy is carried or there is none.
     static func uncarriedPolicyNote(_ model: LSTMModel, target: Target) -> String? {
-        guard model.metadata["keras.dtype_policy"] != nil, let plan = try? plan(model, target: target),
-              !plan.uncarriedPolicies.isEmpty else { return nil }
+        guard model.metadata["keras.dtype_policy"] != nil || model.metadata[KerasLayerPolicies.key] != nil,
+              let plan = try? plan(model, target: target), !plan.uncarriedPolicies.isEmpty else { return nil }
         let why = KerasLayerPolicies.recorded(model) == nil
             ? "the model was recorded without keras.layer_policies (by an lstm-format before K-W6c), so which of its folded layers computed in float32 is not known"
             : "the converted tensors' dtype is not the policy's variable dtype, or source layers folded into one written layer computed in different dtypes"
-        return "the source computed \(plan.uncarriedPolicies.joined(separator: ", ")) in a lower-precision Keras dtype policy that "
-            + "this file cannot carry (\(why)); it declares "
-            + "\(model.dtypes == [.float64] ? "float64" : "float32") there, so Keras computes those layers in full precision and its "
-            + "predictions differ from the source's by about 1e-3 relative (1e-2 for bfloat16); the weights are exact (K-W6a)"
+        let declared = model.dtypes == [.float64] ? "float64" : "float32"
+        let policies = Set(plan.uncarriedPolicies.compactMap { $0.split(separator: "(").last?.dropLast() }.map(String.init))
+        // How far, by the computes involved (K-W6a): float16 about 1e-3 relative, bfloat16 1e-2, float32 / float64 1e-7.
+        var sizes: [String] = []
+        if policies.contains(where: { KerasPolicyCarry.computeDType($0) == "float16" }) { sizes.append("1e-3 (float16 policies)") }
+        if policies.contains(where: { KerasPolicyCarry.computeDType($0) == "bfloat16" }) { sizes.append("1e-2 (bfloat16 policies)") }
+        if policies.contains(where: { ["float32", "float64"].contains($0) }) { sizes.append("1e-7 (float32 / float64 policies)") }
+        let size = sizes.isEmpty ? "by an amount that depends on the policy" : "by about \(sizes.joined(separator: ", ")) relative"
+        let weights = plan.roundedPolicyWeights.isEmpty
+            ? "the weights are exact (the source's values)"
+            : "the weights of \(plan.roundedPolicyWeights.joined(separator: ", ")) are not the source's: a dtype conversion (--dtype) "
+                + "rounded them to that dtype, which moves the predictions further"
+        return "the source computed \(plan.uncarriedPolicies.joined(separator: ", ")) under a Keras dtype policy that this file does not "
+            + "carry (\(why)); it declares \(declared) there, so Keras computes those layers in \(declared) and its predictions differ "
+            + "from the source's \(size); \(weights) (K-W6a)"
     }
 
     /// The model config as JSON: Keras 3's `config.json` dialect or Keras 2's `model_config` dialect.

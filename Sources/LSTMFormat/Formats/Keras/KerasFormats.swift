@@ -42,9 +42,10 @@ public enum KerasWeightsFormat: ModelFileFormat {
         defer { try? file.close() }
         file.readsTensorData = !options.declaredTensorsOnly
         let plan = try options.kerasWeightsOnlyPlan(generation: .keras3) { try KerasShapeInference.keras3(file) }
-        KerasInferenceNotes.report(plan, options: options)
         let weights = try KerasWeightsH5.readWeights(file, plan: plan)
-        return try KerasModelBuilder.model(plan, weights: weights, metadata: ["source.format": name, "source.tool": plan.generation.toolName])
+        let model = try KerasModelBuilder.model(plan, weights: weights, metadata: ["source.format": name, "source.tool": plan.generation.toolName])
+        KerasInferenceNotes.report(plan, options: options)  // K-N: only for a model that was read (bad input: its error alone)
+        return model
     }
 
     /// M3: the datasets' dtypes and shapes, none of their data.

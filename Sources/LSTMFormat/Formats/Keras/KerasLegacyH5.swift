@@ -49,14 +49,15 @@ enum KerasLegacyH5 {
             // Inferred layers are the file's layers, named after them and put in chain order: match them by name.
             if options.keras.config == nil { matchByName = true }
         }
-        KerasInferenceNotes.report(plan, options: options)
         let fileLayers = layerNames.filter { !(weightNamesByLayer[$0] ?? []).isEmpty }
         let assigned = try KerasLegacyAssignment.assign(plan: plan, fileLayers: fileLayers, arrays: weightsByLayer, root: root,
                                                         byName: matchByName, keras1: weightsGeneration == .keras1)
         var metadata = ["source.format": formatName, "source.tool": generation.toolName]
         metadata["source.tool_version"] = version
         metadata["source.backend"] = try string(file, "/", "backend") ?? string(file, root, "backend")
-        return try KerasModelBuilder.model(plan, weights: assigned.weights, metadata: metadata, fileLayers: assigned.fileLayers)
+        let model = try KerasModelBuilder.model(plan, weights: assigned.weights, metadata: metadata, fileLayers: assigned.fileLayers)
+        KerasInferenceNotes.report(plan, options: options)  // K-N: only for a model that was read (bad input: its error alone)
+        return model
     }
 
     /// Writes a Keras 2 dialect full-model file that tf_keras and Keras 3 both load (K-W3).

@@ -107,7 +107,10 @@ enum KerasModelBuilder {
             metadata["keras.masking.name"] = m.name
             policies.merge(KerasLayerPolicies.entries(m, prefix: "masking")) { a, _ in a }
         }
-        if !plan.notes.dtypePolicies.isEmpty { metadata[KerasLayerPolicies.key] = KerasLayerPolicies.json(policies) }
+        // K-W6c: when a layer computes in lower precision; K-W6d: when the layers' full-precision policies differ.
+        if !plan.notes.dtypePolicies.isEmpty || Set(policies.values.map(\.policy)).count > 1 {
+            metadata[KerasLayerPolicies.key] = KerasLayerPolicies.json(policies)
+        }
         let architecture = ModelArchitecture(layers: layers, returnSequences: returnSequences, dense: dense,
                                              embedding: embedding, maskValue: maskValue)
         return try LSTMModel(architecture: architecture, tensors: tensors, metadata: metadata)

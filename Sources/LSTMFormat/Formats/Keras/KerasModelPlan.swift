@@ -137,6 +137,9 @@ struct KerasModelPlan: Equatable, Sendable {
     var writtenPolicies: [String: String] = [:]
     /// Source layers whose recorded policy the written file does not carry, as "'layer' (policy)" (K-W6a).
     var uncarriedPolicies: [String] = []
+    /// Of those, the layers whose written tensors are narrower than the policy's variables, as "'layer' (dtype)" (K-W6a:
+    /// rounded by a `--dtype` conversion).
+    var roundedPolicyWeights: [String] = []
 
     var weightedLayers: [KerasLayerPlan] { layers.filter(\.hasWeights) }
 }

@@ -33,14 +33,20 @@ enum KerasPolicyCarry {
     }
 
     /// The dtype Keras keeps a policy's variables in: float32 for `mixed_*` (computed in float16 / bfloat16),
-    /// else the policy's own dtype; nil for a policy this writer does not know.
+    /// else the policy's own dtype (float16, bfloat16, float32, float64, K-W6d); nil for a policy this writer does not know.
     static func variableDType(_ policy: String) -> DType? {
         switch policy {
-        case "mixed_float16", "mixed_bfloat16": .float32
+        case "mixed_float16", "mixed_bfloat16", "float32": .float32
         case "float16": .float16
         case "bfloat16": .bfloat16
+        case "float64": .float64
         default: nil
         }
+    }
+
+    /// Whether every value of dtype `v` (a policy's variables) is exactly a value of `t` (the written tensor's).
+    static func holdsExactly(_ t: DType, _ v: DType) -> Bool {
+        t == v || t == .float64 || (t == .float32 && v != .float64)
     }
 
     /// The dtype Keras computes a policy in ("float16" for float16 and mixed_float16, …).
@@ -58,24 +64,32 @@ enum KerasPolicyCarry {
         }
     }
 
-    /// K-W6b, K-W6c: written object key → the policy it carries, and the source (layer, policy) pairs the file does
-    /// not carry. `policies` is `keras.layer_policies` (nil: a model recorded before K-W6c, which carries nothing),
+    /// K-W6b, K-W6c, K-W6d: written object key → the policy it carries, and the source (layer, policy) pairs the file does
+    /// not carry. Every recorded policy other than `fullPrecision` (lower precision, or float64 / float32, K-W6d) is
+    /// carried where it fits and named otherwise. `policies` is `keras.layer_policies` (nil: a model recorded before K-W6c, which carries nothing),
     /// `recorded` `keras.dtype_policy`, `order` the source layer names in data-flow order (`keras.layer_names`),
-    /// `fullPrecision` what an object without a carried policy declares (float32, float64).
+    /// `fullPrecision` what an object without a carried policy declares (float32, float64). `rounded` names the
+    /// uncarried source layers whose written tensors are narrower than the policy's variables (K-W6a: rounded by a
+    /// `--dtype` conversion, not the source's values), with that narrower dtype.
     static func carry(_ policies: [String: KerasSourcePolicy]?, recorded: [(layer: String, policy: String)], layers: [Layer],
-                      order: [String], fullPrecision: String = "float32") -> (carried: [String: String], uncarried: [(layer: String, policy: String)]) {
-        guard let policies else { return ([:], recorded) }
-        let low = KerasInferenceNotes.lowPrecisionPolicies
+                      order: [String], fullPrecision: String = "float32")
+        -> (carried: [String: String], uncarried: [(layer: String, policy: String)], rounded: [(layer: String, dtype: DType)]) {
+        guard let policies else { return ([:], recorded, []) }
         var carried: [String: String] = [:], placed: Set<String> = []
-        var uncarried: [(layer: String, policy: String)] = []
+        var uncarried: [(layer: String, policy: String)] = [], rounded: [(layer: String, dtype: DType)] = []
         for layer in layers {
             // A layer whose policies do not all fit declares full precision throughout (its wrapper too), as K-W6b says.
-            var fits = true, mine: [String: String] = [:], lower: [KerasSourcePolicy] = []
+            var fits = true, mine: [String: String] = [:], other: [KerasSourcePolicy] = [], narrowed: [(layer: String, dtype: DType)] = []
             for object in layer.objects {
                 let entries = object.roles.compactMap { policies[$0] }
                 placed.formUnion(entries.map(\.layer))
-                lower += entries.filter { low.contains($0.policy) }
-                guard entries.contains(where: { low.contains($0.policy) }) else { continue }  // full precision: declared as such
+                // What the file declares by default computes these as the source did; any other policy must be carried.
+                other += entries.filter { $0.policy != fullPrecision }
+                for e in entries {
+                    guard let v = variableDType(e.policy) else { continue }
+                    narrowed += object.dtypes.filter { !holdsExactly($0, v) }.sorted { $0.rawValue < $1.rawValue }.map { (e.layer, $0) }
+                }
+                guard entries.contains(where: { $0.policy != fullPrecision }) else { continue }
                 var alike = entries
                 if object.rnnAroundCell, alike.count == 2, computeDType(alike[0].policy) == "float32" { alike.removeFirst() }
                 // One config for several source layers: only when they compute in one dtype, and then in the innermost's policy.
@@ -86,7 +100,7 @@ enum KerasPolicyCarry {
                     fits = false
                 }
             }
-            if fits { carried.merge(mine) { a, _ in a } } else { uncarried += lower.map { ($0.layer, $0.policy) } }
+            if fits { carried.merge(mine) { a, _ in a } } else { uncarried += other.map { ($0.layer, $0.policy) }; rounded += narrowed }
         }
         // Recorded layers without a written counterpart (InputLayers, Dropout-style layers, nested models) only cast.
         func compute(_ object: Object) -> String { computeDType(carried[object.key] ?? fullPrecision) }
@@ -109,7 +123,8 @@ enum KerasPolicyCarry {
             }
             if !covered { uncarried.append(entry) }
         }
-        var seen: Set<[String]> = []
-        return (carried, uncarried.filter { seen.insert([$0.layer, $0.policy]).inserted })
+        var seen: Set<[String]> = [], seenRounded: Set<[String]> = []
+        return (carried, uncarried.filter { seen.insert([$0.layer, $0.policy]).inserted },
+                rounded.filter { seenRounded.insert([$0.layer, $0.dtype.rawValue]).inserted })
     }
 }
