@@ -205,7 +205,11 @@ extension Engine {
                                            cols: hidden)
             }
         }
-        RowParallel.run(parts: parts, count: batch) { part in
+        // B35a: a thread's part of the batch is a run of whole pieces; each OpenBLAS per-step product is one call
+        // per piece, so its shape never depends on the thread count.
+        let cut = RowCut.batch(batch)
+        RowParallel.run(parts: parts, cut: cut) { pieces in
+            let part = cut.rows(pieces: pieces)
             let r0 = part.lowerBound, n = part.count
             (carry + r0 * hidden).update(repeating: 0, count: n * hidden)
             for step in stride(from: steps - 1, through: 0, by: -1) {
@@ -257,8 +261,12 @@ extension Engine {
                     if skipped {
                         for b in part where !computed(b) { (full + b * state).update(repeating: 0, count: state) }
                     }
-                    T.gemm(transA: false, transB: false, m: n, n: hidden, k: state, alpha: 1, a: full + r0 * state,
-                           lda: state, b: R.p, ldb: hidden, beta: 0, c: dh + r0 * hidden, ldc: hidden)
+                    for p in pieces {
+                        let rows = cut.rows(p)
+                        T.gemm(transA: false, transB: false, m: rows.count, n: hidden, k: state, alpha: 1,
+                               a: full + rows.lowerBound * state, lda: state, b: R.p, ldb: hidden, beta: 0,
+                               c: dh + rows.lowerBound * hidden, ldc: hidden)
+                    }
                     if skipped {
                         for b in part where computed(b) { general(zt, part: b..<(b + 1), t: t) }
                     } else {
@@ -282,8 +290,11 @@ extension Engine {
                         StepKernels.recurrentGradient(rows: n, dZ: Self.float(zt + r0 * g4), packed: packed,
                                                       into: Self.float(rec + r0 * state), step: step)
                     } else {
-                        StepGEMM.multiply(m: n, n: state, k: g4, a: zt + r0 * g4, lda: g4, b: w.U.p, ldb: state,
-                                          beta: 0, c: rec + r0 * state, ldc: state)
+                        for p in pieces {
+                            let rows = cut.rows(p)
+                            StepGEMM.multiply(m: rows.count, n: state, k: g4, a: zt + rows.lowerBound * g4, lda: g4,
+                                              b: w.U.p, ldb: state, beta: 0, c: rec + rows.lowerBound * state, ldc: state)
+                        }
                     }
                     if skipped {
                         for b in part where !computed(b) { (rec + b * state).update(from: g.row.p + b * hidden, count: state) }

@@ -72,7 +72,8 @@ extension Engine {
             return
         }
         // Input projections of every step at once: Z = X Wcatᵀ + bcat.
-        RowParallel.run(parts: parts, count: rows, align: 16) { part in
+        // B35a: OpenBLAS calls cut by the shape, never by the thread count.
+        RowParallel.forEachPiece(parts: parts, cut: .product(m: rows, n: g4, k: layer.inputSize)) { part in
             for r in part { (z + r * g4).update(from: w.b.p, count: g4) }
             T.gemm(transA: false, transB: true, m: part.count, n: g4, k: layer.inputSize, alpha: 1,
                    a: input + part.lowerBound * layer.inputSize, lda: layer.inputSize, b: w.W.p, ldb: layer.inputSize,
@@ -86,23 +87,27 @@ extension Engine {
                                     actC: Self.float(s.actC.p), mask: mask, threads: parts)
             return
         }
-        RowParallel.run(parts: parts, count: batch) { rows in
-            let r0 = rows.lowerBound, n = rows.count
+        // B35a: a thread's part of the batch is a run of whole pieces, and each piece's product is its own call.
+        let cut = RowCut.batch(batch)
+        RowParallel.run(parts: parts, cut: cut) { pieces in
             for step in 0..<steps {
                 let t = s.reverse ? steps - 1 - step : step
-                let zt = z + t * batch * g4 + r0 * g4
-                let hPrev = s.h.p + s.previousSlot(t) * blockS + r0 * state
-                // h(-1) = 0: the first step has no recurrent term.
-                if step > 0 {
-                    if let ut = w.UT {
-                        StepGEMM.multiply(m: n, n: g4, k: state, a: hPrev, lda: state, b: ut.p, ldb: g4, beta: 1,
-                                          c: zt, ldc: g4)
-                    } else {
-                        StepGEMM.multiply(m: n, n: g4, k: state, a: hPrev, lda: state, b: w.U.p, ldb: state, transB: true,
-                                          beta: 1, c: zt, ldc: g4)
+                for p in pieces {
+                    let r0 = cut.bound(p), n = cut.bound(p + 1) - r0
+                    let zt = z + t * batch * g4 + r0 * g4
+                    let hPrev = s.h.p + s.previousSlot(t) * blockS + r0 * state
+                    // h(-1) = 0: the first step has no recurrent term.
+                    if step > 0 {
+                        if let ut = w.UT {
+                            StepGEMM.multiply(m: n, n: g4, k: state, a: hPrev, lda: state, b: ut.p, ldb: g4, beta: 1,
+                                              c: zt, ldc: g4)
+                        } else {
+                            StepGEMM.multiply(m: n, n: g4, k: state, a: hPrev, lda: state, b: w.U.p, ldb: state,
+                                              transB: true, beta: 1, c: zt, ldc: g4)
+                        }
                     }
+                    finishStep(w, s, layer: layer, t: t, r0: r0, n: n, batch: batch, mask: mask)
                 }
-                finishStep(w, s, layer: layer, t: t, r0: r0, n: n, batch: batch, mask: mask)
             }
         }
     }

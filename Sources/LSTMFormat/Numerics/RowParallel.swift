@@ -4,7 +4,8 @@ import Foundation
 
 /// The verifier's own threading. The sequences of a batch never interact in an LSTM, so each part of the batch
 /// walks all its steps (per-step GEMM and gate math) with no synchronization, and the all-steps GEMMs are split
-/// by rows of their result.
+/// by rows of their result. Every OpenBLAS call is cut by the problem's shape, never by the thread count
+/// (`RowCut`, `Spec/bptt.md` B35a), so results are the same bits for any number of threads.
 ///
 /// OpenBLAS itself runs single-threaded meanwhile: its worker threads would otherwise spin (sched_yield) for a
 /// while after each threaded GEMM and take the cores from the parts, and concurrent callers of a multi-threaded
@@ -42,22 +43,66 @@ enum RowParallel {
         DispatchQueue.concurrentPerform(iterations: n) { p in body(bound(p) ..< bound(p + 1)) }
     }
 
-    /// `T.gemm` with the rows of C split across `parts` threads. No part has fewer than 2^21 multiply-adds
-    /// (`Spec/bptt.md` B35): OpenBLAS takes its small-matrix kernels, which sum in another order, for products of
-    /// up to 10^6, so a split that crossed that size would change the bits with the thread count.
+    /// Runs `body` once per thread with a contiguous run of `cut`'s pieces (piece indices), at most `parts`
+    /// threads. Which thread takes a piece never changes the piece's bounds (B35a).
+    static func run(parts: Int, cut: RowCut, _ body: (Range<Int>) -> Void) {
+        run(parts: parts, count: cut.pieces, body)
+    }
+
+    /// Runs `body` for every piece of `cut` (its rows), the pieces shared out over at most `parts` threads.
+    static func forEachPiece(parts: Int, cut: RowCut, _ body: (Range<Int>) -> Void) {
+        run(parts: parts, cut: cut) { pieces in
+            for p in pieces { body(cut.rows(p)) }
+        }
+    }
+
+    /// `T.gemm` with the rows of C cut by `RowCut.product` (`Spec/bptt.md` B35a): the calls' shapes depend on
+    /// m, n and k only, so the bits never depend on `parts`, the number of threads that share the calls out.
     static func gemm<T: BLASScalar>(
         parts: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
         beta: T, c: UnsafeMutablePointer<T>, ldc: Int
     ) {
-        let size = Double(m) * Double(n) * Double(k)
-        let parts = Swift.max(1, Swift.min(parts, Int(size / Double(1 << 21))))
-        run(parts: parts, count: m, align: 16) { rows in
+        forEachPiece(parts: parts, cut: .product(m: m, n: n, k: k)) { rows in
             let a0 = transA ? a + rows.lowerBound : a + rows.lowerBound * lda
             T.gemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: 1, a: a0, lda: lda,
                    b: b, ldb: ldb, beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
         }
     }
+}
+
+/// Rows 0..<count cut into pieces whose bounds depend on `count`, the number of pieces and `align` only, never on
+/// the thread count (`Spec/bptt.md` B35a): OpenBLAS does not give an element the same sum in every call shape
+/// (edges of a call, small-matrix kernels), so each piece is one call of the same shape whichever thread takes it.
+struct RowCut: Sendable {
+    let count: Int
+    let pieces: Int
+    let align: Int
+
+    /// At most `pieces` pieces, each a multiple of `align` rows except the last (fewer pieces if count is small).
+    init(count: Int, pieces: Int, align: Int = 1) {
+        self.count = count
+        self.align = align
+        self.pieces = Swift.max(1, Swift.min(pieces, count / align))
+    }
+
+    /// Piece p's first row (p in 0...pieces).
+    func bound(_ p: Int) -> Int { p >= pieces ? count : (p * count / pieces) / align * align }
+
+    /// The rows of piece p.
+    func rows(_ p: Int) -> Range<Int> { bound(p) ..< bound(p + 1) }
+
+    /// The rows of a run of pieces.
+    func rows(pieces r: Range<Int>) -> Range<Int> { bound(r.lowerBound) ..< bound(r.upperBound) }
+
+    /// An all-steps product C[m, n] = A[m, k]·B[k, n]: one call under 2^22 multiply-adds, else six pieces of
+    /// rows at multiples of 16 (even over 2 and 3 threads).
+    static func product(m: Int, n: Int, k: Int) -> RowCut {
+        RowCut(count: m, pieces: Double(m) * Double(n) * Double(k) < Double(1 << 22) ? 1 : 6, align: 16)
+    }
+
+    /// A batch of `batch` sequences for the per-step products: min(batch, 6) pieces.
+    static func batch(_ batch: Int) -> RowCut { RowCut(count: batch, pieces: 6) }
 }
 
 /// Per-step products, cut into 16 × 64 × 512 tiles: small enough (m·n·k ≤ 10⁶) for OpenBLAS's unpacked
