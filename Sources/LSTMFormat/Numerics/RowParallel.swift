@@ -95,14 +95,18 @@ struct RowCut: Sendable {
     /// The rows of a run of pieces.
     func rows(pieces r: Range<Int>) -> Range<Int> { bound(r.lowerBound) ..< bound(r.upperBound) }
 
-    /// An all-steps product C[m, n] = A[m, k]·B[k, n]: one call under 2^22 multiply-adds, else six pieces of
-    /// rows at multiples of 16 (even over 2 and 3 threads).
+    /// An all-steps product C[m, n] = A[m, k]·B[k, n]: one call under 2^22 multiply-adds, else two pieces of
+    /// rows cut at a multiple of 16 (each packs all of B again, so more pieces cost: six took 6–8 % more CPU time).
     static func product(m: Int, n: Int, k: Int) -> RowCut {
-        RowCut(count: m, pieces: Double(m) * Double(n) * Double(k) < Double(1 << 22) ? 1 : 6, align: 16)
+        RowCut(count: m, pieces: Double(m) * Double(n) * Double(k) < Double(1 << 22) ? 1 : pieces, align: 16)
     }
 
-    /// A batch of `batch` sequences for the per-step products: min(batch, 6) pieces.
-    static func batch(_ batch: Int) -> RowCut { RowCut(count: batch, pieces: 6) }
+    /// A batch of `batch` sequences for the per-step OpenBLAS products: min(batch, 2) pieces.
+    static func batch(_ batch: Int) -> RowCut { RowCut(count: batch, pieces: pieces) }
+
+    /// How many pieces a product that is cut is cut into: the cores of the machines this is built for, so two
+    /// threads get the cut they had before B35a; a third thread gets no piece of these products.
+    static let pieces = 2
 }
 
 /// Per-step products, cut into 16 × 64 × 512 tiles: small enough (m·n·k ≤ 10⁶) for OpenBLAS's unpacked
