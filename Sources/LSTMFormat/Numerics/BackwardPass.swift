@@ -207,8 +207,9 @@ extension Engine {
         }
         // B35a: a thread's part of the batch is a run of whole pieces; each OpenBLAS per-step product is one call
         // per piece, so its shape never depends on the thread count. The packed kernels' sums do not depend on
-        // the rows a call gets (B35): there each thread takes its own part.
-        let cut = w.packed != nil ? RowCut(count: batch, pieces: parts) : RowCut.batch(batch)
+        // the rows a call gets (B35): there each thread takes its own part, unless a projected cell's W_hr
+        // products (OpenBLAS) run in the same loop.
+        let cut = w.packed != nil && w.R == nil ? RowCut(count: batch, pieces: parts) : RowCut.batch(batch)
         RowParallel.run(parts: parts, cut: cut) { pieces in
             let part = cut.rows(pieces: pieces)
             let r0 = part.lowerBound, n = part.count
