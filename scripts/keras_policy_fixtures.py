@@ -251,6 +251,18 @@ def fullprec_models(L, form):
     return out
 
 
+def bimixdir_model(L, form):
+    """A float64 forward LSTM with a float32 backward one in a Keras 3 Bidirectional (the fresh-clone reviewer's
+    bimixdir; tf_keras cannot concatenate the two directions' dtypes): a legacy .h5 has one config for both
+    directions, so it cannot carry the forward's policy, and the note must not call its float64 weights rounded."""
+    l = L.layers
+    d = {"dtype": "float64"} if form == "source" else {}
+    return [l.Input((None, 3)),
+            l.Bidirectional(l.LSTM(4, name="fwd", return_sequences=True, **d),
+                            backward_layer=l.LSTM(4, name="bwd", go_backwards=True, return_sequences=True), name="bi"),
+            l.Dense(2, name="out")]
+
+
 def make_fullprec():
     """Fixtures/keras-policies/fullprec/: each case of fullprec_models as a Keras 3 <case>.keras and a tf_keras
     <case>_tfk.h5 (same seeded weights, float64 variables holding float64 values), x.npy, each tool's predict
@@ -277,6 +289,17 @@ def make_fullprec():
             np.save(os.path.join(d, "y_" + os.path.basename(path).split(".")[0] + ".npy"), y)
             evidence[f"{tool} {key}: source vs all float32"] = spread(y, np.asarray(f.predict(x, verbose=0)))
             evidence[f"{tool} {key}: source policies"] = [f"{v.name}: {v.dtype_policy.name}" for v in m.layers]
+    # Keras 3 only, with its own seed so the cases above keep their weights.
+    brng = np.random.default_rng(zlib.crc32(b"bimixdir"))
+    m, f = keras.Sequential(bimixdir_model(keras, "source")), keras.Sequential(bimixdir_model(keras, "float32"))
+    m.set_weights([brng.uniform(-0.8, 0.8, v.shape).astype(v.dtype) for v in m.get_weights()])
+    f.set_weights([w.astype(v.dtype) for w, v in zip(m.get_weights(), f.get_weights())])
+    path = os.path.join(d, "bimixdir.keras")
+    m.save(path)
+    y = np.asarray(keras.models.load_model(path, compile=False).predict(x, verbose=0)).astype(np.float64)
+    np.save(os.path.join(d, "y_bimixdir.npy"), y)
+    evidence["keras3 bimixdir: source vs all float32"] = spread(y, np.asarray(f.predict(x, verbose=0)))
+    evidence["keras3 bimixdir: source policies"] = [f"{v.name}: {v.dtype_policy.name}" for v in m.layers]
     # Bad input with a policy (K-N2: the error alone, no policy note): mixf64.keras with its LSTM's units changed in
     # config.json, so the weights no longer fit the config.
     with zipfile.ZipFile(os.path.join(d, "mixf64.keras")) as src, \

@@ -102,6 +102,17 @@ import Testing
             #expect(notes.contains(exact) == c.rounded.isEmpty, "\(tag)")
             for r in c.rounded { #expect(notes.contains("the weights of") && notes.contains(r) && notes.contains("rounded"), "\(tag)") }
         }
+        // A legacy .h5 has one LSTM config for both directions (bimixdir: float64 forward, float32 backward): it cannot
+        // carry the forward's policy, but its float64 weights are written unrounded, so the note says exact, where it
+        // blamed a --dtype that never ran (the fresh-clone reviewer); after --dtype float16 both directions are rounded.
+        for (dtype, rounded) in [(DType?.none, [String]()), (.float16, ["'bi/forward_fwd' (float16)", "'bi/bwd' (float16)"])] {
+            let notes = try KerasPolicyInteropTests.convert(Self.fixture("bimixdir.keras"), to: folder.appendingPathComponent("bi.h5"),
+                                                            format: KerasH5Format.self, dtype: dtype)
+            let tag = "bimixdir.keras -> .h5 --dtype \(dtype?.rawValue ?? "none"): \(notes)"
+            #expect(notes.contains("'bi/forward_fwd' (float64)") && notes.contains("declares float32 there"), "\(tag)")
+            #expect(notes.contains(exact) == rounded.isEmpty && notes.contains("--dtype") == !rounded.isEmpty, "\(tag)")
+            for r in rounded { #expect(notes.contains(r), "\(tag)") }
+        }
         // float64 declared after --dtype float64: the note says so, not float32.
         let f64 = try KerasPolicyInteropTests.convert(Self.fixture("f32in64.keras"), to: folder.appendingPathComponent("f64.keras"),
                                                       format: KerasFormat.self, dtype: .float64)

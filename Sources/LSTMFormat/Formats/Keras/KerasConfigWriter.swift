@@ -142,7 +142,8 @@ enum KerasConfigWriter {
                 let bwd = dtypes(model.tensors.keys.filter { $0.hasPrefix("lstm.\(k).bwd.") })
                 objects = [Object(key: layer.name, roles: ["lstm.\(k)"])]
                 if target == .legacyH5 {  // Keras 2 dialect: no backward_layer, the forward's config serves both
-                    objects.append(Object(key: "\(layer.name)/\(f.name)", roles: ["lstm.\(k).forward", "lstm.\(k).backward"], dtypes: fwd.union(bwd), weighted: true))
+                    objects.append(Object(key: "\(layer.name)/\(f.name)", roles: ["lstm.\(k).forward", "lstm.\(k).backward"], dtypes: fwd.union(bwd),
+                                          roleDTypes: ["lstm.\(k).forward": fwd, "lstm.\(k).backward": bwd], weighted: true))
                 } else {
                     objects.append(Object(key: "\(layer.name)/\(f.name)", roles: ["lstm.\(k).forward"], dtypes: fwd, weighted: true))
                     objects.append(Object(key: "\(layer.name)/\(b.name)", roles: ["lstm.\(k).backward"], dtypes: bwd, weighted: true))

@@ -15,6 +15,10 @@ enum KerasPolicyCarry {
         var key: String
         var roles: [String]
         var dtypes: Set<DType> = []
+        /// Where one config stands for several source layers' tensors (a legacy `.h5` Bidirectional's one LSTM config
+        /// for both directions), each role's own tensor dtypes; a role not listed has `dtypes`. K-W6a names a layer's
+        /// weights rounded only by its own tensors.
+        var roleDTypes: [String: Set<DType>] = [:]
         /// Computes with weights (an LSTM, Dense or Embedding).
         var weighted = false
         /// `roles[0]` is an RNN around `roles[1]`, its cell: a float32 RNN only casts to float32, which the cell's
@@ -85,9 +89,10 @@ enum KerasPolicyCarry {
                 placed.formUnion(entries.map(\.layer))
                 // What the file declares by default computes these as the source did; any other policy must be carried.
                 other += entries.filter { $0.policy != fullPrecision }
-                for e in entries {
-                    guard let v = variableDType(e.policy) else { continue }
-                    narrowed += object.dtypes.filter { !holdsExactly($0, v) }.sorted { $0.rawValue < $1.rawValue }.map { (e.layer, $0) }
+                for role in object.roles {
+                    guard let e = policies[role], let v = variableDType(e.policy) else { continue }
+                    narrowed += (object.roleDTypes[role] ?? object.dtypes).filter { !holdsExactly($0, v) }
+                        .sorted { $0.rawValue < $1.rawValue }.map { (e.layer, $0) }
                 }
                 guard entries.contains(where: { $0.policy != fullPrecision }) else { continue }
                 var alike = entries
