@@ -64,12 +64,18 @@ def spread(a, b):
     return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).max())
 
 
-def make(policy):
-    d = os.path.join(ROOT, policy)
+def fresh_case(folder, seed):
+    """Fixtures/keras-policies/<folder> emptied, the case's generator (seeded by the CRC-32 of `seed`) and its
+    inputs x [2, 5, 3] float32, the first draw."""
+    d = os.path.join(ROOT, folder)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
-    rng = np.random.default_rng(zlib.crc32(policy.encode()))
-    x = (2 * rng.standard_normal((2, 5, 3))).astype("float32")
+    rng = np.random.default_rng(zlib.crc32(seed.encode()))
+    return d, rng, (2 * rng.standard_normal((2, 5, 3))).astype("float32")
+
+
+def make(policy):
+    d, rng, x = fresh_case(policy, policy)
     keras.config.set_dtype_policy(policy)
     try:
         m = keras.Sequential(layers(keras, policy))
@@ -129,11 +135,7 @@ def make_inner(policy):
     each tool's predict on each (y_<file>.npy); evidence.json: the largest difference between the inner-only model
     and the same weights with the policy on wrapper and inner ("both"), in float32 everywhere ("none"; float16
     weights widened exactly), and for Keras 3's RNN(LSTMCell(P)) against LSTM(P)."""
-    d = os.path.join(ROOT, "inner", policy)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    rng = np.random.default_rng(zlib.crc32(("inner-" + policy).encode()))
-    x = (2 * rng.standard_normal((2, 5, 3))).astype("float32")
+    d, rng, x = fresh_case(os.path.join("inner", policy), "inner-" + policy)
     np.save(os.path.join(d, "x.npy"), x)
     evidence = {}
     for L, tool, ext in [(keras, "keras3", ".keras"), (tf_keras, "tf_keras", ".h5")]:
@@ -200,11 +202,7 @@ def make_folded():
     """Fixtures/keras-policies/folded/: each case of folded_models as a Keras 3 <case>.keras and a tf_keras
     <case>_tfk.h5 (same seeded weights), x.npy, each tool's predict (y_<file>.npy), and evidence.json: the largest
     difference between the source's predict and the folded form's (same weights)."""
-    d = os.path.join(ROOT, "folded")
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    rng = np.random.default_rng(zlib.crc32(b"folded"))
-    x = (2 * rng.standard_normal((2, 5, 3))).astype("float32")
+    d, rng, x = fresh_case("folded", "folded")
     np.save(os.path.join(d, "x.npy"), x)
     evidence = {}
     for L, tool, suffix in [(keras, "keras3", ".keras"), (tf_keras, "tf_keras", "_tfk.h5")]:
@@ -269,11 +267,7 @@ def make_fullprec():
     (y_<file>.npy, float64) and evidence.json: the largest difference between the source's predict and the same
     weights all float32 (what a written file declaring float32 computes). bad_units.keras is mixf64.keras with a config
     its weights do not fit (bad input for K-N2's note)."""
-    d = os.path.join(ROOT, "fullprec")
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    rng = np.random.default_rng(zlib.crc32(b"fullprec"))
-    x = (2 * rng.standard_normal((2, 5, 3))).astype("float32")
+    d, rng, x = fresh_case("fullprec", "fullprec")
     np.save(os.path.join(d, "x.npy"), x)
     evidence = {}
     for L, tool, suffix in [(keras, "keras3", ".keras"), (tf_keras, "tf_keras", "_tfk.h5")]:
