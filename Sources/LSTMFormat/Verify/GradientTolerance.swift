@@ -38,7 +38,7 @@ public enum GradientTolerance {
         }
         let noise = try noiseMaxima(model, input: input, outputs: y, outputScales: s, precision: precision)
         var tensors: [String: Double] = [:]
-        for (name, gθ) in g { tensors[name] = max(largestMagnitude(gθ), noise[name] ?? 0) }
+        for (name, gθ) in g { tensors[name] = max(largestMagnitude(gθ.float64Values()), noise[name] ?? 0) }
         return Scales(tensors: tensors, residualNoise: residualNoise.squareRoot(), outputCount: yv.count,
                       chainLength: ForwardTolerance.roundingChainLength(model.architecture, steps: input.shape.count > 1 ? input.shape[1] : 1))
     }
@@ -59,7 +59,7 @@ public enum GradientTolerance {
             .gradientsByTensor(input, targets: Tensor(shape: y.shape, float64: targets))
         var maxima: [String: Double] = [:]
         for (name, _) in model.orderedTensors {
-            maxima[name] = try r.gradients.float64Values(name).reduce(0) { $1.isFinite ? max($0, abs($1)) : $0 }
+            maxima[name] = largestMagnitude(try r.gradients.float64Values(name))
         }
         return maxima
     }
@@ -81,7 +81,8 @@ public enum GradientTolerance {
                          basis: "derived (B19b) for the loss: rtol = u_e + 8u, atol = 8u·(√N·√(Σ_k (r_k·s_j)²) + √n·L), u = \(String(format: "%.3g", u))")
     }
 
-    static func largestMagnitude(_ t: Tensor) -> Double {
-        t.float64Values().reduce(0) { $1.isFinite ? max($0, abs($1)) : $0 }
+    /// The largest finite |v| (0 when none is finite).
+    static func largestMagnitude(_ values: [Double]) -> Double {
+        values.reduce(0) { $1.isFinite ? max($0, abs($1)) : $0 }
     }
 }

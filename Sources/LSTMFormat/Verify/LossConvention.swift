@@ -5,11 +5,11 @@ import Foundation
 /// outputs, so a user's correct gradients of those are 2/n × ours. Rather than a bare "differs", the report names
 /// the factor.
 enum LossConvention {
-    /// One compared array: our values, the expected ones and the tolerance they failed or passed.
+    /// One compared array: ours, the expected one and the tolerance they failed or passed. The tensors are the ones
+    /// `verify` holds anyway; their float64 values are formed only here, when some check failed.
     struct Pair {
-        var actual: [Double]
-        var expected: [Double]
-        var shape: [Int]
+        var actual: Tensor
+        var expected: Tensor
         var tolerance: Tolerance
     }
 
@@ -19,7 +19,8 @@ enum LossConvention {
     static func note(_ pairs: [Pair], outputCount n: Int) -> CheckResult? {
         var ea = 0.0, aa = 0.0
         for p in pairs {
-            for k in p.actual.indices { ea += p.expected[k] * p.actual[k]; aa += p.actual[k] * p.actual[k] }
+            let a = p.actual.float64Values(), e = p.expected.float64Values()
+            for k in a.indices { ea += e[k] * a[k]; aa += a[k] * a[k] }
         }
         let c = ea / aa
         guard aa > 0, c.isFinite, c != 0, abs(c - 1) > 1e-6 else { return nil }
@@ -27,7 +28,8 @@ enum LossConvention {
             var tol = p.tolerance
             tol.atol *= abs(c)
             tol.atolPerFeature = tol.atolPerFeature?.map { $0 * abs(c) }
-            let scaled = ArrayComparison.compare(actual: p.actual.map { $0 * c }, expected: p.expected, shape: p.shape, tolerance: tol)
+            let scaled = ArrayComparison.compare(actual: p.actual.float64Values().map { $0 * c }, expected: p.expected.float64Values(),
+                                                 shape: p.expected.shape, tolerance: tol)
             if !scaled.passed { return nil }
         }
         let count = Double(n)

@@ -69,7 +69,7 @@ public enum Verifier {
             func compare(_ name: String, subject: String, actual: Tensor, expected e: Tensor, _ tol: Tolerance) throws {
                 let c = try compareArrays(name, in: .expectedGradients, subject: subject, actual: actual, expected: e, tolerance: tol)
                 gradientChecks.append(c)
-                pairs.append(LossConvention.Pair(actual: actual.float64Values(), expected: e.float64Values(), shape: e.shape, tolerance: tol))
+                pairs.append(LossConvention.Pair(actual: actual, expected: e, tolerance: tol))
             }
             if let l = expectedGrads["loss"] {
                 // The loss is one number: 0-d as `gradients` writes it; any shape holding one value is accepted.
