@@ -23,7 +23,9 @@ Per policy P in float16, mixed_float16, mixed_bfloat16, bfloat16, Fixtures/keras
 layer only, K-N2b; see make_inner); `keras_policy_fixtures.py folded` builds Fixtures/keras-policies/folded/ (source
 layers folded into one written layer under different policies, K-W6c; see make_folded);
 `keras_policy_fixtures.py fullprec` builds Fixtures/keras-policies/fullprec/ (a float64 layer in a float32 model and
-a float32 layer in a float64 model, K-W6d; see make_fullprec).
+a float32 layer in a float64 model, K-W6d; see make_fullprec); `keras_policy_fixtures.py dropcast` builds
+Fixtures/keras-policies/dropcast/ (Dropout-style layers whose policy differs from their neighbours', K-W6e; see
+make_dropcast).
 Weights and inputs are seeded from the policy name, so a rerun gives the same arrays (files differ only in
 timestamps).
 """
@@ -312,6 +314,55 @@ def make_fullprec():
     print("fullprec", json.dumps(evidence))
 
 
+def dropcast_models(L, form):
+    """K-W6e cases: a layer without weights that Keras still casts through. `form` "source" is the model as users write
+    it; "written" the same with the Dropout-style layer in its neighbours' dtype (what a written file without it
+    computes), for evidence.json."""
+    l = L.layers
+    src = form == "source"
+    f64 = {"dtype": "float64"}
+    return {
+        # A Dropout without a dtype (float32) between float64 layers: Keras rounds the LSTM's float64 outputs there.
+        "f32drop": [l.Input((None, 3)), l.LSTM(4, name="lstm", return_sequences=True, **f64),
+                    l.Dropout(0.25, name="drop", **({} if src else f64)), l.Dense(2, name="out", **f64)],
+        # The same with a float32 GaussianNoise (the identity at inference too).
+        "f32noise": [l.Input((None, 3)), l.LSTM(4, name="lstm", return_sequences=True, **f64),
+                     l.GaussianNoise(0.1, name="noise", **({"dtype": "float32"} if src else f64)), l.Dense(2, name="out", **f64)],
+        # A linear Activation without a dtype (float32) between float64 layers: the identity, which casts too.
+        "f32linear": [l.Input((None, 3)), l.LSTM(4, name="lstm", return_sequences=True, **f64),
+                      l.Activation("linear", name="ident", **({} if src else f64)), l.Dense(2, name="out", **f64)],
+        # A float64 Dropout between float32 layers: the cast widens, changes no value, and is not named.
+        "f64drop": [l.Input((None, 3)), l.LSTM(4, name="lstm", return_sequences=True),
+                    l.Dropout(0.25, name="drop", **(f64 if src else {})), l.Dense(2, name="out")],
+    }
+
+
+def make_dropcast():
+    """Fixtures/keras-policies/dropcast/: each case of dropcast_models as a Keras 3 <case>.keras and a tf_keras
+    <case>_tfk.h5 (seeded weights; float64 variables hold float64 values), x.npy, each tool's predict (y_<file>.npy,
+    float64) and evidence.json: the largest difference between the source's predict and the same weights with the
+    Dropout-style layer in its neighbours' dtype (what a written file without that layer computes)."""
+    d, rng, x = fresh_case("dropcast", "dropcast")
+    np.save(os.path.join(d, "x.npy"), x)
+    evidence = {}
+    for L, tool, suffix in [(keras, "keras3", ".keras"), (tf_keras, "tf_keras", "_tfk.h5")]:
+        sources, written = dropcast_models(L, "source"), dropcast_models(L, "written")
+        for key in sources:
+            m, w = L.Sequential(sources[key]), L.Sequential(written[key])
+            m.set_weights([rng.uniform(-0.8, 0.8, v.shape).astype(v.dtype) for v in m.get_weights()])
+            w.set_weights([a.astype(v.dtype) for a, v in zip(m.get_weights(), w.get_weights())])
+            path = os.path.join(d, key + suffix)
+            m.save(path)
+            y = np.asarray(L.models.load_model(path, compile=False).predict(x, verbose=0)).astype(np.float64)
+            np.save(os.path.join(d, "y_" + os.path.basename(path).split(".")[0] + ".npy"), y)
+            evidence[f"{tool} {key}: source vs without the cast"] = spread(y, np.asarray(w.predict(x, verbose=0)))
+            evidence[f"{tool} {key}: source policies"] = [f"{v.name}: {v.dtype_policy.name}" for v in m.layers]
+    with open(os.path.join(d, "evidence.json"), "w") as fh:
+        json.dump(evidence, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    print("dropcast", json.dumps(evidence))
+
+
 def main():
     args = sys.argv[1:]
     print(f"keras {keras.__version__}  tf_keras {tf_keras.__version__}  tensorflow {tf.__version__}  numpy {np.__version__}")
@@ -320,6 +371,9 @@ def main():
         return
     if args[:1] == ["fullprec"]:
         make_fullprec()
+        return
+    if args[:1] == ["dropcast"]:
+        make_dropcast()
         return
     if args[:1] == ["inner"]:
         for policy in args[1:] or INNER_POLICIES:

@@ -77,6 +77,55 @@ import Testing
         #expect(plain.metadata[KerasLayerPolicies.key] == nil)
     }
 
+    /// K-W6e: a Dropout-style layer (or a linear Activation) is not written, but Keras casts its input to its compute
+    /// dtype. A float32 Dropout, GaussianNoise or linear Activation between float64 layers (`Fixtures/keras-policies/dropcast`, `scripts/keras_policy_fixtures.py
+    /// dropcast`: Keras's predictions move by about 1e-8 there, `evidence.json`) is recorded under `cast.{name}` and
+    /// named by the writers' note; a float64 Dropout between float32 layers widens, changes no value, and is not named.
+    @Test func K_W6e_aNotWrittenLayerThatRoundsIsNamed() throws {
+        let folder = try FixturePaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cases: [(file: String, cast: [String], named: String?)] = [
+            ("f32drop.keras", ["drop", "float32"], "'drop' (float32)"), ("f32drop_tfk.h5", ["drop", "float32"], "'drop' (float32)"),
+            ("f32noise.keras", ["noise", "float32"], "'noise' (float32)"), ("f32noise_tfk.h5", ["noise", "float32"], "'noise' (float32)"),
+            ("f32linear.keras", ["ident", "float32"], "'ident' (float32)"), ("f32linear_tfk.h5", ["ident", "float32"], "'ident' (float32)"),
+            ("f64drop.keras", ["drop", "float64"], nil), ("f64drop_tfk.h5", ["drop", "float64"], nil),
+        ]
+        for c in cases {
+            let source = FixturePaths.fixture("keras-policies/dropcast/\(c.file)")
+            let recorded = KerasLayerPolicies.recorded(try FormatRegistry.read(source).model)
+            #expect(recorded?["cast.\(c.cast[0])"].map { [$0.layer, $0.policy] } == c.cast, "\(c.file): \(String(describing: recorded))")
+            for (format, ext) in [(KerasFormat.self as any ModelFileFormat.Type, "keras"), (KerasH5Format.self, "h5")] {
+                let notes = try KerasPolicyInteropTests.convert(source, to: folder.appendingPathComponent("\(c.file).\(ext)"), format: format)
+                if let named = c.named {
+                    #expect(notes.contains("K-W6e") && notes.contains(named) && !notes.contains("K-W6a"), "\(c.file) -> .\(ext): \(notes)")
+                } else {
+                    #expect(notes.isEmpty, "\(c.file) -> .\(ext): \(notes)")
+                }
+            }
+        }
+    }
+
+    /// K-W6e, by real Keras: the files written from the float64 Dropout between float32 layers predict bit for bit as
+    /// their sources (the widening cast changes no value, so saying nothing is right). Those written from the float32
+    /// Dropout between float64 layers do not: `evidence.json` has how far (the rounding the note names).
+    @Test(.enabled(if: TestPython.enabled, "LSTMFORMAT_SKIP_PYTHON=1")) func K_W6e_whatKerasPredictsForTheWrittenFiles() throws {
+        let folder = try FixturePaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var jobs: [String: [[String]]] = ["keras3": [], "tf_keras": []]
+        let dir = "keras-policies/dropcast"
+        let x = FixturePaths.fixture("\(dir)/x.npy")
+        for name in ["f64drop.keras", "f64drop_tfk.h5"] {
+            let source = FixturePaths.fixture("\(dir)/\(name)"), tool = name.hasSuffix(".keras") ? "keras3" : "tf_keras"
+            for (format, ext) in [(KerasFormat.self as any ModelFileFormat.Type, "keras"), (KerasH5Format.self, "h5")] where tool == "keras3" || ext == "h5" {
+                let out = folder.appendingPathComponent("\(name).\(ext)")
+                _ = try KerasPolicyInteropTests.convert(source, to: out, format: format)
+                jobs[tool]?.append(["--file", out.path, "--loader", tool, "--inputs", x.path, "--predict",
+                                    "--expect-model", source.path, "--expect-loader", tool, "--rtol", "0", "--atol", "0"])
+            }
+        }
+        try KerasInteropTests.expectEveryCheckPasses(jobs, folder: folder) { "\($0[1]) against \($0[8])" }
+    }
+
     /// K-W6a: a policy that no longer fits after `--dtype` is named with the dtype the file declares, and the note
     /// says what is true of the weights: exact when the written tensors hold the source's variables (float16 widened to
     /// float32, float32 to float64), rounded when the conversion narrowed them (float16 of float32 variables, float32

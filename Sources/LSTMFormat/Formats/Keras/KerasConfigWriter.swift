@@ -165,7 +165,9 @@ enum KerasConfigWriter {
         let policies = KerasPolicyCarry.carry(layerPolicies, recorded: KerasPolicyCarry.recorded(model), layers: carry, order: order,
                                               fullPrecision: model.dtypes == [.float64] ? "float64" : "float32")
         plan.writtenPolicies = policies.carried
-        plan.uncarriedPolicies = policies.uncarried.map { "'\($0.layer)' (\($0.policy))" }
+        let casts = Set((layerPolicies ?? [:]).filter { $0.key.hasPrefix("cast.") }.map(\.value.layer))
+        plan.uncarriedPolicies = policies.uncarried.filter { !casts.contains($0.layer) }.map { "'\($0.layer)' (\($0.policy))" }
+        plan.uncarriedCasts = policies.uncarried.filter { casts.contains($0.layer) }.map { "'\($0.layer)' (\($0.policy))" }
         plan.roundedPolicyWeights = policies.rounded.map { "'\($0.layer)' (\($0.dtype.rawValue))" }
         if layerPolicies == nil {
             // Recorded before K-W6c: which tensors stand for which source layer is not known, only that some are narrower.
@@ -179,30 +181,42 @@ enum KerasConfigWriter {
     /// K-W6a: the note for the source layers whose dtype policy (`keras.dtype_policy` and `keras.layer_policies`,
     /// recorded on read) the written file does not carry (K-W6b: the layer's tensors no longer have the policy's
     /// variable dtype, e.g. after `--dtype`, or bfloat16 in a legacy .h5; K-W6c: folded layers computed differently;
-    /// K-W6d: a float64 / float32 layer). Keras computes those layers in the dtype the file declares, no longer as the
+    /// K-W6d: a float64 / float32 layer; K-W6e: a Dropout-style layer, not written, that cast). Keras computes those layers in the dtype the file declares, no longer as the
     /// source did; the note says whether the weights are the source's (exact) or were rounded by a conversion. nil
     /// when every recorded policy is carried or there is none.
     static func uncarriedPolicyNote(_ model: LSTMModel, target: Target) -> String? {
         guard model.metadata["keras.dtype_policy"] != nil || model.metadata[KerasLayerPolicies.key] != nil,
-              let plan = try? plan(model, target: target), !plan.uncarriedPolicies.isEmpty else { return nil }
-        let why = KerasLayerPolicies.recorded(model) == nil
-            ? "the model was recorded without keras.layer_policies (by an lstm-format before K-W6c), so which of its folded layers computed in float32 is not known"
-            : "the converted tensors' dtype is not the policy's variable dtype, or source layers folded into one written layer computed in different dtypes"
-        let declared = model.dtypes == [.float64] ? "float64" : "float32"
-        let policies = Set(plan.uncarriedPolicies.compactMap { $0.split(separator: "(").last?.dropLast() }.map(String.init))
+              let plan = try? plan(model, target: target), !plan.uncarriedPolicies.isEmpty || !plan.uncarriedCasts.isEmpty else { return nil }
         // How far, by the computes involved (K-W6a): float16 about 1e-3 relative, bfloat16 1e-2, float32 / float64 1e-7.
-        var sizes: [String] = []
-        if policies.contains(where: { KerasPolicyCarry.computeDType($0) == "float16" }) { sizes.append("1e-3 (float16 policies)") }
-        if policies.contains(where: { KerasPolicyCarry.computeDType($0) == "bfloat16" }) { sizes.append("1e-2 (bfloat16 policies)") }
-        if policies.contains(where: { ["float32", "float64"].contains($0) }) { sizes.append("1e-7 (float32 / float64 policies)") }
-        let size = sizes.isEmpty ? "by an amount that depends on the policy" : "by about \(sizes.joined(separator: ", ")) relative"
-        let weights = plan.roundedPolicyWeights.isEmpty
-            ? "the weights are exact (the source's values)"
-            : "the weights of \(plan.roundedPolicyWeights.joined(separator: ", ")) are not the source's: a dtype conversion (--dtype) "
-                + "rounded them to that dtype, which moves the predictions further"
-        return "the source computed \(plan.uncarriedPolicies.joined(separator: ", ")) under a Keras dtype policy that this file does not "
-            + "carry (\(why)); it declares \(declared) there, so Keras computes those layers in \(declared) and its predictions differ "
-            + "from the source's \(size); \(weights) (K-W6a)"
+        func size(_ named: [String]) -> String {
+            let policies = Set(named.compactMap { $0.split(separator: "(").last?.dropLast() }.map(String.init))
+            var sizes: [String] = []
+            if policies.contains(where: { KerasPolicyCarry.computeDType($0) == "float16" }) { sizes.append("1e-3 (float16 policies)") }
+            if policies.contains(where: { KerasPolicyCarry.computeDType($0) == "bfloat16" }) { sizes.append("1e-2 (bfloat16 policies)") }
+            if policies.contains(where: { ["float32", "float64"].contains($0) }) { sizes.append("1e-7 (float32 / float64 policies)") }
+            return sizes.isEmpty ? "by an amount that depends on the policy" : "by about \(sizes.joined(separator: ", ")) relative"
+        }
+        let declared = model.dtypes == [.float64] ? "float64" : "float32"
+        var parts: [String] = []
+        if !plan.uncarriedPolicies.isEmpty {
+            let why = KerasLayerPolicies.recorded(model) == nil
+                ? "the model was recorded without keras.layer_policies (by an lstm-format before K-W6c), so which of its folded layers computed in float32 is not known"
+                : "the converted tensors' dtype is not the policy's variable dtype, or source layers folded into one written layer computed in different dtypes"
+            let weights = plan.roundedPolicyWeights.isEmpty
+                ? "the weights are exact (the source's values)"
+                : "the weights of \(plan.roundedPolicyWeights.joined(separator: ", ")) are not the source's: a dtype conversion (--dtype) "
+                    + "rounded them to that dtype, which moves the predictions further"
+            parts.append("the source computed \(plan.uncarriedPolicies.joined(separator: ", ")) under a Keras dtype policy that this file does not "
+                + "carry (\(why)); it declares \(declared) there, so Keras computes those layers in \(declared) and its predictions differ "
+                + "from the source's \(size(plan.uncarriedPolicies)); \(weights) (K-W6a)")
+        }
+        if !plan.uncarriedCasts.isEmpty {
+            // K-W6e: a layer that is not written (the identity at inference) but cast its input to its policy's dtype.
+            parts.append("in the source, Keras casts the input of \(plan.uncarriedCasts.joined(separator: ", ")) to that dtype (Dropout-style or "
+                + "linear Activation layers: the identity at inference, which this file does not hold), rounding the values there; this "
+                + "file does not round there, so Keras's predictions of it differ from the source's \(size(plan.uncarriedCasts)) (K-W6e)")
+        }
+        return parts.joined(separator: "; ")
     }
 
     /// The model config as JSON: Keras 3's `config.json` dialect or Keras 2's `model_config` dialect.

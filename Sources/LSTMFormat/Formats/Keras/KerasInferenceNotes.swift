@@ -148,8 +148,10 @@ enum KerasLayerFolding {
         var out: [KerasLayerPlan] = []
         for layer in layers {
             guard case .activation(let act) = layer.kind else { out.append(layer); continue }
-            if act == .linear {  // the identity
-                out.append(KerasLayerPlan(name: layer.name, className: layer.className, kind: .passThrough, scope: layer.scope))
+            if act == .linear {  // the identity, which still casts to its policy's compute dtype (K-W6e)
+                var identity = KerasLayerPlan(name: layer.name, className: layer.className, kind: .passThrough, scope: layer.scope)
+                identity.policies[""] = layer.policies[""]
+                out.append(identity)
                 continue
             }
             // Dropout-style layers between are the identity at inference; look through them.

@@ -5,7 +5,8 @@ import Foundation
 /// model has any lower-precision policy (K-N2); the writers read them back (`KerasPolicyCarry`).
 enum KerasLayerPolicies {
     /// The metadata key: a JSON object from role (`lstm.{k}`, `lstm.{k}.forward`, `.backward`, `.cell`, `dense.{j}`,
-    /// `dense.{j}.time_distributed`, `dense.{j}.activation`, `embedding`, `masking`) to `{"layer", "policy"}`.
+    /// `dense.{j}.time_distributed`, `dense.{j}.activation`, `embedding`, `masking`, and `cast.{layer name}` for a
+    /// Dropout-style or linear Activation layer, which is not written but casts, K-W6e) to `{"layer", "policy"}`.
     static let key = "keras.layer_policies"
 
     /// A config's effective policy: its `dtype` (K-N2's `policyName`), float32 when absent (what Keras builds then).
@@ -18,6 +19,9 @@ enum KerasLayerPolicies {
         let inner = KerasInferenceNotes.innerConfigs(of: className, cfg)
         switch className {
         case "LSTM", "CuDNNLSTM", "Dense", "Embedding", "Masking", "Activation":
+            for i in layers.indices { layers[i].policies[""] = own }
+        case "Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise", "AlphaDropout":
+            // K-W6e: the identity at inference, not written, but Keras still casts its input to its compute dtype.
             for i in layers.indices { layers[i].policies[""] = own }
         case "Bidirectional":
             guard let i = layers.indices.first, case .bidirectional(let f, let b, _) = layers[i].kind else { return }

@@ -107,6 +107,10 @@ enum KerasModelBuilder {
             metadata["keras.masking.name"] = m.name
             policies.merge(KerasLayerPolicies.entries(m, prefix: "masking")) { a, _ in a }
         }
+        // K-W6e: layers that are not written but cast (Dropout-style, a linear Activation), by name.
+        for layer in plan.layers where layer.kind == .passThrough {
+            if let p = layer.policies[""] { policies["cast.\(layer.name)"] = p }
+        }
         // K-W6c: when a layer computes in lower precision; K-W6d: when the layers' full-precision policies differ.
         if !plan.notes.dtypePolicies.isEmpty || Set(policies.values.map(\.policy)).count > 1 {
             metadata[KerasLayerPolicies.key] = KerasLayerPolicies.json(policies)

@@ -137,6 +137,8 @@ struct KerasModelPlan: Equatable, Sendable {
     var writtenPolicies: [String: String] = [:]
     /// Source layers whose recorded policy the written file does not carry, as "'layer' (policy)" (K-W6a).
     var uncarriedPolicies: [String] = []
+    /// Of those, the layers without a written counterpart that cast (K-W6e: Dropout-style layers, a linear Activation).
+    var uncarriedCasts: [String] = []
     /// Of those, the layers whose written tensors are narrower than the policy's variables, as "'layer' (dtype)" (K-W6a:
     /// rounded by a `--dtype` conversion).
     var roundedPolicyWeights: [String] = []

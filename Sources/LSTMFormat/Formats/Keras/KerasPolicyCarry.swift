@@ -116,13 +116,19 @@ enum KerasPolicyCarry {
         let index = Dictionary(order.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
         let positioned = layers.compactMap { l in l.source.flatMap { index[$0] }.map { (at: $0, layer: l) } }.sorted { $0.at < $1.at }
         let weightedComputes = Set(layers.flatMap(\.objects).filter(\.weighted).map(compute))
-        for entry in recorded where !placed.contains(entry.layer) {
+        // K-W6e: layers that are not written but cast (`cast.{name}`), unless keras.dtype_policy has them already.
+        let listed = Set(recorded.map(\.layer))
+        let casts = policies.filter { $0.key.hasPrefix("cast.") && !listed.contains($0.value.layer) }.map { (layer: $0.value.layer, policy: $0.value.policy) }
+            .sorted { (index[$0.layer] ?? Int.max, $0.layer) < (index[$1.layer] ?? Int.max, $1.layer) }
+        for entry in recorded + casts where !placed.contains(entry.layer) {
             let c = computeDType(entry.policy)
             let covered: Bool
             if let i = index[entry.layer] {
-                // The next written layer casts its input to the same dtype, or the one before outputs it already.
+                // The next written layer casts its input to the same dtype, or the one before outputs it already or
+                // outputs a dtype that c holds exactly (a widening cast changes no value).
                 let next = positioned.first { $0.at > i }?.layer, before = positioned.last { $0.at < i }?.layer
-                covered = next.map { compute($0.objects[0]) } == c || before.flatMap(output) == c
+                let widens = before.flatMap(output).flatMap(DType.init(rawValue:)).map { o in DType(rawValue: c).map { holdsExactly($0, o) } ?? false } ?? false
+                covered = next.map { compute($0.objects[0]) } == c || before.flatMap(output) == c || widens
             } else {
                 covered = weightedComputes == [c]
             }
