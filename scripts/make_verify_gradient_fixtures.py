@@ -23,7 +23,10 @@ With --kinds [NAME ...] it makes the model kinds of KINDS instead (Fixtures/veri
 Bidirectional(LSTM(16)), stacked = two LSTM(16), masked = Masking(0.0) with a padded tail and two padded steps
 inside, embedding = Embedding(50, 8), embedmask = Embedding(50, 8, mask_zero=True) with id-0 padding; each → LSTM
 → Dense(4), return_sequences, 30 steps, batch 2): model.keras, x.npy (float32 features or int32 token ids), t.npy,
-keras.npz (GradientTape, float32) and, where nn.LSTM expresses the model (bidi, stacked), torch.npz. Given
+keras.npz (GradientTape, float32) and, where nn.LSTM expresses the model (bidi, stacked), torch.npz; the masked
+kinds (masked, embedmask) also keras_masked_mean.npz and tf_keras_masked_mean.npz: the gradients of the compiled
+MeanSquaredError (Keras 3 `compute_loss`, tf_keras 2.21.0 `compiled_loss`), which averages over the unmasked outputs
+only (Spec/bptt.md B19c). Given
 --lstm-format it also runs `verify --expect-gradients` on each producer's file and on faults made from it (the
 first LSTM's i/f blocks swapped, every tensor alone x (1 ± 1e-3), float16 rounding) and prints each one's exit
 code and its worst check as a fraction of that check's atol; the reference is the same Keras model in float64.
@@ -435,6 +438,45 @@ def kind_torch_gradients(kind, weights, x, t, dtype):
     return kind_canonical(kind, grads), value.item()
 
 
+# The masked kinds also get the gradients of Keras's compiled MeanSquaredError (B19c): on a masked model returning
+# every step, Keras applies the output mask to the loss, so it is the mean of (y − t)² over the unmasked outputs.
+MASKED_MEAN = {"masked", "embedmask"}
+
+
+def kind_keras_compiled_gradients(model, kind, x, t):
+    """Keras 3: GradientTape of `model.compute_loss` (what `fit` minimizes) after `compile(loss="mse")`; the
+    loss reads the mask Keras attaches to y."""
+    model.compile(loss="mse")
+    with tf.GradientTape() as tape:
+        y = model(tf.constant(x), training=False)
+        loss = model.compute_loss(x=x, y=tf.constant(t), y_pred=y)
+    grads = [tf.convert_to_tensor(g).numpy() for g in tape.gradient(loss, model.trainable_variables)]
+    return kind_canonical(kind, grads), float(loss.numpy())
+
+
+def kind_tf_keras_compiled_gradients(kind, units, steps, dense, weights, x, t):
+    """tf_keras (Keras 2): the same model and weights, GradientTape of `compiled_loss` after `compile(loss="mse")`."""
+    import tf_keras
+    if tf_keras.__version__ != "2.21.0":
+        sys.exit(f"pinned tf_keras 2.21.0, found {tf_keras.__version__}")
+    L = tf_keras.layers
+    if kind == "embedmask":
+        i = tf_keras.Input((steps,), dtype="int32")
+        h = L.Embedding(VOCAB, FEATURES, mask_zero=True)(i)
+    else:
+        i = tf_keras.Input((steps, FEATURES))
+        h = L.Masking(0.0)(i)
+    h = L.Dense(dense)(L.LSTM(units, return_sequences=True)(h))
+    model = tf_keras.Model(i, h)
+    model.set_weights(weights)
+    model.compile(loss="mse")
+    with tf.GradientTape() as tape:
+        y = model(tf.constant(x), training=False)
+        loss = model.compiled_loss(tf.constant(t), y)
+    grads = [tf.convert_to_tensor(g).numpy() for g in tape.gradient(loss, model.trainable_variables)]
+    return kind_canonical(kind, grads), float(loss.numpy())
+
+
 def save_npz(path, grads, loss):
     np.savez(path, loss=np.array(loss, np.float32), **{k: v.astype(np.float32) for k, v in grads.items()})
 
@@ -475,6 +517,10 @@ def make_kind(name, out):
     if kind in ("bidirectional", "stacked"):
         tg, tl = kind_torch_gradients(kind, weights, x, t, torch.float32)
         save_npz(os.path.join(folder, "torch.npz"), tg, tl)
+    if kind in MASKED_MEAN:
+        save_npz(os.path.join(folder, "keras_masked_mean.npz"), *kind_keras_compiled_gradients(model, kind, x, t))
+        save_npz(os.path.join(folder, "tf_keras_masked_mean.npz"),
+                 *kind_tf_keras_compiled_gradients(kind, units, steps, dense, weights, x, t))
     model64 = build_kind(kind, units, steps, dense, "float64")
     model64.set_weights([w.astype(np.float64) for w in weights])
     exact, exact_loss, _ = kind_keras_gradients(model64, kind, x, t)

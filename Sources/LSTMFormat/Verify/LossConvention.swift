@@ -1,22 +1,25 @@
 import Foundation
 
-/// `Spec/bptt.md` B19b: expected gradients of another loss convention. `gradients` and `verify` use
-/// L = Σ ½ (y − t)² (B5); PyTorch's `nn.MSELoss()` and Keras's `MeanSquaredError` average (y − t)² over the n
-/// outputs, so a user's correct gradients of those are 2/n × ours. Rather than a bare "differs", the report names
-/// the factor.
+/// `Spec/bptt.md` B19b, B19c: expected gradients of another loss convention. `gradients` and `verify` use
+/// L = Σ ½ (y − t)² over every output (B5); PyTorch's `nn.MSELoss()` and Keras's `MeanSquaredError` average
+/// (y − t)² over the n outputs, so a user's correct gradients of those are 2/n × ours (B19b). On a masked model that
+/// returns every step, Keras's loss sees the output mask and averages over the n_u unmasked outputs only: 2/n_u × the
+/// gradients of L_u = Σ ½ (y − t)² over the unmasked steps (B19c). Rather than a bare "differs", the report names the
+/// factor.
 enum LossConvention {
-    /// One compared array: ours, the expected one and the tolerance they failed or passed. The tensors are the ones
-    /// `verify` holds anyway; their float64 values are formed only here, when some check failed.
+    /// One compared array: ours, the expected one and the tolerance they failed or passed. `subject` is "loss" or the
+    /// tensor's canonical name. The tensors are the ones `verify` holds anyway; their float64 values are formed only
+    /// here, when some check failed.
     struct Pair {
+        var subject: String
         var actual: Tensor
         var expected: Tensor
         var tolerance: Tolerance
     }
 
-    /// A failing `loss_convention` check when the expected loss and gradients are, all of them, one constant
-    /// c ≠ 1 times ours (c by least squares over every element) and pass their tolerances once ours are scaled
-    /// by c (each atol scaled by |c|); nil otherwise. `outputCount` is n, the number of outputs.
-    static func note(_ pairs: [Pair], outputCount n: Int) -> CheckResult? {
+    /// The constant c ≠ 1 (least squares over every element of every pair) for which every expected array passes
+    /// its tolerance against ours × c (each atol scaled by |c|); nil when there is none.
+    static func factor(_ pairs: [Pair]) -> Double? {
         var ea = 0.0, aa = 0.0
         for p in pairs {
             let a = p.actual.float64Values(), e = p.expected.float64Values()
@@ -32,6 +35,13 @@ enum LossConvention {
                                                  shape: p.expected.shape, tolerance: tol)
             if !scaled.passed { return nil }
         }
+        return c
+    }
+
+    /// B19b: a failing `loss_convention` check when the expected loss and gradients are, all of them, one constant
+    /// c ≠ 1 times ours (`factor`); nil otherwise. `outputCount` is n, the number of outputs.
+    static func note(_ pairs: [Pair], outputCount n: Int) -> CheckResult? {
+        guard let c = factor(pairs) else { return nil }
         let count = Double(n)
         let known: [(factor: Double, name: String)] = [
             (2 / count, "= 2/n, n = \(n) outputs: the mean of (y − t)², the loss of PyTorch's nn.MSELoss() (reduction 'mean') and Keras's MeanSquaredError"),
@@ -42,5 +52,67 @@ enum LossConvention {
         let detail = "the expected loss and gradients are \(String(format: "%.6g", c)) × ours throughout (\(what)); `gradients` and "
             + "`verify` use L = Σ ½ (y − t)² (Spec/bptt.md B5): divide the expected arrays by \(String(format: "%.6g", c)) to check them"
         return .fact("loss_convention", passed: false, detail: detail)
+    }
+
+    /// B19c: on a masked model (M18) that returns every step, when `note` found no factor: one more forward and BPTT
+    /// with the masked steps' residuals set to 0 (the targets replaced by our outputs `y` [batch, steps, out] at every
+    /// masked step), the gradients of L_u = Σ ½ (y − t)² over the unmasked steps; a failing `loss_convention` check
+    /// when the expected arrays are c × those (`factor`, the same tolerances), naming Keras's masked mean for
+    /// c = 2/n_u (n_u = unmasked steps × output features). nil for any other model, when every step is masked, or
+    /// when no factor fits. `pairs` are B19b's, in any order. Throws what `LSTMNumerics.gradients` throws.
+    static func maskedNote(_ pairs: [Pair], model: LSTMModel, input: ModelInput, targets t: Tensor, outputs y: Tensor,
+                           precision: Precision) throws -> CheckResult? {
+        let a = model.architecture
+        guard a.isMasked, a.returnSequences, y.shape.count == 3, t.shape == y.shape else { return nil }
+        let (batch, steps, out) = (y.shape[0], y.shape[1], y.shape[2])
+        let unmasked = unmaskedSteps(a, input)
+        let stepsUnmasked = unmasked.lazy.filter { $0 }.count
+        guard stepsUnmasked > 0, stepsUnmasked < batch * steps else { return nil }
+        // Residual 0 at a masked step: its target is our own output there (held exactly in float64).
+        var target = t.float64Values()
+        let outputs = y.float64Values()
+        for k in 0..<(batch * steps) where !unmasked[k] {
+            for j in 0..<out { target[k * out + j] = outputs[k * out + j] }
+        }
+        let (lossU, _, gradsU) = try LSTMNumerics.gradients(model, input: input, targets: Tensor(shape: t.shape, float64: target),
+                                                            precision: precision)
+        let restricted = pairs.map { p in
+            var q = p
+            q.actual = p.subject == "loss" ? Tensor(shape: p.expected.shape, float64: [lossU]) : gradsU[p.subject] ?? p.actual
+            return q
+        }
+        guard let c = factor(restricted) else { return nil }
+        let n = y.elementCount, nu = stepsUnmasked * out
+        let known: [(factor: Double, name: String)] = [
+            (2 / Double(nu), "= 2/n_u, n_u = \(nu) unmasked outputs (\(stepsUnmasked) unmasked steps × \(out) features): Keras's compiled "
+                + "MeanSquaredError on a masked model averages (y − t)² over the n_u unmasked outputs only (fit, compute_loss, or the loss "
+                + "called on the model's own output, which carries Keras's mask)"),
+            (2 / Double(n), "= 2/n, n = \(n) outputs: the sum of (y − t)² over the unmasked outputs divided by all n, Keras's "
+                + "MeanSquaredError with sample_weight=mask on an output without Keras's mask"),
+            (2, "= 2: the sum of (y − t)² over the unmasked steps"),
+            (1 / Double(nu), "= 1/n_u, n_u = \(nu) unmasked outputs: the mean of ½ (y − t)² over the unmasked outputs"),
+        ]
+        let what = known.first { abs(c / $0.factor - 1) < 1e-3 }?.name ?? "a constant factor over the unmasked steps"
+        let detail = "the expected loss and gradients are \(String(format: "%.6g", c)) × ours with the \(batch * steps - stepsUnmasked) masked "
+            + "steps left out of the loss (\(what)); `gradients` and `verify` use L = Σ ½ (y − t)² over every step, masked ones included "
+            + "(Spec/bptt.md B5, B19c): take the GradientTape of 0.5·Σ(y − t)² over every step, or divide the expected arrays by "
+            + "\(String(format: "%.6g", c)) and give targets equal to the outputs at the masked steps"
+        return .fact("loss_convention", passed: false, detail: detail)
+    }
+
+    /// Which steps of `input` are unmasked, batch-major [b · steps + t]: M18's rule (an embedding with `maskZero`
+    /// masks id 0; a mask value masks a step whose every feature equals it, compared in the inputs' dtype), as the
+    /// numerics apply it (`Engine.prepare`).
+    static func unmaskedSteps(_ a: ModelArchitecture, _ input: ModelInput) -> [Bool] {
+        switch input {
+        case .tokens(let ids):
+            return ids.ids.map { a.embedding?.maskZero == true ? $0 != 0 : true }
+        case .features(let x):
+            let (batch, steps, features) = (x.shape[0], x.shape[1], x.shape[2])
+            guard let v = a.maskValue else { return Array(repeating: true, count: batch * steps) }
+            let exact = x.float64Values()
+            let value = Tensor(shape: [1], values: [v], dtype: x.dtype).float64Values()[0]
+            return (0..<(batch * steps)).map { k in !(0..<features).allSatisfy { exact[k * features + $0] == value } }
+        }
     }
 }

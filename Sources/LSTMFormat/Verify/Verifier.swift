@@ -25,7 +25,8 @@ public enum Verifier {
 
     /// Default tolerances for golden comparisons (no `tolerance` given): outputs by `ForwardTolerance` (B19a, one
     /// atol per output feature); the loss and each gradient tensor by `GradientTolerance` (B19b, one atol per tensor
-    /// from its own scale). A failure of every gradient by one constant factor adds a `loss_convention` check.
+    /// from its own scale). A failure of every gradient by one constant factor adds a `loss_convention` check (B19b), and on a
+    /// masked model returning every step so does one factor over the unmasked steps only (B19c, one more BPTT).
     /// `progress` hears of the gradient check's forward passes (G1).
     public static func verify(_ model: LSTMModel, file: String, golden: Golden, precision: Precision, tolerance: Tolerance?,
                               progress: ProgressHandler? = nil) throws -> CheckReport {
@@ -69,7 +70,7 @@ public enum Verifier {
             func compare(_ name: String, subject: String, actual: Tensor, expected e: Tensor, _ tol: Tolerance) throws {
                 let c = try compareArrays(name, in: .expectedGradients, subject: subject, actual: actual, expected: e, tolerance: tol)
                 gradientChecks.append(c)
-                pairs.append(LossConvention.Pair(actual: actual, expected: e, tolerance: tol))
+                pairs.append(LossConvention.Pair(subject: subject, actual: actual, expected: e, tolerance: tol))
             }
             if let l = expectedGrads["loss"] {
                 // The loss is one number: 0-d as `gradients` writes it; any shape holding one value is accepted.
@@ -86,9 +87,14 @@ public enum Verifier {
             if let extra = expectedGrads.keys.sorted().first(where: { !known.contains($0) }) {
                 throw VerifyError.unexpectedGradient(extra)
             }
-            // B19b: correct gradients of another loss convention are named as such, before the checks they fail.
-            if !gradientChecks.allSatisfy(\.passed), let note = LossConvention.note(pairs, outputCount: y.elementCount) {
-                checks.append(note)
+            // B19b: correct gradients of another loss convention are named as such, before the checks they fail;
+            // B19c: on a masked model returning every step, also a loss over the unmasked steps only.
+            if !gradientChecks.allSatisfy(\.passed) {
+                if let note = LossConvention.note(pairs, outputCount: y.elementCount) {
+                    checks.append(note)
+                } else if let note = try LossConvention.maskedNote(pairs, model: model, input: x, targets: t, outputs: y, precision: precision) {
+                    checks.append(note)
+                }
             }
             checks += gradientChecks
         }
