@@ -22,6 +22,29 @@ write("scalar_f8.npy", np.array(7.5, dtype=np.float64), version=(1, 0))
 write("fortran_f4.npy", np.asfortranarray(a), version=(1, 0))
 write("big_endian_f4.npy", a.astype(">f4"), version=(1, 0))
 write("int32.npy", np.arange(4, dtype=np.int32), version=(1, 0))
+# Spec/reliability.md N1: Fortran-order arrays, read in C order. np.save writes 'fortran_order': True for an
+# F-contiguous array of two or more dimensions (a transposed view too); for 0-d and 1-d arrays it always writes
+# False, so those two headers are written with numpy's own header writer, and numpy's reader must give back the
+# array we mean.
+b = np.arange(24, dtype=np.float64).reshape(2, 3, 4) * 0.25 - 3               # b[i,j,k] = (12i + 4j + k)/4 - 3
+write("fortran_f8_2x3x4.npy", np.asfortranarray(b), version=(1, 0))
+t = np.arange(6, dtype=np.int32).reshape(3, 2).T                                # [[0,2,4],[1,3,5]], F-contiguous
+assert t.flags.f_contiguous and not t.flags.c_contiguous
+write("fortran_i4_2x3.npy", t, version=(1, 0))
+np.savez(os.path.join(out, "fortran.npz"), b=np.asfortranarray(b))
+
+def write_fortran_header(name, arr):
+    with open(os.path.join(out, name), "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": arr.dtype.str, "fortran_order": True, "shape": arr.shape})
+        f.write(arr.tobytes(order="F"))
+    back = np.load(os.path.join(out, name))
+    assert back.shape == arr.shape and np.array_equal(back, arr), name
+
+write_fortran_header("fortran_1d_f4.npy", np.array([1.5, -2.0, 0.25], dtype=np.float32))
+write_fortran_header("fortran_0d_f8.npy", np.array(-6.5, dtype=np.float64))
+for name in ("fortran_f4.npy", "fortran_f8_2x3x4.npy", "fortran_i4_2x3.npy"):
+    with open(os.path.join(out, name), "rb") as f:
+        assert b"'fortran_order': True" in f.read(128), name
 np.savez(os.path.join(out, "stored.npz"), x=a, loss=np.array(0.25))
 np.savez_compressed(os.path.join(out, "compressed.npz"), x=a, y=np.arange(3, dtype=np.float64))
 print("numpy", np.__version__, "wrote", sorted(os.listdir(out)))

@@ -25,8 +25,46 @@ import Testing
         #expect(s.shape == [] && s.float64Values() == [7.5])
     }
 
+    // N1: numpy's Fortran-order files read as numpy reads them. Expected values are the generator's formulas
+    // (scripts/make_numpy_fixtures.py), in C order.
+    @Test func n1_fortranOrderArraysAreReadInCOrder() throws {
+        let two = try NumPy.readNPY(FixturePaths.fixture("numpy/fortran_f4.npy"))
+        #expect(two.shape == [2, 3] && two.float32Values() == [-1, -0.5, 0, 0.5, 1, 1.5])
+        let three = try NumPy.readNPY(FixturePaths.fixture("numpy/fortran_f8_2x3x4.npy"))
+        #expect(three.dtype == .float64 && three.shape == [2, 3, 4])
+        #expect(three.float64Values() == (0..<24).map { Double($0) / 4 - 3 })
+        let npz = try NumPy.readNPZ(FixturePaths.fixture("numpy/fortran.npz"))
+        #expect(npz["b"] == three)
+        // Model inputs: float features and integer token ids alike.
+        #expect(try NumPy.readModelInput(FixturePaths.fixture("numpy/fortran_f8_2x3x4.npy")) == .features(three))
+        let ids = try NumPy.readModelInput(FixturePaths.fixture("numpy/fortran_i4_2x3.npy"))
+        #expect(ids == .tokens(try TokenIDs(shape: [2, 3], ids: [0, 2, 4, 1, 3, 5])))
+    }
+
+    @Test func n1_zeroAndOneDimensionalFortranArraysAreTheirBytes() throws {
+        let one = try NumPy.readNPY(FixturePaths.fixture("numpy/fortran_1d_f4.npy"))
+        #expect(one.shape == [3] && one.float32Values() == [1.5, -2, 0.25])
+        let zero = try NumPy.readNPY(FixturePaths.fixture("numpy/fortran_0d_f8.npy"))
+        #expect(zero.shape == [] && zero.float64Values() == [-6.5])
+    }
+
+    @Test func n1_fortranArraysKeepTheLengthAndOverflowChecks() throws {
+        let original = try Data(contentsOf: FixturePaths.fixture("numpy/fortran_f8_2x3x4.npy"))
+        #expect(throws: NumPyError.dataLengthMismatch(shape: [2, 3, 4], dtype: "<f8", expected: 192, actual: 184)) {
+            try NumPy.decodeNPY(original.dropLast(8))
+        }
+        #expect(throws: NumPyError.dataLengthMismatch(shape: [2, 3, 4], dtype: "<f8", expected: 192, actual: 200)) {
+            try NumPy.decodeNPY(original + Data(count: 8))
+        }
+        var header = "{'descr': '<f8', 'fortran_order': True, 'shape': (4294967296, 4294967296), }"
+        header += String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
+        var hostile = Data(NumPy.magic + [1, 0, UInt8(header.utf8.count), 0])
+        hostile.append(contentsOf: Array(header.utf8) + [UInt8](repeating: 0, count: 64))
+        #expect(throws: NumPyError.badHeader("shape [4294967296, 4294967296] overflows")) { try NumPy.decodeNPY(hostile) }
+        #expect(throws: NumPyError.badHeader("shape [4294967296, 4294967296] overflows")) { try NumPy.decodeModelInput(hostile) }
+    }
+
     @Test(arguments: [
-        ("fortran_f4.npy", "Fortran-order"),
         ("big_endian_f4.npy", "'>f4' is not supported"),
         ("int32.npy", "'<i4' is not supported"),
     ])

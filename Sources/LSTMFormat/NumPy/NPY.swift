@@ -1,6 +1,7 @@
 import Foundation
 
-/// NumPy `.npy` files (format versions 1.0 and 2.0): little-endian float16/float32/float64 arrays in C order.
+/// NumPy `.npy` files (format versions 1.0 and 2.0): little-endian float16/float32/float64 arrays, in C order or
+/// Fortran order (`fortran_order: True`, read into C order: `Spec/reliability.md` N1).
 ///
 /// Layout: the magic `\x93NUMPY`, major and minor version bytes, the header length (u16 LE in 1.0, u32 LE in
 /// 2.0), an ASCII Python dict literal `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }` padded with
@@ -65,7 +66,6 @@ public enum NumPy {
 
     public static func decodeNPY(_ data: Data) throws -> Tensor {
         let (dict, dataStart) = try header(data)
-        let base = data.startIndex
         let dtype: DType
         switch dict.descr {
         case "<f4": dtype = .float32
@@ -73,14 +73,71 @@ public enum NumPy {
         case "<f2": dtype = .float16
         default: throw NumPyError.unsupportedDType(dict.descr)
         }
-        guard !dict.fortranOrder else { throw NumPyError.fortranOrder }
+        return try Tensor(dtype: dtype, shape: dict.shape,
+                          bytes: cOrderBytes(data, dict, dataStart: dataStart, itemSize: dtype.byteSize))
+    }
+
+    /// The array's data in C order (`Spec/reliability.md` N1): the file's own bytes for a C-order array (or any
+    /// array of at most one dimension longer than 1), a transposed copy for a Fortran-order one. Checks first that
+    /// shape × item size neither overflows nor differs from the data the file holds, and that the copy fits the
+    /// memory budget (M1).
+    static func cOrderBytes(_ data: Data, _ dict: NPYHeader, dataStart: Int, itemSize: Int) throws -> Data {
         guard let count = Tensor.elementCount(dict.shape) else { throw NumPyError.badHeader("shape \(dict.shape) overflows") }
-        let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: itemSize)
         guard !overflow else { throw NumPyError.badHeader("shape \(dict.shape) overflows") }
         guard data.count - dataStart == byteCount else {
             throw NumPyError.dataLengthMismatch(shape: dict.shape, dtype: dict.descr, expected: byteCount, actual: data.count - dataStart)
         }
-        return try Tensor(dtype: dtype, shape: dict.shape, bytes: data[(base + dataStart)...])
+        let bytes = data[(data.startIndex + dataStart)...]
+        // Fortran and C order lay out the same bytes when at most one dimension is longer than 1 (0-d, 1-d, 1×n).
+        guard dict.fortranOrder, dict.shape.filter({ $0 > 1 }).count > 1 else { return bytes }
+        try MemoryBudget.check(UInt64(byteCount), for: "Fortran-order array's C-order copy")
+        var out = Data(count: byteCount)
+        bytes.withUnsafeBytes { src in
+            out.withUnsafeMutableBytes { dst in
+                switch itemSize {
+                case 1: transposeFortran(src, dst, dict.shape, UInt8.self)
+                case 2: transposeFortran(src, dst, dict.shape, UInt16.self)
+                case 4: transposeFortran(src, dst, dict.shape, UInt32.self)
+                default: transposeFortran(src, dst, dict.shape, UInt64.self)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Writes `src` (Fortran order: the first index varies fastest) into `dst` in C order (the last index varies
+    /// fastest). Reads `src` in order and scatters into `dst`, one element at a time; no memory beyond `dst`.
+    private static func transposeFortran<T: FixedWidthInteger>(_ src: UnsafeRawBufferPointer, _ dst: UnsafeMutableRawBufferPointer,
+                                            _ shape: [Int], _: T.Type) {
+        let rank = shape.count
+        // C-order strides (in elements) of each axis.
+        var cStride = [Int](repeating: 1, count: rank)
+        for k in stride(from: rank - 2, through: 0, by: -1) { cStride[k] = cStride[k + 1] * shape[k + 1] }
+        // The source may sit at any offset of the file (a hostile header length): unaligned loads.
+        let d = dst.bindMemory(to: T.self), size = MemoryLayout<T>.size
+        let count = d.count
+        guard count > 0 else { return }
+        var index = [Int](repeating: 0, count: rank)
+        var target = 0  // C-order offset of `index`
+        let d0 = shape[0], stride0 = cStride[0]
+        var k = 0
+        while k < count {
+            // The first axis is contiguous in the source: one run of d0 elements at stride0 in the destination.
+            var t = target
+            for j in 0..<d0 { d[t] = src.loadUnaligned(fromByteOffset: (k + j) * size, as: T.self); t += stride0 }
+            k += d0
+            // Advance the odometer over axes 1 ..< rank.
+            var axis = 1
+            while axis < rank {
+                index[axis] += 1
+                target += cStride[axis]
+                if index[axis] < shape[axis] { break }
+                target -= cStride[axis] * shape[axis]
+                index[axis] = 0
+                axis += 1
+            }
+        }
     }
 
     /// Reads a `.npy` file as model inputs (`Spec/canonical-model.md` M17): float16/32/64 arrays as features,
@@ -97,15 +154,11 @@ public enum NumPy {
             "|u1": (1, false), "<u2": (2, false), "<u4": (4, false), "<u8": (8, false),
         ]
         guard let kind = kinds[dict.descr] else { return .features(try decodeNPY(data)) }
-        guard !dict.fortranOrder else { throw NumPyError.fortranOrder }
-        guard let count = Tensor.elementCount(dict.shape) else { throw NumPyError.badHeader("shape \(dict.shape) overflows") }
-        let (byteCount, overflow) = count.multipliedReportingOverflow(by: kind.size)
-        guard !overflow, data.count - dataStart == byteCount else {
-            throw NumPyError.dataLengthMismatch(shape: dict.shape, dtype: dict.descr, expected: overflow ? -1 : byteCount, actual: data.count - dataStart)
-        }
+        let bytes = try cOrderBytes(data, dict, dataStart: dataStart, itemSize: kind.size)
+        let count = bytes.count / kind.size
         var ids = [Int64](repeating: 0, count: count)
-        data.withUnsafeBytes { raw in
-            let p = raw.baseAddress! + dataStart
+        bytes.withUnsafeBytes { raw in
+            guard let p = raw.baseAddress else { return }
             for k in 0..<count {
                 var u: UInt64 = 0
                 for j in 0..<kind.size { u |= UInt64(p.load(fromByteOffset: k * kind.size + j, as: UInt8.self)) << (8 * j) }
@@ -203,7 +256,6 @@ public enum NumPyError: Error, CustomStringConvertible, Equatable {
     case truncated(expected: Int, actual: Int)
     case badHeader(String)
     case unsupportedDType(String)
-    case fortranOrder
     case dataLengthMismatch(shape: [Int], dtype: String, expected: Int, actual: Int)
     case notAnArchive(String)
     case entryTooLarge(name: String, size: UInt64, limit: UInt64)
@@ -218,7 +270,6 @@ public enum NumPyError: Error, CustomStringConvertible, Equatable {
         case .truncated(let e, let a): "truncated .npy file: need at least \(e) bytes, have \(a)"
         case .badHeader(let why): "bad .npy header: \(why)"
         case .unsupportedDType(let d): "dtype '\(d)' is not supported (little-endian float16, float32 or float64 only: '<f2', '<f4', '<f8')"
-        case .fortranOrder: "Fortran-order arrays are not supported; save with numpy.ascontiguousarray"
         case .dataLengthMismatch(let s, let d, let e, let a): "array of shape \(s) and dtype \(d) needs \(e) data bytes, the file has \(a)"
         case .notAnArchive(let why): "not a .npz archive: \(why)"
         case .entryTooLarge(let n, let s, let l): "entry \(n) is \(s) bytes; the archive's entries together may hold at most \(l) bytes (the memory budget)"
