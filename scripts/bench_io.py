@@ -290,9 +290,14 @@ def jobs_for(size, folder, binary, py, tmp, baseline=None):
     return jobs, rows
 
 
-def report(title, jobs, rows, model_bytes, runs):
+def load_and_time():
+    """The time of day (UTC) and the 1-minute load average, to quote beside every figure."""
+    return f"{time.strftime('%H:%M:%S', time.gmtime())} UTC, load {os.getloadavg()[0]:.2f}"
+
+
+def report(title, jobs, rows, model_bytes, runs, when=""):
     by = {j.key: j for j in jobs}
-    print(f"\n{title} (model {model_bytes / 1e6:.1f} MB, {runs} runs, medians)")
+    print(f"\n{title} (model {model_bytes / 1e6:.1f} MB, {runs} runs, medians{'; ' + when if when else ''})")
     print(f"{'ours':33}{'time':>10}  {'reference':26}{'time':>10}{'ratio':>8}{'RSS/model':>11}{'ref RSS/model':>15}")
     for o, r in rows:
         a, b = by[o], by[r] if r else None
@@ -322,11 +327,17 @@ def main():
     with tempfile.TemporaryDirectory(dir=root) as tmp:
         tj = Job("tiny.keras->lstm", wrapped([a.binary, "convert", os.path.join(tiny, "tiny.keras"), os.path.join(tmp, "t.lstm")]),
                  cleanup=[os.path.join(tmp, "t.lstm")])
+        bj = Job("tiny.keras->lstm [baseline]", wrapped([a.baseline] + tj.argv[4:]), cleanup=tj.cleanup) if a.baseline else None
         for _ in range(10):
             tj.run()
+            if bj:
+                bj.run()
         print(f"tiny .keras -> .lstm (whole process): median {median(tj.times) * 1000:.1f} ms, "
-              f"min {min(tj.times) * 1000:.1f} ms (goal: at most 40 ms)")
+              f"min {min(tj.times) * 1000:.1f} ms (goal: at most 40 ms; {load_and_time()})")
         results["tiny"] = {"times": tj.times}
+        if bj:
+            print(f"tiny .keras -> .lstm [baseline]: median {median(bj.times) * 1000:.1f} ms, min {min(bj.times) * 1000:.1f} ms")
+            results["tiny [baseline]"] = {"times": bj.times}
     for size in [int(s) for s in a.sizes.split(",")]:
         folder = os.path.join(root, f"{size}mb")
         build(size, folder)
@@ -336,6 +347,7 @@ def main():
         model_bytes = os.path.getsize(lstm)
         runs = a.runs or (3 if size >= 500 else 5)
         with tempfile.TemporaryDirectory(dir=root) as tmp:
+            start = load_and_time()
             jobs, rows = jobs_for(size, folder, a.binary, py, tmp, a.baseline)
             if a.only:
                 keep = set(a.only.split(","))
@@ -347,8 +359,17 @@ def main():
                 for job in jobs:
                     job.run()
                 print(f"  {size} MB: run {run + 1}/{runs} done", file=sys.stderr)
-            report(f"{size} MB model", jobs, rows, model_bytes, runs)
+            report(f"{size} MB model", jobs, rows, model_bytes, runs, f"from {start} to {load_and_time()}")
             results[f"{size}mb"] = {j.key: {"times": j.times, "rss": j.rss} for j in jobs} | {"model_bytes": model_bytes}
+    # Issue 11: verify's and compare's cost grows linearly with the model: seconds per MB at each size.
+    sized = [(k, v) for k, v in results.items() if k.endswith("mb")]
+    if len(sized) > 1:
+        print("\nseconds per MB of model (linear growth keeps these flat; small models pay a fixed start-up):")
+        for key in ("verify lstm", "compare keras lstm", "verify lstm [baseline]", "compare keras lstm [baseline]"):
+            cells = [f"{k}: {median(v[key]['times']) / (v['model_bytes'] / 1e6) * 1000:.2f} ms/MB"
+                     for k, v in sized if key in v and v[key]["times"]]
+            if cells:
+                print(f"  {key:33}" + ", ".join(cells))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)
