@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -24,7 +25,7 @@
 
 typedef struct {
     const lstmk_cell *cell;
-    int threads, groups;
+    int threads, groups, rows;
     /* Thread k owns groups bound[k] ..< bound[k + 1] in the current step; spent[k] is its time in the last one. */
     int bound[MAX_THREADS + 1];
     long long spent[MAX_THREADS];
@@ -82,6 +83,33 @@ static void barrier_wait(cell_run *run) {
     }
 }
 
+/* B46: thread k steps rows r0 ..< r1 of the batch through every group, with no barrier (the rows are independent
+   sequences); a masked row's carry (M19) right after its step. */
+static void run_rows(cell_run *run, int k) {
+    const lstmk_cell *c = run->cell;
+    const int batch = c->batch, hidden = c->hidden, steps = c->steps;
+    const size_t block = (size_t)batch * hidden;
+    const int r0 = (int)((long long)k * batch / run->threads), r1 = (int)((long long)(k + 1) * batch / run->threads);
+    if (r1 <= r0) return;
+    for (int step = 0; step < steps; step++) {
+        const int t = c->reverse ? steps - 1 - step : step;
+        const int slot = c->reverse ? t : t + 1, previous = c->reverse ? t + 1 : t;
+        const size_t o = (size_t)r0 * hidden;
+        const float *h_prev = c->h + (size_t)previous * block, *c_prev = c->c + (size_t)previous * block;
+        float *h_out = c->h + (size_t)slot * block, *c_out = c->c + (size_t)slot * block;
+        lstmk_forward_step_groups(r1 - r0, hidden, 0, run->groups, h_prev + o, c->packed_gates,
+                                  c->z + ((size_t)t * batch + r0) * 4 * hidden, c_prev + o, c_out + o,
+                                  c->act_c + (size_t)t * block + o, h_out + o, step > 0, step & 1);
+        if (c->mask) {
+            for (int b = r0; b < r1; b++) {
+                if (c->mask[(size_t)t * batch + b] != 0) continue;
+                memcpy(h_out + (size_t)b * hidden, h_prev + (size_t)b * hidden, (size_t)hidden * sizeof(float));
+                memcpy(c_out + (size_t)b * hidden, c_prev + (size_t)b * hidden, (size_t)hidden * sizeof(float));
+            }
+        }
+    }
+}
+
 static void run_part(cell_run *run, int k) {
     const lstmk_cell *c = run->cell;
     const int batch = c->batch, hidden = c->hidden, steps = c->steps;
@@ -126,7 +154,8 @@ static void *run_worker(void *arg) {
     worker_arg *w = arg;
     /* The bounds are set once every thread exists (their number decides the split). */
     while (atomic_load_explicit(&w->run->go, memory_order_acquire) == 0) sched_yield();
-    run_part(w->run, w->index);
+    if (w->run->rows) run_rows(w->run, w->index);
+    else run_part(w->run, w->index);
     return NULL;
 }
 
@@ -142,9 +171,19 @@ void lstmk_forward_cell(const lstmk_cell *cell, int threads) {
        than they save. */
     if ((double)cell->steps * cell->batch * 4.0 * cell->hidden * cell->hidden < (double)(1 << 24)) threads = 1;
     if (threads < 1) threads = 1;
+    int rows = cell->split == LSTMK_SPLIT_ROWS;
+    if (cell->split == LSTMK_SPLIT_AUTO && threads > 1) {
+        /* B46: split the batch when a thread's share of the packed U would not fit in its core's L2 anyway (so the
+           unit split saves no L3 traffic, and its barrier costs) and every thread gets at least one full row tile. */
+        long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+        double share = (double)groups * cell->hidden * 64 * sizeof(float) / threads;
+        rows = l2 > 0 && share > (double)l2 && cell->batch >= 6 * threads;
+    }
+    if (rows && threads > cell->batch) threads = cell->batch;
     cell_run run;
     run.cell = cell;
     run.groups = groups;
+    run.rows = rows;
     atomic_init(&run.arrived, 0);
     atomic_init(&run.phase, 0);
     atomic_init(&run.go, 0);
@@ -160,6 +199,7 @@ void lstmk_forward_cell(const lstmk_cell *cell, int threads) {
     run.threads = started;
     for (int k = 0; k <= started; k++) run.bound[k] = k * groups / started;
     atomic_store_explicit(&run.go, 1, memory_order_release);
-    run_part(&run, 0);
+    if (rows) run_rows(&run, 0);
+    else run_part(&run, 0);
     for (int k = 1; k < started; k++) pthread_join(ids[k], NULL);
 }

@@ -125,10 +125,11 @@ struct NumericsStepKernelTests {
         #expect(worst < 1e-5)
     }
 
-    /// B40: the threaded time loop (`lstmk_forward_cell`: 16-unit groups split across threads, a barrier after
-    /// each step) gives the bits of one thread stepping all rows through `lstmk_forward_step`, for 1, 2, 3 and 5
-    /// threads, forward and reversed cells, masked rows and not. Hidden 264: 17 groups, the last one partial,
-    /// so no thread count splits them evenly; 13 steps × batch 5 is above the one-thread threshold.
+    /// B40, B46: the threaded time loop (`lstmk_forward_cell`: 16-unit groups split across threads, a barrier after
+    /// each step, or B46's split of the batch, or the split it chooses) gives the bits of one thread stepping all
+    /// rows through `lstmk_forward_step`, for 1, 2, 3 and 5 threads, forward and reversed cells, masked rows and
+    /// not. Hidden 264: 17 groups, the last one partial, so no thread count splits them evenly; 13 steps × batch 5
+    /// is above the one-thread threshold; 5 rows over 2 and 3 threads leave uneven parts.
     @Test func B40_unitSplitGivesTheBitsOfOneThread() {
         let batch = 5, steps = 13, hidden = 264, g4 = 4 * hidden, block = batch * hidden
         let u = Self.uniform(g4 * hidden, seed: 8, scale: 0.15)
@@ -160,7 +161,7 @@ struct NumericsStepKernelTests {
                     }
                 }
                 let expected = z + h + c + act
-                for threads in [1, 2, 3, 5] {
+                for split in [LSTMK_SPLIT_UNITS, LSTMK_SPLIT_ROWS, LSTMK_SPLIT_AUTO] { for threads in [1, 2, 3, 5] {
                     var zt = z0, ht = [Float](repeating: 0, count: (steps + 1) * block), ct = ht
                     var actT = [Float](repeating: 0, count: steps * block)
                     zt.withUnsafeMutableBufferPointer { zp in ht.withUnsafeMutableBufferPointer { hp in
@@ -170,7 +171,8 @@ struct NumericsStepKernelTests {
                                     var cell = lstmk_cell(batch: Int32(batch), steps: Int32(steps), hidden: Int32(hidden),
                                                           reverse: reverse ? 1 : 0, packed_gates: gp.baseAddress!,
                                                           z: zp.baseAddress!, h: hp.baseAddress!, c: cp.baseAddress!,
-                                                          act_c: ap.baseAddress!, mask: masked ? mp.baseAddress! : nil)
+                                                          act_c: ap.baseAddress!, mask: masked ? mp.baseAddress! : nil,
+                                                          split: Int32(split))
                                     lstmk_forward_cell(&cell, Int32(threads))
                                 }
                             }
@@ -178,8 +180,8 @@ struct NumericsStepKernelTests {
                     } }
                     let actual = zt + ht + ct + actT
                     let differing = zip(expected, actual).filter { $0.bitPattern != $1.bitPattern }.count
-                    #expect(differing == 0, "reverse \(reverse) masked \(masked) threads \(threads): \(differing) differ")
-                }
+                    #expect(differing == 0, "split \(split) reverse \(reverse) masked \(masked) threads \(threads): \(differing) differ")
+                } }
             }
         }
     }

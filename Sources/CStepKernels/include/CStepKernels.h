@@ -40,20 +40,26 @@ void lstmk_forward_step_groups(int rows, int hidden, int g0, int g1, const float
 /* One cell's buffers for lstmk_forward_cell (time-major, S == H): z [T*B, 4H] holds W x(t) + b on entry and the
    gates on return; h and c [(T+1)*B, H] in slots (the state of input time t in slot t+1, h(-1) = C(-1) = 0 in
    slot 0; reversed: slot t, and slot T holds the zeros); act_c [T*B, H]; mask [T*B] (row b of input time t at
-   t*B + b; 0 = masked: the row keeps h(t-1) and C(t-1), M19) or NULL. */
+   t*B + b; 0 = masked: the row keeps h(t-1) and C(t-1), M19) or NULL. split: how lstmk_forward_cell shares the
+   work among its threads (Spec/bptt.md B46): LSTMK_SPLIT_AUTO chooses, LSTMK_SPLIT_UNITS and LSTMK_SPLIT_ROWS force
+   one way (for tests); every split gives the same bits. */
+enum { LSTMK_SPLIT_AUTO = 0, LSTMK_SPLIT_UNITS = 1, LSTMK_SPLIT_ROWS = 2 };
 typedef struct {
     int batch, steps, hidden, reverse;
     const float *packed_gates;
     float *z, *h, *c, *act_c;
     const uint8_t *mask;
+    int split;
 } lstmk_cell;
 
-/* The whole forward time loop of a fused cell (Spec/bptt.md B40, B42): step after step, the 16-unit groups split
-   across `threads` threads (the caller's and threads - 1 it starts and joins) in contiguous ranges, every row of
-   the batch in each, with a barrier after each step (at most as many threads as CPUs the process may run on; one
-   thread below 2^24 multiply-adds in all). At each barrier the ranges are re-cut by lstmk_share_groups from each
-   thread's speed in the step just done. Step s visits its groups in reverse when s is odd (B37). Same bits for
-   any thread count and any cut (B35). */
+/* The whole forward time loop of a fused cell (Spec/bptt.md B40, B42, B46) on `threads` threads (the caller's and
+   threads - 1 it starts and joins; at most as many as CPUs the process may run on; one thread below 2^24
+   multiply-adds in all). Unit split: step after step, the 16-unit groups split across the threads in contiguous
+   ranges, every row of the batch in each, with a barrier after each step; at each barrier the ranges are re-cut by
+   lstmk_share_groups from each thread's speed in the step just done. Row split (B46: chosen when a thread's share
+   of the packed U exceeds the core's L2 and each thread gets at least 6 rows): each thread steps a contiguous
+   part of the batch through every group, with no barrier. Step s visits its groups in reverse when s is odd
+   (B37). Same bits for any thread count, split and cut (B35). */
 void lstmk_forward_cell(const lstmk_cell *cell, int threads);
 
 /* Cuts `groups` groups into `threads` contiguous ranges bound[k] ..< bound[k + 1] (bound[0] = 0,

@@ -80,8 +80,9 @@ extension Engine {
                    beta: 1, c: z + part.lowerBound * g4, ldc: g4)
         }
         if let packed = w.packed, packed.gates != nil {
-            // B34, B40: the product and the gates in one pass over each tile (float32, AVX-512), the hidden units
-            // split across the threads with a barrier after each step.
+            // B34, B40, B46: the product and the gates in one pass over each tile (float32, AVX-512), the hidden
+            // units split across the threads with a barrier after each step, or the batch when a thread's share of
+            // U exceeds its core's L2.
             StepKernels.forwardCell(batch: batch, steps: steps, hidden: hidden, reverse: s.reverse, packed: packed,
                                     z: Self.float(z), h: Self.float(s.h.p), c: Self.float(s.c.p),
                                     actC: Self.float(s.actC.p), mask: mask, threads: parts)

@@ -29,7 +29,8 @@ enum StepKernels {
                             mask: UnsafePointer<UInt8>?, threads: Int) {
         guard let gates = packed.gates else { preconditionFailure("cell not packed for the fused forward step") }
         var cell = lstmk_cell(batch: Int32(batch), steps: Int32(steps), hidden: Int32(hidden), reverse: reverse ? 1 : 0,
-                              packed_gates: gates, z: z, h: h, c: c, act_c: actC, mask: mask)
+                              packed_gates: gates, z: z, h: h, c: c, act_c: actC, mask: mask,
+                              split: Int32(LSTMK_SPLIT_AUTO))
         lstmk_forward_cell(&cell, Int32(threads))
     }
 
