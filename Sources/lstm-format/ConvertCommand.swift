@@ -57,9 +57,7 @@ struct ConvertCommand: ToolCommand {
         let format = try to.map(FormatRegistry.format(named:)) ?? FormatRegistry.format(forOutput: outURL)
         if !(read.handoff?.publish(to: outURL) ?? false) {
             Progress.shared.phase("writing \(output)")
-            try FormatRegistry.write(loaded, to: outURL, format: format, options: WriteOptions(compress: compress, warn: { note in
-                Progress.shared.line("lstm-format: note: \(note)")
-            }))
+            try FormatRegistry.write(loaded, to: outURL, format: format, options: WriteOptions(compress: compress, warn: { HeldNotes.shared.add($0) }))
         }
         Progress.shared.finish()
         let dtypes = loaded.dtypes.map(\.rawValue).joined(separator: "+")

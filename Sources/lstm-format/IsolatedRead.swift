@@ -8,7 +8,9 @@ import LSTMFormat
 /// libhdf5 1.10 (Debian's) can crash (SIGSEGV in its global heap code) or loop forever on damaged files — see
 /// `Fixtures/damaged/`. A crash in-process would take the command down with it, so for canonical `.h5`, Keras
 /// `.h5` / `.weights.h5` and `.keras` inputs the command runs itself as `lstm-format __read INPUT`: the child
-/// parses the file and writes the model as `.lstm` bytes, then a 64-byte trailer naming the format, to its
+/// parses the file and writes the model as `.lstm` bytes, then its notes (`Spec/reliability.md` E2: the parent holds
+/// them with its own, to print once the command has done its work), then a 64-byte trailer naming the format and
+/// the notes' byte count, to its
 /// standard output. That is an unnamed file: a `memfd`, or, when the command will write the model unchanged as
 /// a `.lstm` (P2), an `O_TMPFILE` file in the output's folder, which the parent truncates to the `.lstm` bytes
 /// and links into place as the output instead of writing the same bytes again. Either way no file in any
@@ -21,9 +23,19 @@ import LSTMFormat
 enum IsolatedRead {
     static var isEnabled: Bool { ProcessInfo.processInfo.environment["LSTMFORMAT_NO_ISOLATION"] != "1" }
 
-    /// The last bytes of the hand-off, after the `.lstm`: this tag, the format name, spaces up to 64 bytes.
+    /// The last bytes of the hand-off, after the `.lstm` and the notes: this tag, the format name, a space, the
+    /// notes' byte count, spaces up to 64 bytes.
     static let tag = "lstm-format-handoff "
     static let trailerLength = 64
+
+    /// The trailer's format name and notes' byte count; nil when `trailer` is not one.
+    static func parseTrailer(_ trailer: some Collection<UInt8>) -> (format: String, notes: Int)? {
+        let text = String(decoding: trailer, as: UTF8.self)
+        guard trailer.count == trailerLength, text.hasPrefix(tag) else { return nil }
+        let fields = text.dropFirst(tag.count).split(separator: " ")
+        guard fields.count == 2, let notes = Int(fields[1]), notes >= 0 else { return nil }
+        return (String(fields[0]), notes)
+    }
 
     /// A model read by the child, with the unnamed `.lstm` file it came in when that lies in the output's folder.
     struct Loaded {
@@ -113,12 +125,12 @@ enum IsolatedRead {
             throw FileError(path: url.relativePath, underlying: IsolationProblem.interrupted(signal: signal))
         }
         if signal != 0 { throw FileError(path: url.relativePath, underlying: IsolationProblem.crashed(signal: signal)) }
-        // The child printed its notes and its one-line error (naming the file) itself.
+        // The child printed its one-line error (naming the file) itself; its notes went with it (E2).
         guard code == 0 else { throw CommandFailure(message: "", code: code) }
         return try receive(handoff)
     }
 
-    /// Reads the outline hand-off: the outline's JSON, then the trailer.
+    /// Reads the outline hand-off: the outline's JSON, the notes (held, E2), then the trailer.
     private static func receiveOutline(_ fd: Int32, _ url: URL) throws -> (outline: ModelOutline, format: any ModelFileFormat.Type) {
         var bytes = Data()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -131,26 +143,29 @@ enum IsolatedRead {
             bytes.append(contentsOf: buffer[0..<n])
             offset += off_t(n)
         }
-        let trailer = String(decoding: bytes.suffix(trailerLength), as: UTF8.self)
-        guard bytes.count > trailerLength, trailer.hasPrefix(tag),
-              let outline = try? JSONDecoder().decode(ModelOutline.self, from: bytes.dropLast(trailerLength)) else {
+        guard let trailer = parseTrailer(bytes.suffix(trailerLength)), bytes.count > trailerLength + trailer.notes,
+              let outline = try? JSONDecoder().decode(ModelOutline.self, from: bytes.dropLast(trailerLength + trailer.notes)) else {
             throw FileError(path: url.relativePath, underlying: IsolationProblem.noModel)
         }
-        return (outline, try FormatRegistry.format(named: trailer.dropFirst(tag.count).trimmingCharacters(in: .whitespaces)))
+        let format = try FormatRegistry.format(named: trailer.format)
+        HeldNotes.shared.add(bytes: bytes.dropLast(trailerLength).suffix(trailer.notes))
+        return (outline, format)
     }
 
-    /// Reads the trailer, cuts it off, maps the `.lstm` bytes and decodes them; the tensors are views of the
-    /// mapping, which lives as long as they do.
+    /// Reads the trailer and the notes (held, E2), cuts both off, maps the `.lstm` bytes and decodes them; the
+    /// tensors are views of the mapping, which lives as long as they do.
     private static func receive(_ fd: Int32, _ url: URL) throws -> (model: LSTMModel, format: any ModelFileFormat.Type) {
         let noModel = FileError(path: url.relativePath, underlying: IsolationProblem.noModel)
         var st = stat()
         guard fstat(fd, &st) == 0, Int(st.st_size) > trailerLength else { throw noModel }
-        let size = Int(st.st_size) - trailerLength
-        var trailer = [UInt8](repeating: 0, count: trailerLength)
-        guard pread(fd, &trailer, trailerLength, off_t(size)) == trailerLength, ftruncate(fd, off_t(size)) == 0 else { throw noModel }
-        let text = String(decoding: trailer, as: UTF8.self)
-        guard text.hasPrefix(tag) else { throw noModel }
-        let format = try FormatRegistry.format(named: text.dropFirst(tag.count).trimmingCharacters(in: .whitespaces))
+        var bytes = [UInt8](repeating: 0, count: trailerLength)
+        guard pread(fd, &bytes, trailerLength, off_t(Int(st.st_size) - trailerLength)) == trailerLength,
+              let trailer = parseTrailer(bytes), Int(st.st_size) > trailerLength + trailer.notes else { throw noModel }
+        let size = Int(st.st_size) - trailerLength - trailer.notes
+        var notes = [UInt8](repeating: 0, count: trailer.notes)
+        guard pread(fd, &notes, trailer.notes, off_t(size)) == trailer.notes, ftruncate(fd, off_t(size)) == 0 else { throw noModel }
+        let format = try FormatRegistry.format(named: trailer.format)
+        HeldNotes.shared.add(bytes: notes)
         guard let base = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), base != MAP_FAILED else { throw noModel }
         let data = Data(bytesNoCopy: base, count: size, deallocator: .custom { _, _ in munmap(base, size) })
         // The child computed every CRC from the model it built; the bytes then moved only through the kernel.

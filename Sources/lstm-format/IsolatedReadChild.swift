@@ -3,7 +3,8 @@ import Foundation
 import LSTMFormat
 
 /// The child side of `IsolatedRead`: reads INPUT with the in-process readers and writes it as `.lstm` bytes (or
-/// its outline as JSON), then a 64-byte trailer naming the format, to standard output (the parent's unnamed file).
+/// its outline as JSON), then the reader's notes, then a 64-byte trailer naming the format and the notes' byte
+/// count, to standard output (the parent's unnamed file). It prints no note itself (`Spec/reliability.md` E2).
 ///
 /// Its command line is the one `IsolatedRead.run` builds, `__read INPUT --time-limit S --parent PID
 /// [--output-label OUTPUT] [--outline] [READ OPTIONS] [--quiet]`, parsed here by hand: `Main` hands it over before
@@ -88,24 +89,27 @@ struct IsolatedReadChild {
         let url = URL(fileURLWithPath: input)
         if outline {
             let (outline, format) = try FormatRegistry.readOutline(url, options: try read.readOptions())
-            try AtomicFile.writeAll(try JSONEncoder().encode(outline) + Self.trailer(format), toDescriptor: STDOUT_FILENO)
+            try AtomicFile.writeAll(try JSONEncoder().encode(outline) + Self.notesAndTrailer(format), toDescriptor: STDOUT_FILENO)
             return
         }
         let (model, format) = try FormatRegistry.read(url, options: try read.readOptions())
         do {
             try CompactFormat.write(model, toDescriptor: STDOUT_FILENO)
-            try AtomicFile.writeAll(Self.trailer(format), toDescriptor: STDOUT_FILENO)
+            try AtomicFile.writeAll(Self.notesAndTrailer(format), toDescriptor: STDOUT_FILENO)
         } catch {
             guard let outputLabel else { throw error }
             throw FileError(path: outputLabel, underlying: error)
         }
     }
 
-    private static func trailer(_ format: any ModelFileFormat.Type) -> Data {
+    /// The held notes (E2), then the trailer: the tag, the format's name, the notes' byte count, spaces up to 64 bytes.
+    private static func notesAndTrailer(_ format: any ModelFileFormat.Type) -> Data {
         // From a byte array, not `Data(String.UTF8View)`: that generic initialiser's cast costs a protocol-conformance
         // scan of the whole binary (Spec/reliability.md P3).
-        var bytes = Array((IsolatedRead.tag + format.name).utf8)
-        bytes += repeatElement(0x20, count: IsolatedRead.trailerLength - bytes.count)
+        let notes = HeldNotes.shared.takeBytes()
+        var trailer = Array((IsolatedRead.tag + format.name + " \(notes.count)").utf8)
+        trailer += repeatElement(0x20, count: IsolatedRead.trailerLength - trailer.count)
+        let bytes = notes + trailer
         return bytes.withUnsafeBytes { Data(bytes: $0.baseAddress!, count: $0.count) }
     }
 }

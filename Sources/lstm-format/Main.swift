@@ -17,7 +17,8 @@ struct CommandFailure: Error {
     let code: Int32
 }
 
-/// Commands implement `execute()`; any error it throws becomes a one-line message and exit code 2.
+/// Commands implement `execute()`; any error it throws becomes a one-line message and exit code 2. The notes held
+/// meanwhile are printed only when `execute()` returns (or by `CheckOptions.finish` after a report): E2.
 protocol ToolCommand: ParsableCommand {
     /// `--quiet` (G1): every command has it.
     var display: DisplayOptions { get }
@@ -30,6 +31,7 @@ extension ToolCommand {
         defer { Progress.shared.finish() }
         do {
             try execute()
+            HeldNotes.shared.print()
         } catch let failure as CommandFailure {
             throw failure
         } catch {

@@ -33,9 +33,11 @@ struct CheckOptions: ParsableArguments {
         return Tolerance(rtol: rtol ?? 0, atol: atol ?? 0, basis: "given: rtol \(rtol ?? 0), atol \(atol ?? 0)")
     }
 
-    /// Prints the report and maps its verdict to the exit code (0 pass, 1 a check failed).
+    /// Prints the report, then the held notes (E2: the command has done its work), and maps its verdict to the exit
+    /// code (0 pass, 1 a check failed).
     func finish(_ report: CheckReport) throws {
         print(json ? try report.json() : report.renderText())
+        HeldNotes.shared.print()
         if !report.passed { throw CommandFailure(message: "", code: ExitStatus.checkFailed) }
     }
 }

@@ -37,9 +37,8 @@ struct ReadRequest: Equatable {
     }
 
     func readOptions() throws -> ReadOptions {
-        var options = ReadOptions(verifyChecksums: !noVerifyChecksums, warn: { note in
-            Progress.shared.line("lstm-format: note: \(note)")
-        }, describeHint: CLIHints.text)
+        // E2: held, printed once the command has done its work (the child hands them to the parent).
+        var options = ReadOptions(verifyChecksums: !noVerifyChecksums, warn: { HeldNotes.shared.add($0) }, describeHint: CLIHints.text)
         if let path = kerasConfig {
             options.keras = KerasReadOptions(config: try Self.contents(path), configPath: path)
         }
