@@ -76,6 +76,33 @@ def fresh_case(folder, seed):
     return d, rng, (2 * rng.standard_normal((2, 5, 3))).astype("float32")
 
 
+TOOLS = [(keras, "keras3", ".keras"), (tf_keras, "tf_keras", "_tfk.h5")]
+
+
+def write_evidence(d, label, evidence):
+    """<d>/evidence.json (sorted keys, one space indent, trailing newline), and the same on stdout after `label`."""
+    with open(os.path.join(d, "evidence.json"), "w") as fh:
+        json.dump(evidence, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    print(label, json.dumps(evidence))
+
+
+def save_case(d, L, tool, key, suffix, m, other, rng, x, label, evidence):
+    """One case of the source-against-other-form fixtures (K-W6d, K-W6e): `m`'s weights seeded from `rng` (float64
+    draws in `m`'s variable order, cast to each variable's dtype), copied into `other` (the same layers in the other
+    form), `m` saved by tool `L` as <key><suffix>, loaded fresh and its predict(x) saved as y_<file>.npy (float64);
+    evidence gets "<tool> <key>: source vs <label>" (the largest difference from other's predict) and the source's
+    layer policies."""
+    m.set_weights([rng.uniform(-0.8, 0.8, v.shape).astype(v.dtype) for v in m.get_weights()])
+    other.set_weights([a.astype(v.dtype) for a, v in zip(m.get_weights(), other.get_weights())])
+    path = os.path.join(d, key + suffix)
+    m.save(path)
+    y = np.asarray(L.models.load_model(path, compile=False).predict(x, verbose=0)).astype(np.float64)
+    np.save(os.path.join(d, "y_" + os.path.basename(path).split(".")[0] + ".npy"), y)
+    evidence[f"{tool} {key}: source vs {label}"] = spread(y, np.asarray(other.predict(x, verbose=0)))
+    evidence[f"{tool} {key}: source policies"] = [f"{v.name}: {v.dtype_policy.name}" for v in m.layers]
+
+
 def make(policy):
     d, rng, x = fresh_case(policy, policy)
     keras.config.set_dtype_policy(policy)
@@ -159,10 +186,7 @@ def make_inner(policy):
             for w, m in models.items():
                 if w != "inner":
                     evidence[f"{tool} {key}: inner-only vs {w}"] = spread(y, predict(m, x))
-    with open(os.path.join(d, "evidence.json"), "w") as fh:
-        json.dump(evidence, fh, indent=1, sort_keys=True)
-        fh.write("\n")
-    print("inner", policy, json.dumps(evidence))
+    write_evidence(d, f"inner {policy}", evidence)
 
 
 M16 = "mixed_float16"
@@ -207,7 +231,7 @@ def make_folded():
     d, rng, x = fresh_case("folded", "folded")
     np.save(os.path.join(d, "x.npy"), x)
     evidence = {}
-    for L, tool, suffix in [(keras, "keras3", ".keras"), (tf_keras, "tf_keras", "_tfk.h5")]:
+    for L, tool, suffix in TOOLS:
         sources, folds = folded_models(L, "source"), folded_models(L, "folded")
         for key in sources:
             m, f = L.Sequential(sources[key]), L.Sequential(folds[key])
@@ -219,10 +243,7 @@ def make_folded():
             y = predict(L.models.load_model(path, compile=False), x)
             np.save(os.path.join(d, "y_" + os.path.basename(path).split(".")[0] + ".npy"), y)
             evidence[f"{tool} {key}: source vs folded form"] = spread(y, predict(f, x))
-    with open(os.path.join(d, "evidence.json"), "w") as fh:
-        json.dump(evidence, fh, indent=1, sort_keys=True)
-        fh.write("\n")
-    print("folded", json.dumps(evidence))
+    write_evidence(d, "folded", evidence)
 
 
 def fullprec_models(L, form):
@@ -272,30 +293,15 @@ def make_fullprec():
     d, rng, x = fresh_case("fullprec", "fullprec")
     np.save(os.path.join(d, "x.npy"), x)
     evidence = {}
-    for L, tool, suffix in [(keras, "keras3", ".keras"), (tf_keras, "tf_keras", "_tfk.h5")]:
+    for L, tool, suffix in TOOLS:
         sources, plain = fullprec_models(L, "source"), fullprec_models(L, "float32")
         for key in sources:
-            m, f = L.Sequential(sources[key]), L.Sequential(plain[key])
-            weights = [rng.uniform(-0.8, 0.8, v.shape) for v in m.get_weights()]
-            m.set_weights([w.astype(v.dtype) for w, v in zip(weights, m.get_weights())])
-            f.set_weights([w.astype(v.dtype) for w, v in zip(m.get_weights(), f.get_weights())])
-            path = os.path.join(d, key + suffix)
-            m.save(path)
-            y = np.asarray(L.models.load_model(path, compile=False).predict(x, verbose=0)).astype(np.float64)
-            np.save(os.path.join(d, "y_" + os.path.basename(path).split(".")[0] + ".npy"), y)
-            evidence[f"{tool} {key}: source vs all float32"] = spread(y, np.asarray(f.predict(x, verbose=0)))
-            evidence[f"{tool} {key}: source policies"] = [f"{v.name}: {v.dtype_policy.name}" for v in m.layers]
+            save_case(d, L, tool, key, suffix, L.Sequential(sources[key]), L.Sequential(plain[key]), rng, x,
+                      "all float32", evidence)
     # Keras 3 only, with its own seed so the cases above keep their weights.
-    brng = np.random.default_rng(zlib.crc32(b"bimixdir"))
-    m, f = keras.Sequential(bimixdir_model(keras, "source")), keras.Sequential(bimixdir_model(keras, "float32"))
-    m.set_weights([brng.uniform(-0.8, 0.8, v.shape).astype(v.dtype) for v in m.get_weights()])
-    f.set_weights([w.astype(v.dtype) for w, v in zip(m.get_weights(), f.get_weights())])
-    path = os.path.join(d, "bimixdir.keras")
-    m.save(path)
-    y = np.asarray(keras.models.load_model(path, compile=False).predict(x, verbose=0)).astype(np.float64)
-    np.save(os.path.join(d, "y_bimixdir.npy"), y)
-    evidence["keras3 bimixdir: source vs all float32"] = spread(y, np.asarray(f.predict(x, verbose=0)))
-    evidence["keras3 bimixdir: source policies"] = [f"{v.name}: {v.dtype_policy.name}" for v in m.layers]
+    save_case(d, keras, "keras3", "bimixdir", ".keras", keras.Sequential(bimixdir_model(keras, "source")),
+              keras.Sequential(bimixdir_model(keras, "float32")), np.random.default_rng(zlib.crc32(b"bimixdir")), x,
+              "all float32", evidence)
     # Bad input with a policy (K-N2: the error alone, no policy note): mixf64.keras with its LSTM's units changed in
     # config.json, so the weights no longer fit the config.
     with zipfile.ZipFile(os.path.join(d, "mixf64.keras")) as src, \
@@ -308,10 +314,7 @@ def make_fullprec():
                 lstm["config"]["units"] = 5
                 data = json.dumps(config).encode()
             dst.writestr(item, data)
-    with open(os.path.join(d, "evidence.json"), "w") as fh:
-        json.dump(evidence, fh, indent=1, sort_keys=True)
-        fh.write("\n")
-    print("fullprec", json.dumps(evidence))
+    write_evidence(d, "fullprec", evidence)
 
 
 def dropcast_models(L, form):
@@ -345,22 +348,12 @@ def make_dropcast():
     d, rng, x = fresh_case("dropcast", "dropcast")
     np.save(os.path.join(d, "x.npy"), x)
     evidence = {}
-    for L, tool, suffix in [(keras, "keras3", ".keras"), (tf_keras, "tf_keras", "_tfk.h5")]:
+    for L, tool, suffix in TOOLS:
         sources, written = dropcast_models(L, "source"), dropcast_models(L, "written")
         for key in sources:
-            m, w = L.Sequential(sources[key]), L.Sequential(written[key])
-            m.set_weights([rng.uniform(-0.8, 0.8, v.shape).astype(v.dtype) for v in m.get_weights()])
-            w.set_weights([a.astype(v.dtype) for a, v in zip(m.get_weights(), w.get_weights())])
-            path = os.path.join(d, key + suffix)
-            m.save(path)
-            y = np.asarray(L.models.load_model(path, compile=False).predict(x, verbose=0)).astype(np.float64)
-            np.save(os.path.join(d, "y_" + os.path.basename(path).split(".")[0] + ".npy"), y)
-            evidence[f"{tool} {key}: source vs without the cast"] = spread(y, np.asarray(w.predict(x, verbose=0)))
-            evidence[f"{tool} {key}: source policies"] = [f"{v.name}: {v.dtype_policy.name}" for v in m.layers]
-    with open(os.path.join(d, "evidence.json"), "w") as fh:
-        json.dump(evidence, fh, indent=1, sort_keys=True)
-        fh.write("\n")
-    print("dropcast", json.dumps(evidence))
+            save_case(d, L, tool, key, suffix, L.Sequential(sources[key]), L.Sequential(written[key]), rng, x,
+                      "without the cast", evidence)
+    write_evidence(d, "dropcast", evidence)
 
 
 def main():

@@ -32,11 +32,19 @@ final class Engine<T: BLASScalar> {
             return try prepare(x)
         case .tokens(let ids):
             guard let embedding = architecture.embedding, let table = weights.embedding else { throw .expectedFeatures }
-            return try prepare(ids, vocabulary: embedding.vocabularySize, maskZero: embedding.maskZero, table: table.p)
+            return try prepare(ids, vocabulary: embedding.vocabularySize, table: table.p)
         }
     }
 
-    private func prepare(_ tokens: TokenIDs, vocabulary: Int, maskZero: Bool, table: UnsafePointer<T>) throws(NumericsError) -> Workspace<T> {
+    /// M18: the workspace's time-major mask [t · batch + b] (1 computed, 0 masked) from `input.maskedSteps`.
+    private func fillMask(_ ws: Workspace<T>, _ input: ModelInput) {
+        guard let mask = ws.mask, let masked = input.maskedSteps(architecture) else { return }
+        for b in 0..<ws.batch {
+            for t in 0..<ws.steps { mask[t * ws.batch + b] = masked[b * ws.steps + t] ? 0 : 1 }
+        }
+    }
+
+    private func prepare(_ tokens: TokenIDs, vocabulary: Int, table: UnsafePointer<T>) throws(NumericsError) -> Workspace<T> {
         let batch = tokens.shape[0], steps = tokens.shape[1], width = architecture.inputSize
         guard batch >= 1, steps >= 1 else { throw .emptyInput(shape: tokens.shape) }
         for (k, id) in tokens.ids.enumerated() where id < 0 || id >= Int64(vocabulary) {
@@ -48,9 +56,9 @@ final class Engine<T: BLASScalar> {
             for t in 0..<steps {
                 let id = Int(tokens.ids[b * steps + t])
                 (ws.inputs.p + (t * batch + b) * width).update(from: table + id * width, count: width)
-                if maskZero { ws.mask![t * batch + b] = id == 0 ? 0 : 1 }
             }
         }
+        fillMask(ws, .tokens(tokens))
         ws.tokenIDs = tokens.ids
         return ws
     }
@@ -75,17 +83,7 @@ final class Engine<T: BLASScalar> {
                 }
             }
         }
-        if let v = architecture.maskValue, let mask = ws.mask {
-            // M18: masked when every feature equals v, compared in the inputs' dtype (v rounded to it once).
-            let exact = inputs.float64Values()
-            let value = Tensor(shape: [1], values: [v], dtype: inputs.dtype).float64Values()[0]
-            for b in 0..<batch {
-                for t in 0..<steps {
-                    let row = (b * steps + t) * features
-                    mask[t * batch + b] = (0..<features).allSatisfy { exact[row + $0] == value } ? 0 : 1
-                }
-            }
-        }
+        fillMask(ws, .features(inputs))
         return ws
     }
 

@@ -31,3 +31,25 @@ public enum ModelInput: Sendable, Equatable {
         }
     }
 }
+
+extension ModelInput {
+    /// M18 (`Spec/canonical-model.md`), the one place its rule is written: which steps of this input `architecture`
+    /// masks, batch-major [b · steps + t], true where masked. An embedding with `maskZero` masks a step whose id is 0;
+    /// a mask value masks a step whose every feature equals it, compared in the inputs' dtype (the value rounded to
+    /// that dtype once, Keras's `Masking`). nil when the model masks nothing. Expects a validated input (features
+    /// [batch, steps, features]); `Engine.prepare` (the numerics) and B19c's masked loss (`LossConvention`) both
+    /// take their mask from here.
+    func maskedSteps(_ architecture: ModelArchitecture) -> [Bool]? {
+        switch self {
+        case .tokens(let ids):
+            guard architecture.embedding?.maskZero == true else { return nil }
+            return ids.ids.map { $0 == 0 }
+        case .features(let x):
+            guard let v = architecture.maskValue, x.shape.count == 3 else { return nil }
+            let (batch, steps, features) = (x.shape[0], x.shape[1], x.shape[2])
+            let exact = x.float64Values()
+            let value = Tensor(shape: [1], values: [v], dtype: x.dtype).float64Values()[0]
+            return (0..<(batch * steps)).map { k in (0..<features).allSatisfy { exact[k * features + $0] == value } }
+        }
+    }
+}

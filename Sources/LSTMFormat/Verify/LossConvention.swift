@@ -65,13 +65,13 @@ enum LossConvention {
         let a = model.architecture
         guard a.isMasked, a.returnSequences, y.shape.count == 3, t.shape == y.shape else { return nil }
         let (batch, steps, out) = (y.shape[0], y.shape[1], y.shape[2])
-        let unmasked = unmaskedSteps(a, input)
-        let stepsUnmasked = unmasked.lazy.filter { $0 }.count
+        guard let masked = input.maskedSteps(a) else { return nil }
+        let stepsUnmasked = masked.lazy.filter { !$0 }.count
         guard stepsUnmasked > 0, stepsUnmasked < batch * steps else { return nil }
         // Residual 0 at a masked step: its target is our own output there (held exactly in float64).
         var target = t.float64Values()
         let outputs = y.float64Values()
-        for k in 0..<(batch * steps) where !unmasked[k] {
+        for k in 0..<(batch * steps) where masked[k] {
             for j in 0..<out { target[k * out + j] = outputs[k * out + j] }
         }
         let (lossU, _, gradsU) = try LSTMNumerics.gradients(model, input: input, targets: Tensor(shape: t.shape, float64: target),
@@ -98,21 +98,5 @@ enum LossConvention {
             + "(Spec/bptt.md B5, B19c): take the GradientTape of 0.5·Σ(y − t)² over every step, or divide the expected arrays by "
             + "\(String(format: "%.6g", c)) and give targets equal to the outputs at the masked steps"
         return .fact("loss_convention", passed: false, detail: detail)
-    }
-
-    /// Which steps of `input` are unmasked, batch-major [b · steps + t]: M18's rule (an embedding with `maskZero`
-    /// masks id 0; a mask value masks a step whose every feature equals it, compared in the inputs' dtype), as the
-    /// numerics apply it (`Engine.prepare`).
-    static func unmaskedSteps(_ a: ModelArchitecture, _ input: ModelInput) -> [Bool] {
-        switch input {
-        case .tokens(let ids):
-            return ids.ids.map { a.embedding?.maskZero == true ? $0 != 0 : true }
-        case .features(let x):
-            let (batch, steps, features) = (x.shape[0], x.shape[1], x.shape[2])
-            guard let v = a.maskValue else { return Array(repeating: true, count: batch * steps) }
-            let exact = x.float64Values()
-            let value = Tensor(shape: [1], values: [v], dtype: x.dtype).float64Values()[0]
-            return (0..<(batch * steps)).map { k in !(0..<features).allSatisfy { exact[k * features + $0] == value } }
-        }
     }
 }
