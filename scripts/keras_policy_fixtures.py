@@ -26,8 +26,10 @@ layers folded into one written layer under different policies, K-W6c; see make_f
 a float32 layer in a float64 model, K-W6d; see make_fullprec); `keras_policy_fixtures.py dropcast` builds
 Fixtures/keras-policies/dropcast/ (Dropout-style layers whose policy differs from their neighbours', K-W6e; see
 make_dropcast).
-Weights and inputs are seeded from the policy name, so a rerun gives the same arrays (files differ only in
-timestamps).
+Weights and inputs are seeded from the policy name, so a rerun on the same CPU gives the same arrays (files differ
+only in timestamps). Keras's float16 outputs depend on the CPU: on an AMD EPYC (Zen 4) the folded/ and inner/float16,
+mixed_float16 predictions of the committed files (made on an Intel Xeon) came out a few float16 ulps apart, the same
+in every run there, while the float32 and float64 cases were byte-identical.
 """
 import json
 import os
