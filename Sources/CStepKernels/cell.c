@@ -83,6 +83,14 @@ static void barrier_wait(cell_run *run) {
     }
 }
 
+/* B48: z's rows row0 ..< row1 (of T*B) = b + x W^T. */
+static void project_rows(const lstmk_cell *c, size_t row0, size_t row1) {
+    if (row1 <= row0) return;
+    const int g4 = 4 * c->hidden;
+    lstmk_project((int)(row1 - row0), c->input, g4, c->x + row0 * c->input, c->input, c->packed_w, c->bias,
+                  c->z + row0 * g4, g4);
+}
+
 /* B46: thread k steps rows r0 ..< r1 of the batch through every group, with no barrier (the rows are independent
    sequences); a masked row's carry (M19) right after its step. */
 static void run_rows(cell_run *run, int k) {
@@ -97,6 +105,8 @@ static void run_rows(cell_run *run, int k) {
         const size_t o = (size_t)r0 * hidden;
         const float *h_prev = c->h + (size_t)previous * block, *c_prev = c->c + (size_t)previous * block;
         float *h_out = c->h + (size_t)slot * block, *c_out = c->c + (size_t)slot * block;
+        /* B48: this thread's rows of z(t), just before its step reads them. */
+        if (c->packed_w) project_rows(c, (size_t)t * batch + r0, (size_t)t * batch + r1);
         lstmk_forward_step_groups(r1 - r0, hidden, 0, run->groups, h_prev + o, c->packed_gates,
                                   c->z + ((size_t)t * batch + r0) * 4 * hidden, c_prev + o, c_out + o,
                                   c->act_c + (size_t)t * block + o, h_out + o, step > 0, step & 1);
@@ -114,6 +124,16 @@ static void run_part(cell_run *run, int k) {
     const lstmk_cell *c = run->cell;
     const int batch = c->batch, hidden = c->hidden, steps = c->steps;
     const size_t block = (size_t)batch * hidden;
+    if (c->packed_w) {
+        /* B48: a fixed part of z's T*B rows per thread (any cut gives the same sums), then the barrier. */
+        long long start = run->threads > 1 ? now_ns() : 0;
+        const size_t all = (size_t)steps * batch;
+        project_rows(c, all * k / run->threads, all * (k + 1) / run->threads);
+        if (run->threads > 1) {
+            run->spent[k] = now_ns() - start;
+            barrier_wait(run);
+        }
+    }
     for (int step = 0; step < steps; step++) {
         long long start = run->threads > 1 ? now_ns() : 0;
         const int g0 = run->bound[k], g1 = run->bound[k + 1];

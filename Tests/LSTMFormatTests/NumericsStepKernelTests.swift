@@ -172,13 +172,97 @@ struct NumericsStepKernelTests {
                                                           reverse: reverse ? 1 : 0, packed_gates: gp.baseAddress!,
                                                           z: zp.baseAddress!, h: hp.baseAddress!, c: cp.baseAddress!,
                                                           act_c: ap.baseAddress!, mask: masked ? mp.baseAddress! : nil,
-                                                          split: Int32(split))
+                                                          split: Int32(split), x: nil, input: 0, packed_w: nil, bias: nil)
                                     lstmk_forward_cell(&cell, Int32(threads))
                                 }
                             }
                         } }
                     } }
                     let actual = zt + ht + ct + actT
+                    let differing = zip(expected, actual).filter { $0.bitPattern != $1.bitPattern }.count
+                    #expect(differing == 0, "split \(split) reverse \(reverse) masked \(masked) threads \(threads): \(differing) differ")
+                } }
+            }
+        }
+    }
+
+    /// B48: the input projection is, element by element, one FMA chain from the bias over k in order (Swift's
+    /// `addingProduct` is a fused multiply-add), whatever rows a call gets; on 13 rows (two full tiles and one),
+    /// K = 37 and N = 100 (a full panel and a partial one), W packed from its rows in two calls.
+    @Test func B48_projectionIsOneChainFromTheBias() {
+        let rows = 13, k = 37, n = 100
+        let x = Self.uniform(rows * k, seed: 50, scale: 1), w = Self.uniform(n * k, seed: 51, scale: 0.5)
+        let bias = Self.uniform(n, seed: 52, scale: 2)
+        var packed = [Float](repeating: 0, count: lstmk_panels_count(Int32(k), Int32(n)))
+        lstmk_pack_transposed(w, Int32(k), Int32(n), 0, 41, &packed)
+        lstmk_pack_transposed(w, Int32(k), Int32(n), 41, Int32(n), &packed)
+        var expected = [Float](repeating: 0, count: rows * n)
+        for r in 0..<rows {
+            for j in 0..<n {
+                var acc = bias[j]
+                for i in 0..<k { acc = acc.addingProduct(x[r * k + i], w[j * k + i]) }
+                expected[r * n + j] = acc
+            }
+        }
+        for cut in [[0, rows], [0, 1, 7, rows], Array(0...rows)] {
+            var z = [Float](repeating: .nan, count: rows * n)
+            z.withUnsafeMutableBufferPointer { zp in
+                for (r0, r1) in zip(cut, cut.dropFirst()) {
+                    lstmk_project(Int32(r1 - r0), Int32(k), Int32(n), Array(x[(r0 * k)...]), Int32(k), packed, bias,
+                                  zp.baseAddress! + r0 * n, Int32(n))
+                }
+            }
+            let differing = zip(expected, z).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "cut \(cut): \(differing) differ")
+        }
+    }
+
+    /// B48: the time loop that forms z itself (`lstmk_cell.packed_w`: the batch split projects each thread's rows
+    /// of z(t) right before step t, the unit split a fixed part of all rows before the first step) gives the bits
+    /// of `lstmk_project` over all rows followed by the loop on that z, for every split and 1, 2, 3 and 5 threads,
+    /// forward and reversed, masked and not (B40's shapes; input 21).
+    @Test func B48_loopThatProjectsGivesTheBitsOfProjectingFirst() {
+        let batch = 5, steps = 13, hidden = 264, input = 21, g4 = 4 * hidden, block = batch * hidden
+        let u = Self.uniform(g4 * hidden, seed: 53, scale: 0.15), w = Self.uniform(g4 * input, seed: 54, scale: 0.4)
+        let bias = Self.uniform(g4, seed: 55, scale: 0.5), x = Self.uniform(steps * batch * input, seed: 56, scale: 1)
+        var gates = [Float](repeating: 0, count: lstmk_panels_count(Int32(hidden), Int32(g4)))
+        lstmk_pack_gates(u, Int32(hidden), Int32(hidden), 0, Int32(g4), &gates)
+        var packedW = [Float](repeating: 0, count: lstmk_panels_count(Int32(input), Int32(g4)))
+        lstmk_pack_transposed(w, Int32(input), Int32(g4), 0, Int32(g4), &packedW)
+        var z0 = [Float](repeating: 0, count: steps * batch * g4)
+        lstmk_project(Int32(steps * batch), Int32(input), Int32(g4), x, Int32(input), packedW, bias, &z0, Int32(g4))
+        let mask: [UInt8] = (0..<(steps * batch)).map { $0 % 7 == 3 ? 0 : 1 }
+        func run(project: Bool, split: Int32, threads: Int, reverse: Bool, masked: Bool) -> [Float] {
+            // Projecting: z starts as NaN, so a row the loop does not form shows.
+            var z = project ? [Float](repeating: .nan, count: z0.count) : z0
+            var h = [Float](repeating: 0, count: (steps + 1) * block), c = h
+            var act = [Float](repeating: 0, count: steps * block)
+            z.withUnsafeMutableBufferPointer { zp in h.withUnsafeMutableBufferPointer { hp in
+                c.withUnsafeMutableBufferPointer { cp in act.withUnsafeMutableBufferPointer { ap in
+                    mask.withUnsafeBufferPointer { mp in gates.withUnsafeBufferPointer { gp in
+                        x.withUnsafeBufferPointer { xp in packedW.withUnsafeBufferPointer { wp in
+                            bias.withUnsafeBufferPointer { bp in
+                                var cell = lstmk_cell(batch: Int32(batch), steps: Int32(steps), hidden: Int32(hidden),
+                                                      reverse: reverse ? 1 : 0, packed_gates: gp.baseAddress!,
+                                                      z: zp.baseAddress!, h: hp.baseAddress!, c: cp.baseAddress!,
+                                                      act_c: ap.baseAddress!, mask: masked ? mp.baseAddress! : nil,
+                                                      split: split, x: project ? xp.baseAddress! : nil,
+                                                      input: Int32(input), packed_w: project ? wp.baseAddress! : nil,
+                                                      bias: project ? bp.baseAddress! : nil)
+                                lstmk_forward_cell(&cell, Int32(threads))
+                            }
+                        } }
+                    } }
+                } }
+            } }
+            return z + h + c + act
+        }
+        for reverse in [false, true] {
+            for masked in [false, true] {
+                let expected = run(project: false, split: Int32(LSTMK_SPLIT_UNITS), threads: 1, reverse: reverse,
+                                   masked: masked)
+                for split in [LSTMK_SPLIT_UNITS, LSTMK_SPLIT_ROWS, LSTMK_SPLIT_AUTO] { for threads in [1, 2, 3, 5] {
+                    let actual = run(project: true, split: Int32(split), threads: threads, reverse: reverse, masked: masked)
                     let differing = zip(expected, actual).filter { $0.bitPattern != $1.bitPattern }.count
                     #expect(differing == 0, "split \(split) reverse \(reverse) masked \(masked) threads \(threads): \(differing) differ")
                 } }
@@ -277,6 +361,34 @@ struct NumericsStepKernelTests {
                 }
             }
             #expect(differing == 0, "recurrent \(recurrent)")
+        }
+    }
+
+    /// B48: `setParameter` and `replaceTensor` on W repack the packed W: the prepared model then gives the bits of a
+    /// model built with those values (a fused bidirectional cell, and one with hard-sigmoid gates, which the kernels
+    /// project but do not fuse).
+    @Test func B48_writesToWRepackW() throws {
+        for fused in [true, false] {
+            let arch = RandomModels.architecture(input: 5, hidden: 24, layers: [(.bidirectional, .sum)],
+                                                 gate: fused ? .sigmoid : .hardSigmoidKeras3)
+            let model = RandomModels.make(architecture: arch, seed: 46)
+            let x = RandomModels.inputs(batch: 3, steps: 6, features: 5, seed: 47)
+            let prepared = PreparedModel(model, precision: .float32)
+            _ = try prepared.forward(inputs: x)
+            var tensors = model.tensors
+            for (name, index, value) in [("lstm.0.fwd.W_i", 5 * 7 + 3, 0.75), ("lstm.0.bwd.W_o", 5 * 23 + 4, -0.5)] {
+                try prepared.setParameter(name, at: index, to: value)
+                var v = try #require(tensors[name]).float64Values()
+                v[index] = value
+                tensors[name] = Tensor(shape: [24, 5], values: v, dtype: .float32)
+            }
+            let replaced = Tensor(shape: [24, 5], values: Self.uniform(120, seed: 48, scale: 0.6).map(Double.init),
+                                  dtype: .float32)
+            try prepared.replaceTensor("lstm.0.fwd.W_c", with: replaced)
+            tensors["lstm.0.fwd.W_c"] = replaced
+            let rebuilt = try LSTMModel(architecture: arch, tensors: tensors)
+            #expect(try prepared.forward(inputs: x) == LSTMNumerics.forward(rebuilt, inputs: x, precision: .float32),
+                    "fused \(fused)")
         }
     }
 

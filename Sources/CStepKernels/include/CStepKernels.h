@@ -50,6 +50,12 @@ typedef struct {
     float *z, *h, *c, *act_c;
     const uint8_t *mask;
     int split;
+    /* B48: when packed_w is not NULL the loop forms z itself, z = b + x W^T by lstmk_project (x [T*B, input]
+       time-major, W packed by lstmk_pack_transposed, bias [4H]), each thread its own rows; z's entry values are
+       then not read. NULL: z holds W x(t) + b on entry. */
+    const float *x;
+    int input;
+    const float *packed_w, *bias;
 } lstmk_cell;
 
 /* The whole forward time loop of a fused cell (Spec/bptt.md B40, B42, B46) on `threads` threads (the caller's and
@@ -59,7 +65,9 @@ typedef struct {
    lstmk_share_groups from each thread's speed in the step just done. Row split (B46: chosen when a thread's share
    of the packed U exceeds the core's L2 and each thread gets at least 6 rows): each thread steps a contiguous
    part of the batch through every group, with no barrier. Step s visits its groups in reverse when s is odd
-   (B37). Same bits for any thread count, split and cut (B35). */
+   (B37). With cell->packed_w (B48) z is formed first: by the batch split, each thread its rows of z(t) right before
+   step t; by the unit split, each thread a fixed part of z's rows before the first step and its barrier. Same bits
+   for any thread count, split and cut (B35, B48). */
 void lstmk_forward_cell(const lstmk_cell *cell, int threads);
 
 /* Cuts `groups` groups into `threads` contiguous ranges bound[k] ..< bound[k + 1] (bound[0] = 0,
@@ -67,6 +75,16 @@ void lstmk_forward_cell(const lstmk_cell *cell, int threads);
    negative or NaN speed counts as 0), rounded to the nearest group, at least one group each; an even cut when no
    speed is positive. */
 void lstmk_share_groups(int threads, int groups, const double *speed, int *bound);
+
+/* Plain layout of B = W^T for W [N, K] row-major (B [K, N]: panel p holds W's rows 64p ..< 64p+64 side by side
+   for each k): lstmk_pack_panels's layout of W^T, read from W's rows row0 ..< row1 only (Spec/bptt.md B48). */
+void lstmk_pack_transposed(const float *w, int k, int n, int row0, int row1, float *packed);
+
+/* The input projection (Spec/bptt.md B48): C [rows, N] = bias + A [rows, K] B with B packed by
+   lstmk_pack_transposed (or lstmk_pack_panels); each element is one FMA chain that starts from bias[j] and adds
+   a[i, k] b[k, j] for k = 0 ..< K in order, whatever the rows a call gets. */
+void lstmk_project(int rows, int k, int n, const float *a, int lda, const float *packed, const float *bias, float *c,
+                   int ldc);
 
 /* C [rows, N] = A [rows, K] B with B packed by lstmk_pack_panels (ldc, lda in floats); reverse as above. */
 void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const float *packed, float *c, int ldc,

@@ -71,22 +71,29 @@ extension Engine {
             }
             return
         }
-        // Input projections of every step at once: Z = X Wcatᵀ + bcat.
-        // B35a: OpenBLAS calls cut by the shape, never by the thread count.
-        RowParallel.forEachPiece(parts: parts, cut: .product(m: rows, n: g4, k: layer.inputSize)) { part in
-            for r in part { (z + r * g4).update(from: w.b.p, count: g4) }
-            T.gemm(transA: false, transB: true, m: part.count, n: g4, k: layer.inputSize, alpha: 1,
-                   a: input + part.lowerBound * layer.inputSize, lda: layer.inputSize, b: w.W.p, ldb: layer.inputSize,
-                   beta: 1, c: z + part.lowerBound * g4, ldc: g4)
-        }
-        if let packed = w.packed, packed.gates != nil {
-            // B34, B40, B46: the product and the gates in one pass over each tile (float32, AVX-512), the hidden
-            // units split across the threads with a barrier after each step, or the batch when a thread's share of
-            // U exceeds its core's L2.
-            StepKernels.forwardCell(batch: batch, steps: steps, hidden: hidden, reverse: s.reverse, packed: packed,
-                                    z: Self.float(z), h: Self.float(s.h.p), c: Self.float(s.c.p),
-                                    actC: Self.float(s.actC.p), mask: mask, threads: parts)
-            return
+        if let packed = w.packed {
+            // B48: Z = b + X Wcatᵀ on the packed W, each element one FMA chain from b (no fill, no OpenBLAS); a
+            // fused cell's loop forms it itself, each thread its own rows.
+            let x = UnsafePointer(Self.float(UnsafeMutablePointer(mutating: input))), bias = UnsafePointer(Self.float(w.b.p))
+            if packed.gates != nil {
+                // B34, B40, B46: the product and the gates in one pass over each tile (float32, AVX-512), the hidden
+                // units split across the threads with a barrier after each step, or the batch when a thread's share
+                // of U exceeds its core's L2.
+                StepKernels.forwardCell(batch: batch, steps: steps, hidden: hidden, reverse: s.reverse, packed: packed,
+                                        z: Self.float(z), h: Self.float(s.h.p), c: Self.float(s.c.p),
+                                        actC: Self.float(s.actC.p), mask: mask, threads: parts, input: x, bias: bias)
+                return
+            }
+            StepKernels.project(rows: rows, packed: packed, x: x, bias: bias, z: Self.float(z), threads: parts)
+        } else {
+            // Input projections of every step at once: Z = X Wcatᵀ + bcat.
+            // B35a: OpenBLAS calls cut by the shape, never by the thread count.
+            RowParallel.forEachPiece(parts: parts, cut: .product(m: rows, n: g4, k: layer.inputSize)) { part in
+                for r in part { (z + r * g4).update(from: w.b.p, count: g4) }
+                T.gemm(transA: false, transB: true, m: part.count, n: g4, k: layer.inputSize, alpha: 1,
+                       a: input + part.lowerBound * layer.inputSize, lda: layer.inputSize, b: w.W.p,
+                       ldb: layer.inputSize, beta: 1, c: z + part.lowerBound * g4, ldc: g4)
+            }
         }
         // B35a: a thread's part of the batch is a run of whole pieces, and each piece's product is its own call.
         let cut = RowCut.batch(batch)

@@ -23,15 +23,32 @@ enum StepKernels {
     /// and f, i, C̃, o on return; writes h and C into their slots (`Workspace.CellState`) and tanh(C) into `actC`.
     /// The 16-unit groups are split across `threads` threads with a barrier after each step; masked rows (M19,
     /// `mask[t·B + b] == 0`) keep h(t-1) and C(t-1). Same bits for any thread count (B35).
+    /// With `input` (x [T·B, I] time-major) and `bias` [4H], the loop forms z = b + x Wᵀ itself first (B48:
+    /// `lstmk_project` on the packed W, each thread its own rows) and z's entry values are not read.
     static func forwardCell(batch: Int, steps: Int, hidden: Int, reverse: Bool, packed: PackedU,
                             z: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>,
                             c: UnsafeMutablePointer<Float>, actC: UnsafeMutablePointer<Float>,
-                            mask: UnsafePointer<UInt8>?, threads: Int) {
+                            mask: UnsafePointer<UInt8>?, threads: Int,
+                            input: UnsafePointer<Float>? = nil, bias: UnsafePointer<Float>? = nil) {
         guard let gates = packed.gates else { preconditionFailure("cell not packed for the fused forward step") }
         var cell = lstmk_cell(batch: Int32(batch), steps: Int32(steps), hidden: Int32(hidden), reverse: reverse ? 1 : 0,
                               packed_gates: gates, z: z, h: h, c: c, act_c: actC, mask: mask,
-                              split: Int32(LSTMK_SPLIT_AUTO))
+                              split: Int32(LSTMK_SPLIT_AUTO), x: input, input: Int32(packed.inputSize),
+                              packed_w: input == nil ? nil : UnsafePointer(packed.input), bias: bias)
         lstmk_forward_cell(&cell, Int32(threads))
+    }
+
+    /// B48: z [rows, 4H] = b + x [rows, I] Wᵀ on the packed W, rows split across `threads` threads (each element
+    /// one FMA chain from b over k in order: the same bits for any split).
+    static func project(rows: Int, packed: PackedU, x: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                        z: UnsafeMutablePointer<Float>, threads: Int) {
+        let i = packed.inputSize, g4 = 4 * packed.hidden
+        // Below 2^22 multiply-adds a thread's start costs more than it saves.
+        let parts = rows * i * g4 < 1 << 22 ? 1 : threads
+        RowParallel.run(parts: parts, count: rows, align: 6) { part in
+            lstmk_project(Int32(part.count), Int32(i), Int32(g4), x + part.lowerBound * i, Int32(i), packed.input,
+                          bias, z + part.lowerBound * g4, Int32(g4))
+        }
     }
 
     /// BPTT's gate gradients for one step of `rows` rows of a fused cell (B44): `z` [rows, 4H] holds f, i, C̃, o on
@@ -62,17 +79,30 @@ final class PackedU {
     let gates: UnsafeMutablePointer<Float>?
     /// U in 64-column panels of S (`lstmk_pack_panels`).
     let panels: UnsafeMutablePointer<Float>
+    /// I, the width of W [4H, I].
+    let inputSize: Int
+    /// Wᵀ [I, 4H] in 64-column panels (`lstmk_pack_transposed`) for the input projection (B48).
+    let input: UnsafeMutablePointer<Float>
 
-    init(hidden: Int, state: Int, fusedForward: Bool) {
+    init(hidden: Int, state: Int, input: Int, fusedForward: Bool) {
         self.hidden = hidden
         self.state = state
+        inputSize = input
         gates = fusedForward ? Self.allocate(lstmk_panels_count(Int32(state), Int32(4 * hidden))) : nil
         panels = Self.allocate(lstmk_panels_count(Int32(4 * hidden), Int32(state)))
+        self.input = Self.allocate(lstmk_panels_count(Int32(input), Int32(4 * hidden)))
     }
 
     deinit {
         gates.map { UnsafeMutableRawPointer($0).deallocate() }
         UnsafeMutableRawPointer(panels).deallocate()
+        UnsafeMutableRawPointer(input).deallocate()
+    }
+
+    /// Repacks rows `rows` of W [4H, I].
+    func packInput(_ w: UnsafePointer<Float>, rows: Range<Int>) {
+        lstmk_pack_transposed(w, Int32(inputSize), Int32(4 * hidden), Int32(rows.lowerBound), Int32(rows.upperBound),
+                              input)
     }
 
     /// Zeroed, cache-line aligned (the padding of a partial panel must stay 0).

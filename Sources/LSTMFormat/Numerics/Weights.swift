@@ -115,7 +115,7 @@ final class Weights<T: BLASScalar> {
             }
             for dir in layer.cells {
                 let packed = T.self == Float.self && StepKernels.active
-                    ? PackedU(hidden: h, state: s, fusedForward: StepKernels.fusesForward(layer)) : nil
+                    ? PackedU(hidden: h, state: s, input: i, fusedForward: StepKernels.fusesForward(layer)) : nil
                 let cell = Cell(W: buffer(4 * h * i), U: buffer(4 * h * s), b: buffer(4 * h),
                                 UT: transposedU && packed?.gates == nil ? Buffer(count: 4 * h * s) : nil,
                                 R: layer.projectionSize.map { buffer($0 * h) },
@@ -272,13 +272,28 @@ final class Weights<T: BLASScalar> {
         return names
     }
 
-    /// Rewrites U's derived copies (UT, `packed`) from U, for all of U's rows or only `rows`.
+    /// Rewrites U's derived copies (UT, `packed`) from U, for all of U's rows or only `rows`; and the packed W
+    /// (B48) from W's same rows.
     private func refresh(_ cell: Cell, rows range: Range<Int>? = nil) {
         if let packed = cell.packed {
             let u = UnsafeRawPointer(cell.U.p).assumingMemoryBound(to: Float.self)
             packed.pack(u, rows: range ?? 0..<cell.b.count)
+            packInput(cell, rows: range)
         }
         transpose(cell, rows: range)
+    }
+
+    /// Rewrites the packed W (B48) from W, for all of W's rows or only `rows`.
+    private func packInput(_ cell: Cell, rows range: Range<Int>? = nil) {
+        guard let packed = cell.packed else { return }
+        let w = UnsafeRawPointer(cell.W.p).assumingMemoryBound(to: Float.self)
+        packed.packInput(w, rows: range ?? 0..<cell.b.count)
+    }
+
+    /// The cell whose W is `buffer`, if any.
+    private func cell(withW buffer: Buffer<T>) -> Cell? {
+        for layerCells in cells { for cell in layerCells where cell.W === buffer { return cell } }
+        return nil
     }
 
     /// Rewrites UT from U, for all of U's rows or only `rows` (one gate's block after a gate tensor changed).
@@ -351,6 +366,9 @@ final class Weights<T: BLASScalar> {
             let rows = c.b.count, cols = c.U.count / rows
             c.UT?.p[(p % cols) * rows + p / cols] = value
             if c.packed != nil { refresh(c, rows: p / cols ..< p / cols + 1) }
+        } else if let c = cell(withW: loc.buffer), c.packed != nil {
+            let cols = c.W.count / c.b.count
+            packInput(c, rows: p / cols ..< p / cols + 1)
         }
     }
 
@@ -376,6 +394,11 @@ final class Weights<T: BLASScalar> {
     }
 
     private func didUpdate(_ loc: Location) {
+        if let c = cell(withW: loc.buffer), c.packed != nil {
+            let cols = c.W.count / c.b.count
+            packInput(c, rows: loc.offset / cols ..< loc.offset / cols + loc.shape[0])
+            return
+        }
         guard let c = cell(withU: loc.buffer) else { return }
         let cols = c.U.count / c.b.count
         refresh(c, rows: loc.offset / cols ..< loc.offset / cols + loc.shape[0])
