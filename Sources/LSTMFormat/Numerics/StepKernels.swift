@@ -19,11 +19,11 @@ enum StepKernels {
             && layer.projectionSize == nil
     }
 
-    /// The whole forward time loop of a fused cell (B34, B40): `z` [T·B, 4H] holds Wx + b for every step on entry
-    /// and f, i, C̃, o on return; writes h and C into their slots (`Workspace.CellState`) and tanh(C) into `actC`.
-    /// The 16-unit groups are split across `threads` threads with a barrier after each step; masked rows (M19,
-    /// `mask[t·B + b] == 0`) keep h(t-1) and C(t-1). Same bits for any thread count (B35).
-    /// With `input` (x [T·B, I] time-major) and `bias` [4H], the loop forms z = b + x Wᵀ itself first (B48:
+    /// The whole forward time loop of a fused cell (B34, B40, B46): `z` [T·B, 4H] holds Wx + b for every step on
+    /// entry (unless `input` is given) and f, i, C̃, o on return; writes h and C into their slots
+    /// (`Workspace.CellState`) and tanh(C) into `actC`. The 16-unit groups are split across `threads` threads with a
+    /// barrier after each step, or the batch with none (B46); masked rows (M19, `mask[t·B + b] == 0`) keep h(t-1)
+    /// and C(t-1). Same bits for any thread count (B35). With `input` (x [T·B, I] time-major) and `bias` [4H], the loop forms z = b + x Wᵀ itself first (B48:
     /// `lstmk_project` on the packed W, each thread its own rows) and z's entry values are not read.
     static func forwardCell(batch: Int, steps: Int, hidden: Int, reverse: Bool, packed: PackedU,
                             z: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>,
