@@ -46,6 +46,77 @@ import Testing
         }
     }
 
+    /// B49: float32 on AVX-512: every element of dW_g and dU_g, from `gradients` (B45) and formed per tensor (B30),
+    /// is one FMA chain from 0 over the rows of dZ in time-major order (dZ as BPTT left it in the workspace; the
+    /// chain written here with `addingProduct`). Peephole and projection cells (dZ from the general pass) and masked
+    /// rows (dZ 0) included; a masked case first runs unmasked inputs of the same shape, so a masked row's column of
+    /// dZᵀ left from that call would show. Seeds 67, 68, 69 (model, inputs, targets), 70 (the first inputs).
+    @Test(.enabled(if: StepKernels.cpuRunsThem, "no AVX-512 F: float32 products stay OpenBLAS's"), arguments: cases)
+    func B49_weightGradientsAreOneFMAChainOverTheRows(_ c: Case) throws {
+        let (model, x, y) = try Self.problem(c, seed: 67)
+        var first: ModelInput? = nil
+        if c.masked, case .features(let t) = x {
+            first = .features(RandomModels.inputs(batch: t.shape[0], steps: t.shape[1], features: t.shape[2], seed: 70))
+        }
+        try Self.checkFMAChains(Engine<Float>(model), x, y, first: first, label: "\(c)")
+    }
+
+    /// B49 at 1080 rows (batch 9, 120 steps; hidden 67, a partial 16-unit group), where OpenBLAS's order over the
+    /// rows is not one chain (it failed with the products left to OpenBLAS); a forward and a reversed cell.
+    /// Seeds 71, 72, 73.
+    @Test(.enabled(if: StepKernels.cpuRunsThem, "no AVX-512 F: float32 products stay OpenBLAS's"),
+          arguments: ["forward-m2m", "bidirectional-concat-m2m"])
+    func B49_weightGradientsAreOneFMAChainAtManyRows(_ name: String) throws {
+        let variant = try #require(RandomModels.variants.first { $0.name == name })
+        let arch = RandomModels.architecture(input: 5, hidden: 67, layers: variant.architecture.layers.map {
+            ($0.direction, $0.mergeMode)
+        }, returnSequences: variant.architecture.returnSequences)
+        let model = RandomModels.make(architecture: arch, seed: 71)
+        let x = ModelInput.features(RandomModels.inputs(batch: 9, steps: 120, features: 5, seed: 72))
+        let y = FiniteDifferences.targets(arch, batch: 9, steps: 120, seed: 73)
+        try Self.checkFMAChains(Engine<Float>(model), x, y, first: nil, label: name)
+    }
+
+    static func checkFMAChains(_ engine: Engine<Float>, _ x: ModelInput, _ y: Tensor, first: ModelInput?, label c: String) throws {
+        let arch = engine.architecture
+        let (all, byTensor, ws) = try RowParallel.withBLASThreads { threads throws(NumericsError) in
+            if let first { _ = try engine.runGradients(first, targets: y, threads: threads) }
+            let r = try engine.runGradients(x, targets: y, threads: threads)
+            let all = r.gradients.allTensors(threads: threads)
+            var byTensor: [String: Tensor] = [:]
+            for name in all.keys { byTensor[name] = try r.gradients.tensor(name, threads: threads) }
+            return (all, byTensor, try engine.prepare(x))
+        }
+        let batch = ws.batch, rows = ws.batch * ws.steps
+        for (k, layer) in arch.layers.enumerated() {
+            let h = layer.hiddenSize, s = layer.stateSize
+            let input = k == 0 ? ws.inputs.p
+                : ws.layerOutputs[k - 1]?.p ?? ws.cells[k - 1][0].h.p + batch * arch.layers[k - 1].stateSize
+            for (ci, dir) in layer.cells.enumerated() {
+                let cell = ws.cells[k][ci], dz = cell.z.p
+                let hPrev = cell.h.p + cell.previousSlot(0) * batch * s
+                for (kind, operand, width) in [(TensorName.Kind.W, input, layer.inputSize), (.U, hPrev, s)] {
+                    for (g, gate) in Gate.allCases.enumerated() {
+                        let name = TensorName.lstm(k, dir, kind, gate)
+                        var expected = [Float](repeating: 0, count: h * width)
+                        for i in 0..<h {
+                            for j in 0..<width {
+                                var acc: Float = 0
+                                for n in 0..<rows { acc = acc.addingProduct(dz[n * 4 * h + g * h + i], operand[n * width + j]) }
+                                expected[i * width + j] = acc
+                            }
+                        }
+                        for (how, tensor) in [("gradients", all[name]), ("per tensor", byTensor[name])] {
+                            let got = try #require(tensor, "\(c) \(name)").float64Values().map { Float($0) }
+                            let n = zip(got, expected).filter { $0.bitPattern != $1.bitPattern }.count
+                            #expect(got.count == expected.count && n == 0, "\(c) \(name) \(how): \(n) of \(expected.count) differ")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// B35, B35a: 1, 2 and 3 threads give the same bits in float32 and float64 (the engine called with each thread count
     /// inside `withBLASThreads`, as `gradients` calls it; no process-wide setting changes). Hidden 67 (a partial
     /// 16-unit group), batch 9 (no even split of the batch), 120 steps: every split happens (the forward's units,

@@ -343,7 +343,7 @@ struct NumericsStepKernelTests {
         let carry0 = Self.uniform(rows * hidden, seed: 25, scale: 1)
         for recurrent in [true, false] {
             var z = z0, carry = carry0
-            lstmk_backward_gates(Int32(rows), Int32(hidden), above, recurrent ? rec : nil, &z, act, cPrev, &carry)
+            lstmk_backward_gates(Int32(rows), Int32(hidden), above, recurrent ? rec : nil, &z, act, cPrev, &carry, nil, 0)
             var differing = 0
             for r in 0..<rows {
                 for u in 0..<hidden {
@@ -390,6 +390,65 @@ struct NumericsStepKernelTests {
             #expect(try prepared.forward(inputs: x) == LSTMNumerics.forward(rebuilt, inputs: x, precision: .float32),
                     "fused \(fused)")
         }
+    }
+
+    /// B49: with a transpose buffer the gate pass leaves z and the carry as without one, and copies every δ to
+    /// zt[j·ldt + r], touching nothing else of zt. 19 rows (a block of 16 and a partial one), ldt 23 from column 2
+    /// (unaligned lines: masked stores); 32 rows, ldt 48 from column 16 in 64-byte aligned memory (whole aligned
+    /// lines: streamed stores). Hidden 37: a partial 16-unit group.
+    @Test(arguments: [(19, 23, 2), (32, 48, 16)])
+    func B49_backwardGatesWriteDZTransposedBeside(_ shape: (rows: Int, ldt: Int, col0: Int)) throws {
+        let (rows, ldt, col0) = shape
+        let hidden = 37, g4 = 4 * hidden
+        let z0 = Self.uniform(rows * g4, seed: 30, scale: 1).map { abs($0) }
+        let above = Self.uniform(rows * hidden, seed: 31, scale: 2), rec = Self.uniform(rows * hidden, seed: 32, scale: 2)
+        let act = Self.uniform(rows * hidden, seed: 33, scale: 1), cPrev = Self.uniform(rows * hidden, seed: 34, scale: 3)
+        let carry0 = Self.uniform(rows * hidden, seed: 35, scale: 1)
+        let sentinel = Float(bitPattern: 0x7fc0_1234)
+        let zt = try #require(lstmk_alloc_large(g4 * ldt))
+        defer { lstmk_free_large(zt) }
+        for recurrent in [true, false] {
+            var zPlain = z0, carryPlain = carry0
+            lstmk_backward_gates(Int32(rows), Int32(hidden), above, recurrent ? rec : nil, &zPlain, act, cPrev, &carryPlain,
+                                 nil, 0)
+            var z = z0, carry = carry0
+            zt.update(repeating: sentinel, count: g4 * ldt)
+            lstmk_backward_gates(Int32(rows), Int32(hidden), above, recurrent ? rec : nil, &z, act, cPrev, &carry,
+                                 zt + col0, ldt)
+            #expect(zip(z, zPlain).filter { $0.bitPattern != $1.bitPattern }.isEmpty, "\(shape) recurrent \(recurrent): z")
+            #expect(zip(carry, carryPlain).filter { $0.bitPattern != $1.bitPattern }.isEmpty,
+                    "\(shape) recurrent \(recurrent): carry")
+            var wrong = 0, touched = 0
+            for j in 0..<g4 {
+                for c in 0..<ldt {
+                    let v = zt[j * ldt + c]
+                    if c >= col0 && c < col0 + rows {
+                        if v.bitPattern != z[(c - col0) * g4 + j].bitPattern { wrong += 1 }
+                    } else if v.bitPattern != sentinel.bitPattern {
+                        touched += 1
+                    }
+                }
+            }
+            #expect(wrong == 0 && touched == 0, "\(shape) recurrent \(recurrent): \(wrong) wrong, \(touched) outside written")
+        }
+    }
+
+    /// B49: `lstmk_transpose` copies every element to its transposed place and nothing else (35 × 40: full and
+    /// partial 16 × 16 tiles both ways; leading dimensions 41 and 37).
+    @Test func B49_transposeIsExact() {
+        let rows = 35, cols = 40, lds = 41, ldd = 37
+        let src = Self.uniform(rows * lds, seed: 36, scale: 5)
+        let sentinel = Float(bitPattern: 0x7fc0_4321)
+        var dst = [Float](repeating: sentinel, count: cols * ldd)
+        lstmk_transpose(Int32(rows), Int32(cols), src, lds, &dst, ldd)
+        var wrong = 0
+        for j in 0..<cols {
+            for r in 0..<ldd {
+                let expected = r < rows ? src[r * lds + j] : sentinel
+                if dst[j * ldd + r].bitPattern != expected.bitPattern { wrong += 1 }
+            }
+        }
+        #expect(wrong == 0)
     }
 
     /// B36: `setParameter` on U repacks: the prepared model then gives the bits of a model built with that value.

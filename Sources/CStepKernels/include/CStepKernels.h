@@ -94,9 +94,20 @@ void lstmk_gemm(int rows, int k, int n, const float *a, int lda, const float *pa
    (Spec/bptt.md B44, backward.c): dh = above + recurrent (recurrent NULL: above alone), dC = dh o (1 - a a) + carry,
    carry = dC f, and z's f, i, C~, o [rows, 4H] become δ_f = dC c_prev f (1 - f), δ_i = dC C~ i (1 - i),
    δ_C~ = dC i (1 - C~ C~), δ_o = dh a o (1 - o), in place. above, recurrent, act_c (a = tanh(C(t))), c_prev
-   (C(t-1)) and carry are [rows, H]. The general pass's operations in its order: the same bits. */
+   (C(t-1)) and carry are [rows, H]. The general pass's operations in its order: the same bits.
+   zt non-NULL (B49): each δ is copied besides to zt[j * ldt + r] (j < 4H the column of z, r < rows its row), i.e.
+   zt is the rows' columns of dZ^T [4H, ldt]. */
 void lstmk_backward_gates(int rows, int hidden, const float *above, const float *recurrent, float *z,
-                          const float *act_c, const float *c_prev, float *carry);
+                          const float *act_c, const float *c_prev, float *carry, float *zt, long ldt);
+
+/* `count` zeroed floats, 64-byte aligned; from 2 MiB on, 2 MiB aligned and marked for transparent huge pages
+   (B49's dZ^T: its tiles are written down 4H lines 4 T B bytes apart, one page each with 4 KiB pages); NULL if
+   out of memory. Free with lstmk_free_large. */
+float *lstmk_alloc_large(size_t count);
+void lstmk_free_large(float *p);
+
+/* dst[j * ldd + r] = src[r * lds + j] for r < rows, j < cols (backward.c; Spec/bptt.md B49). */
+void lstmk_transpose(int rows, int cols, const float *src, long lds, float *dst, long ldd);
 
 /* float64 products on float32 weights widened in registers (Spec/bptt.md B38), AVX2 + FMA (widening.c).
    c [m, n] += a [m, K] w^T, w [n, K] row-major (ldw, lda, ldc in elements): c[i, j] = c[i, j] + s(i, j), where

@@ -1,3 +1,5 @@
+import CStepKernels
+
 /// Exact BPTT for the loss of eq. 8.25 (`Spec/bptt.md` B5–B9): the full cell-state carry, not eq. 8.29 as
 /// printed.
 extension Engine {
@@ -33,8 +35,12 @@ extension Engine {
             weights.materialize(layer: k)  // B31
             for (c, cell) in ws.cells[k].enumerated() {
                 let above = inPlace ? (isLast ? g.headInput.p : g.layerOutputs[k].p) : g.fromAbove[k][c].p
+                // B49: a cell the float32 kernels pack gets dZᵀ for its dW and dU products.
+                let transposed = weights.cells[k][c].packed == nil ? nil
+                    : g.transposedDZ(layer: k, cell: c, count: batch * steps * 4 * layer.hiddenSize)
                 backwardCell(weights.cells[k][c], cell, g.cells[k][c], fromAbove: above,
-                             projected: g.projected[k][c], layer: layer, batch: batch, parts: ws.parts, mask: ws.mask, g)
+                             projected: g.projected[k][c], transposed: transposed, layer: layer, batch: batch,
+                             parts: ws.parts, mask: ws.mask, g)
             }
             // dL/d(input of layer k) = Σ_cells dZ Wcat — the previous layer's output gradient. For k = 0 only
             // needed for the embedding.
@@ -142,9 +148,11 @@ extension Engine {
 
     /// BPTT through one cell (`Spec/bptt.md` B7): walks the steps in reverse order of computation, turning the
     /// stored gate outputs in `s.z` into dL/d(pre-activations) in place, then forms db (and dW_hr); dW and dU
-    /// are formed from `s.z` on demand (`GradientState`).
+    /// are formed from `s.z` on demand (`GradientState`), or from its transpose in `transposed` (B49: the fused
+    /// gate pass writes it beside dZ; after any other pass dZ is transposed at the end).
     private func backwardCell(_ w: Weights<T>.Cell, _ s: Workspace<T>.CellState, _ dw: Weights<T>.Cell,
-                              fromAbove: UnsafePointer<T>, projected: Buffer<T>?, layer: LSTMLayerSpec,
+                              fromAbove: UnsafePointer<T>, projected: Buffer<T>?, transposed: LargeFloats<T>?,
+                              layer: LSTMLayerSpec,
                               batch: Int, parts: Int, mask: UnsafePointer<UInt8>?,
                               _ g: GradientWorkspace<T>) {
         let hidden = layer.hiddenSize, steps = s.steps
@@ -154,6 +162,9 @@ extension Engine {
         let dh = g.dh.p, rec = g.recurrent.p, carry = g.carry.p
         // B28: cells with peepholes take the general pass.
         let fused = FusedBPTTStep.enabled && layer.gateActivation == .sigmoid && layer.cellActivation == .tanh && w.R == nil && w.P == nil
+        // B49: dZᵀ [4H, T·B], written by the C gate pass beside dZ (column t·B + b for row b of step t).
+        let rows = batch * steps
+        let dzT = fused && w.packed != nil ? transposed.map { Self.float($0.p) } : nil
         /// B28: one row of a cell with peepholes. δ_o comes first, because dC(t) takes p_o ⊙ δ_o(t); the carry
         /// to step t-1 takes p_f ⊙ δ_f(t) + p_i ⊙ δ_i(t) besides dC(t) ⊙ f(t).
         func peephole(_ gt: UnsafeMutablePointer<T>, P: UnsafePointer<T>, dAct: UnsafePointer<T>,
@@ -230,6 +241,7 @@ extension Engine {
                         let keep = g.row.p + b * hidden, a = above + b * state, r = rec + b * state
                         if last { keep.update(from: a, count: state) } else { for u in 0..<state { keep[u] = a[u] + r[u] } }
                         (zt + b * g4).update(repeating: 0, count: g4)
+                        if let dzT { for j in 0..<g4 { dzT[j * rows + t * batch + b] = 0 } }
                     }
                 }
                 @inline(__always) func computed(_ b: Int) -> Bool { mask.map { $0[t * batch + b] != 0 } ?? true }
@@ -245,7 +257,8 @@ extension Engine {
                                                   recurrent: last ? nil : Self.floats(rec + o), z: Self.float(zt + b * g4),
                                                   actC: Self.floats(s.actC.p + t * block + o),
                                                   cPrev: Self.floats(s.c.p + s.previousSlot(t) * block + o),
-                                                  carry: Self.float(carry + o))
+                                                  carry: Self.float(carry + o),
+                                                  transposed: dzT.map { $0 + t * batch + b }, ldt: rows)
                         b = e
                     }
                 } else if fused {
@@ -304,7 +317,13 @@ extension Engine {
                 }
             }
         }
-        let rows = batch * steps
+        if let transposed, dzT == nil {
+            // B49: the general pass's dZ, transposed once here (the same values as the fused pass writes).
+            RowParallel.run(parts: parts, count: rows, align: 16) { r in
+                lstmk_transpose(Int32(r.count), Int32(g4), Self.float(s.z.p + r.lowerBound * g4), g4,
+                                Self.float(transposed.p + r.lowerBound), rows)
+            }
+        }
         // dWcat = dZᵀ X and dUcat = Σ_t dZ(t)ᵀ h(prev of t) are formed per tensor when asked for, from the dZ
         // left in `s.z` (`GradientState`, B30).
         if let dR = dw.R, let projected, let m = s.m {

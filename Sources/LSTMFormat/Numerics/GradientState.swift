@@ -1,3 +1,5 @@
+import CStepKernels
+
 /// What one forward + BPTT leaves behind, from which each canonical tensor's gradient is formed on demand, one
 /// tensor at a time (`Spec/bptt.md` B30): a cell's dW_g = dZ_gᵀ X and dU_g = Σ_t dZ_g(t)ᵀ h(prev of t) are one
 /// GEMM each over the stored dL/d(pre-activation) rows dZ (gate block g, all steps) and the stored inputs or
@@ -77,8 +79,7 @@ final class GradientState<T: BLASScalar> {
             let h = layer.hiddenSize
             for (c, dir) in layer.cells.enumerated() {
                 for (kind, width) in [(TensorName.Kind.W, layer.inputSize), (.U, layer.stateSize)] {
-                    let cat = UnsafeMutablePointer<T>.allocate(capacity: 4 * h * width)
-                    defer { cat.deallocate() }
+                    let cat = g.productBuffer(count: 4 * h * width)  // B49: kept from call to call
                     product(layer: k, cell: c, gates: 0..<4, recurrent: kind == .U, into: cat, threads: threads)
                     for (g, gate) in Gate.allCases.enumerated() {
                         tensors[TensorName.lstm(k, dir, kind, gate)] =
@@ -104,6 +105,21 @@ final class GradientState<T: BLASScalar> {
         let (b, width): (UnsafePointer<T>, Int) = recurrent
             ? (UnsafePointer(s.h.p + s.previousSlot(0) * ws.batch * layer.stateSize), layer.stateSize)
             : (UnsafePointer(input(of: k)), layer.inputSize)
+        if let dzT = g.transposedDZ(layer: k, cell: c) {
+            // B49: the panel kernel on dZᵀ's rows and the operand packed in 64-column panels: each element one FMA
+            // chain over the rows in order, whatever rows of the product a thread takes.
+            let packed = Self.float(g.panelBuffer(count: lstmk_panels_count(Int32(rows), Int32(width))))
+            RowParallel.run(parts: threads, count: rows) { r in
+                lstmk_pack_panels(Self.float(UnsafeMutablePointer(mutating: b)), Int32(rows), Int32(width),
+                                  Int32(r.lowerBound), Int32(r.upperBound), packed)
+            }
+            RowParallel.run(parts: threads, count: gates.count * h, align: 16) { r in
+                lstmk_gemm(Int32(r.count), Int32(rows), Int32(width),
+                           Self.float(dzT.p + (gates.lowerBound * h + r.lowerBound) * rows), Int32(rows), packed,
+                           Self.float(out + r.lowerBound * width), Int32(width), 0)
+            }
+            return
+        }
         RowParallel.gemm(parts: threads, transA: true, transB: false, m: gates.count * h, n: width, k: rows,
                          a: s.z.p + gates.lowerBound * h, lda: 4 * h, b: b, ldb: width, beta: 0, c: out, ldc: width)
     }
@@ -121,6 +137,11 @@ final class GradientState<T: BLASScalar> {
         case .product(let k, let c, let gate, let recurrent):
             product(layer: k, cell: c, gates: gate..<(gate + 1), recurrent: recurrent, into: out, threads: threads)
         }
+    }
+
+    @inline(__always)
+    private static func float(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
 
     /// Layer k's input sequence [T·B, I_k], time-major, as the forward pass left it.

@@ -54,11 +54,12 @@ enum StepKernels {
     /// BPTT's gate gradients for one step of `rows` rows of a fused cell (B44): `z` [rows, 4H] holds f, i, C̃, o on
     /// entry and δ_f, δ_i, δ_C̃, δ_o on return, with dh = above + recurrent (`recurrent` nil for the last computed
     /// step); `carry` [rows, H] holds dC(t+1) ⊙ f(t+1) on entry and dC(t) ⊙ f(t) on return. The general pass's
-    /// operations in its order (B14): the same bits.
+    /// operations in its order (B14): the same bits. `transposed` (B49): each δ is also copied to
+    /// transposed[j·ldt + r] for column j < 4H of row r, i.e. the rows' columns of dZᵀ [4H, ldt].
     static func backwardGates(rows: Int, hidden: Int, above: UnsafePointer<Float>, recurrent: UnsafePointer<Float>?,
                               z: UnsafeMutablePointer<Float>, actC: UnsafePointer<Float>, cPrev: UnsafePointer<Float>,
-                              carry: UnsafeMutablePointer<Float>) {
-        lstmk_backward_gates(Int32(rows), Int32(hidden), above, recurrent, z, actC, cPrev, carry)
+                              carry: UnsafeMutablePointer<Float>, transposed: UnsafeMutablePointer<Float>?, ldt: Int) {
+        lstmk_backward_gates(Int32(rows), Int32(hidden), above, recurrent, z, actC, cPrev, carry, transposed, ldt)
     }
 
     /// rec [rows, S] = dZ [rows, 4H] · U [4H, S] on the packed U (B35).

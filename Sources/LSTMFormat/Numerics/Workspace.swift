@@ -1,3 +1,4 @@
+import CStepKernels
 /// Every buffer one forward pass (and, on demand, one BPTT) needs for a given batch size and sequence length.
 /// All activations are stored *time-major*: row t·B + b holds step t of sequence b, so one step of the whole
 /// batch is a contiguous [B, width] block that a GEMM reads or writes directly.
@@ -127,6 +128,35 @@ final class GradientWorkspace<T: BLASScalar> {
     /// Per-step scratch: dh for the step [B, H], the recurrent part of dh [B, H], the cell-state carry
     /// dC(t+1) ⊙ f(t+1) [B, H], and per-row temporaries [B, H] and [B, 4H] (rows run on several threads).
     let dh: Buffer<T>, recurrent: Buffer<T>, carry: Buffer<T>, row: Buffer<T>, gates: Buffer<T>
+    /// B49: dZᵀ [4H, T·B] per cell whose U the float32 kernels pack (made by its first BPTT; nil otherwise), the
+    /// operand of the cell's dW and dU products.
+    private var transposed: [[LargeFloats<T>?]]
+    /// B49: the products' other operand packed in 64-column panels, and B45's [4H, width] product buffer; grown on
+    /// demand and kept from call to call (no fresh pages per product).
+    private var panels: Buffer<T>?, product: Buffer<T>?
+
+    func transposedDZ(layer k: Int, cell c: Int, count: Int) -> LargeFloats<T> {
+        if let b = transposed[k][c], b.count == count { return b }
+        let b = LargeFloats<T>(count: count)
+        transposed[k][c] = b
+        return b
+    }
+
+    func transposedDZ(layer k: Int, cell c: Int) -> LargeFloats<T>? { transposed[k][c] }
+
+    func panelBuffer(count: Int) -> UnsafeMutablePointer<T> {
+        if let b = panels, b.count >= count { return b.p }
+        let b = Buffer<T>(count: count)
+        panels = b
+        return b.p
+    }
+
+    func productBuffer(count: Int) -> UnsafeMutablePointer<T> {
+        if let b = product, b.count >= count { return b.p }
+        let b = Buffer<T>(count: count)
+        product = b
+        return b.p
+    }
 
     init(architecture arch: ModelArchitecture, batch: Int, steps: Int) {
         let rows = batch * steps
@@ -155,5 +185,22 @@ final class GradientWorkspace<T: BLASScalar> {
         carry = Buffer(count: batch * maxH)
         row = Buffer(count: batch * maxH)
         gates = Buffer(count: batch * 4 * maxH)
+        transposed = arch.layers.map { $0.cells.map { _ in nil } }
     }
+}
+
+/// B49's dZᵀ: zeroed float32 memory on 2 MiB huge pages where the kernel gives them (`lstmk_alloc_large`; its tiles
+/// are written down 4H lines T·B floats apart, a page each with 4 KiB pages). Float32 engines only.
+final class LargeFloats<T: BLASScalar> {
+    let p: UnsafeMutablePointer<T>
+    let count: Int
+
+    init(count: Int) {
+        precondition(T.self == Float.self, "dZᵀ is float32 only")
+        guard let raw = lstmk_alloc_large(count) else { fatalError("out of memory for dZᵀ (\(count) floats)") }
+        p = UnsafeMutableRawPointer(raw).assumingMemoryBound(to: T.self)
+        self.count = count
+    }
+
+    deinit { lstmk_free_large(UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)) }
 }
