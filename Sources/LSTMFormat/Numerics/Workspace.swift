@@ -144,17 +144,15 @@ final class GradientWorkspace<T: BLASScalar> {
 
     func transposedDZ(layer k: Int, cell c: Int) -> LargeFloats<T>? { transposed[k][c] }
 
-    func panelBuffer(count: Int) -> UnsafeMutablePointer<T> {
-        if let b = panels, b.count >= count { return b.p }
-        let b = Buffer<T>(count: count)
-        panels = b
-        return b.p
-    }
+    func panelBuffer(count: Int) -> UnsafeMutablePointer<T> { Self.grown(&panels, count) }
 
-    func productBuffer(count: Int) -> UnsafeMutablePointer<T> {
-        if let b = product, b.count >= count { return b.p }
+    func productBuffer(count: Int) -> UnsafeMutablePointer<T> { Self.grown(&product, count) }
+
+    /// `buffer`'s storage, replaced by a new one first when it holds fewer than `count` elements.
+    private static func grown(_ buffer: inout Buffer<T>?, _ count: Int) -> UnsafeMutablePointer<T> {
+        if let b = buffer, b.count >= count { return b.p }
         let b = Buffer<T>(count: count)
-        product = b
+        buffer = b
         return b.p
     }
 
