@@ -1,3 +1,5 @@
+import Foundation
+
 /// The verifier for one model in one precision: fused weights plus work buffers reused across calls with the
 /// same (batch, steps).
 final class Engine<T: BLASScalar> {
@@ -74,17 +76,41 @@ final class Engine<T: BLASScalar> {
         let batch = shape[0], steps = shape[1], features = shape[2]
         try Workspace<T>.check(architecture: architecture, batch: batch, steps: steps, shape: shape)
         let ws = workspace(batch: batch, steps: steps)
-        let values = T.values(of: inputs)
-        values.withUnsafeBufferPointer { src in
-            guard let src = src.baseAddress else { return }
-            for b in 0..<batch {
-                for t in 0..<steps {
-                    (ws.inputs.p + (t * batch + b) * features).update(from: src + (b * steps + t) * features, count: features)
+        let row = features * MemoryLayout<T>.stride
+        // B50: inputs already in the workspace's precision are copied from their bytes, row by row, straight into
+        // the time-major order (no decoded array in between).
+        if Self.hostLittleEndian && inputs.dtype == T.dtype {
+            inputs.bytes.withUnsafeBytes { raw in
+                guard let src = raw.baseAddress else { return }
+                for b in 0..<batch {
+                    for t in 0..<steps {
+                        UnsafeMutableRawPointer(ws.inputs.p + (t * batch + b) * features)
+                            .copyMemory(from: src + (b * steps + t) * row, byteCount: row)
+                    }
+                }
+            }
+        } else {
+            let values = T.values(of: inputs)
+            values.withUnsafeBufferPointer { src in
+                guard let src = src.baseAddress else { return }
+                for b in 0..<batch {
+                    for t in 0..<steps {
+                        (ws.inputs.p + (t * batch + b) * features).update(from: src + (b * steps + t) * features, count: features)
+                    }
                 }
             }
         }
         fillMask(ws, .features(inputs))
         return ws
+    }
+
+    /// Whether tensor bytes (little-endian, `Tensor.bytes`) are the host's own representation of T.
+    private static var hostLittleEndian: Bool {
+        #if _endian(little)
+        true
+        #else
+        false
+        #endif
     }
 
     /// Copies the head's time-major rows into a batch-major output tensor.
@@ -94,15 +120,29 @@ final class Engine<T: BLASScalar> {
         if !architecture.returnSequences {
             return T.tensor(shape: shape, values: UnsafeBufferPointer(start: head, count: ws.batch * out))
         }
-        var values = [T](repeating: 0, count: ws.batch * ws.steps * out)
-        values.withUnsafeMutableBufferPointer { dst in
+        let row = out * MemoryLayout<T>.stride
+        guard Self.hostLittleEndian else {
+            var values = [T](repeating: 0, count: ws.batch * ws.steps * out)
+            values.withUnsafeMutableBufferPointer { dst in
+                for b in 0..<ws.batch {
+                    for t in 0..<ws.steps {
+                        (dst.baseAddress! + (b * ws.steps + t) * out).update(from: head + (t * ws.batch + b) * out, count: out)
+                    }
+                }
+            }
+            return values.withUnsafeBufferPointer { T.tensor(shape: shape, values: $0) }
+        }
+        // B50: the batch-major rows written straight into the tensor's bytes (one buffer, one copy).
+        var bytes = Data(count: ws.batch * ws.steps * row)
+        bytes.withUnsafeMutableBytes { raw in
+            guard let dst = raw.baseAddress else { return }
             for b in 0..<ws.batch {
                 for t in 0..<ws.steps {
-                    (dst.baseAddress! + (b * ws.steps + t) * out).update(from: head + (t * ws.batch + b) * out, count: out)
+                    (dst + (b * ws.steps + t) * row).copyMemory(from: head + (t * ws.batch + b) * out, byteCount: row)
                 }
             }
         }
-        return values.withUnsafeBufferPointer { T.tensor(shape: shape, values: $0) }
+        return try! Tensor(dtype: T.dtype, shape: shape, bytes: bytes)
     }
 
     func forward(_ inputs: ModelInput) throws(NumericsError) -> Tensor {
