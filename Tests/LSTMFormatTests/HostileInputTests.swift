@@ -136,4 +136,33 @@ import Testing
     @Test func M1_aSmallModelFitsTheBudget() throws {
         try LSTMNumerics.checkMemory(RandomModels.architecture(), batch: 2, steps: 5)
     }
+
+    /// M1a: `gradients` of a model with hidden size 1 and one feature over 200 000 steps — the shape where the
+    /// float32 kernels' 64-column panels (B48, B49) weigh most, 64 floats of packed operand per step beside 4 of
+    /// z — peaks, above the same command's peak over 2 steps (the process, the model), at most `workspaceBytes`.
+    /// The bound before M1a (float64 parameters and activations only) was 30.5 MiB here: float32 peaked 64 MiB above
+    /// the fixed cost and failed it.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time"), "GNU time (package time) is not installed"),
+          arguments: ["float32", "float64"])
+    func M1a_theWorkspaceBoundHoldsAGradientsRun(precision: String) throws {
+        let folder = try FixturePaths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let arch = RandomModels.architecture(input: 1, hidden: 1, dense: [])
+        let model = folder.appendingPathComponent("m.lstm")
+        try FormatRegistry.write(RandomModels.make(architecture: arch, seed: 1), to: model)
+        func peak(steps: Int) throws -> Int {
+            let x = folder.appendingPathComponent("x\(steps).npy"), y = folder.appendingPathComponent("y\(steps).npy")
+            try NumPy.writeNPY(RandomModels.inputs(batch: 1, steps: steps, features: 1, seed: 2).converted(to: .float32), to: x)
+            try NumPy.writeNPY(RandomModels.inputs(batch: 1, steps: steps, features: 1, seed: 3).converted(to: .float32), to: y)
+            let (r, kilobytes) = try CLI.runMeasuringPeakRSS(["gradients", model.path, "--inputs", x.path, "--targets", y.path,
+                                                              "--output", folder.appendingPathComponent("g.npz").path,
+                                                              "--precision", precision, "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return kilobytes * 1024
+        }
+        let steps = 200_000
+        let measured = try peak(steps: steps) - peak(steps: 2)
+        let bound = try #require(LSTMNumerics.workspaceBytes(arch, batch: 1, steps: steps))
+        #expect(UInt64(Swift.max(measured, 0)) <= bound, "\(precision): peak RSS \(measured >> 20) MiB above the fixed cost, bound \(bound >> 20) MiB")
+    }
 }
