@@ -369,26 +369,11 @@ struct NumericsStepKernelTests {
     /// project but do not fuse).
     @Test func B48_writesToWRepackW() throws {
         for fused in [true, false] {
-            let arch = RandomModels.architecture(input: 5, hidden: 24, layers: [(.bidirectional, .sum)],
-                                                 gate: fused ? .sigmoid : .hardSigmoidKeras3)
-            let model = RandomModels.make(architecture: arch, seed: 46)
-            let x = RandomModels.inputs(batch: 3, steps: 6, features: 5, seed: 47)
-            let prepared = PreparedModel(model, precision: .float32)
-            _ = try prepared.forward(inputs: x)
-            var tensors = model.tensors
-            for (name, index, value) in [("lstm.0.fwd.W_i", 5 * 7 + 3, 0.75), ("lstm.0.bwd.W_o", 5 * 23 + 4, -0.5)] {
-                try prepared.setParameter(name, at: index, to: value)
-                var v = try #require(tensors[name]).float64Values()
-                v[index] = value
-                tensors[name] = Tensor(shape: [24, 5], values: v, dtype: .float32)
-            }
             let replaced = Tensor(shape: [24, 5], values: Self.uniform(120, seed: 48, scale: 0.6).map(Double.init),
                                   dtype: .float32)
-            try prepared.replaceTensor("lstm.0.fwd.W_c", with: replaced)
-            tensors["lstm.0.fwd.W_c"] = replaced
-            let rebuilt = try LSTMModel(architecture: arch, tensors: tensors)
-            #expect(try prepared.forward(inputs: x) == LSTMNumerics.forward(rebuilt, inputs: x, precision: .float32),
-                    "fused \(fused)")
+            try Self.expectWritesReachTheKernels(gate: fused ? .sigmoid : .hardSigmoidKeras3, seed: 46,
+                                                 set: [("lstm.0.fwd.W_i", 5 * 7 + 3, 0.75), ("lstm.0.bwd.W_o", 5 * 23 + 4, -0.5)],
+                                                 replace: [("lstm.0.fwd.W_c", replaced)], "fused \(fused)")
         }
     }
 
@@ -453,19 +438,35 @@ struct NumericsStepKernelTests {
 
     /// B36: `setParameter` on U repacks: the prepared model then gives the bits of a model built with that value.
     @Test func B36_setParameterRepacksU() throws {
-        let arch = RandomModels.architecture(input: 5, hidden: 24, layers: [(.bidirectional, .sum)])
-        let model = RandomModels.make(architecture: arch, seed: 44)
-        let x = RandomModels.inputs(batch: 3, steps: 6, features: 5, seed: 45)
+        try Self.expectWritesReachTheKernels(seed: 44, set: [("lstm.0.fwd.U_c", 24 * 7 + 3, 0.75), ("lstm.0.bwd.U_o", 24 * 23 + 23, -0.5)])
+    }
+
+    /// B36, B48: a float32 prepared model of one bidirectional layer (input 5, hidden 24, `gate`; weights from
+    /// `seed`, inputs [3, 6, 5] from `seed` + 1), after one forward pass, gets `set`'s elements (tensor, flat index,
+    /// value) through `setParameter` and `replace`'s tensors through `replaceTensor`; its outputs must then be the
+    /// bits of a model built with those values.
+    static func expectWritesReachTheKernels(gate: Activation = .sigmoid, seed: UInt64, set: [(String, Int, Double)],
+                                            replace: [(String, Tensor)] = [], _ comment: Comment? = nil,
+                                            sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let arch = RandomModels.architecture(input: 5, hidden: 24, layers: [(.bidirectional, .sum)], gate: gate)
+        let model = RandomModels.make(architecture: arch, seed: seed)
+        let x = RandomModels.inputs(batch: 3, steps: 6, features: 5, seed: seed + 1)
         let prepared = PreparedModel(model, precision: .float32)
         _ = try prepared.forward(inputs: x)
         var tensors = model.tensors
-        for (name, index, value) in [("lstm.0.fwd.U_c", 24 * 7 + 3, 0.75), ("lstm.0.bwd.U_o", 24 * 23 + 23, -0.5)] {
+        for (name, index, value) in set {
             try prepared.setParameter(name, at: index, to: value)
-            var v = try #require(tensors[name]).float64Values()
+            let tensor = try #require(tensors[name], sourceLocation: sourceLocation)
+            var v = tensor.float64Values()
             v[index] = value
-            tensors[name] = Tensor(shape: [24, 24], values: v, dtype: .float32)
+            tensors[name] = Tensor(shape: tensor.shape, values: v, dtype: .float32)
+        }
+        for (name, tensor) in replace {
+            try prepared.replaceTensor(name, with: tensor)
+            tensors[name] = tensor
         }
         let rebuilt = try LSTMModel(architecture: arch, tensors: tensors)
-        #expect(try prepared.forward(inputs: x) == LSTMNumerics.forward(rebuilt, inputs: x, precision: .float32))
+        #expect(try prepared.forward(inputs: x) == LSTMNumerics.forward(rebuilt, inputs: x, precision: .float32), comment,
+                sourceLocation: sourceLocation)
     }
 }
