@@ -195,6 +195,12 @@ final class LargeFloats<T: BLASScalar> {
 
     init(count: Int) {
         precondition(T.self == Float.self, "dZᵀ is float32 only")
+        // Not a thrown error: M1a counts dZᵀ in the workspace that is checked against the memory budget before
+        // anything is allocated, and the forward pass has already allocated z [T·B, 4H], the same size, through
+        // Swift's allocator (which stops the process too when malloc fails). Linux's default overcommit refuses
+        // only a single request larger than memory and swap, so this one is refused only where any other buffer of
+        // the verifier could be as well: a budget set above the machine (LSTMFORMAT_MEMORY_BUDGET) or strict
+        // overcommit with the memory taken meanwhile. A thrown error here alone would not keep that promise.
         guard let raw = lstmk_alloc_large(count) else { fatalError("out of memory for dZᵀ (\(count) floats)") }
         p = UnsafeMutableRawPointer(raw).assumingMemoryBound(to: T.self)
         self.count = count
