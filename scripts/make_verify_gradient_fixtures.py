@@ -26,7 +26,9 @@ inside, embedding = Embedding(50, 8), embedmask = Embedding(50, 8, mask_zero=Tru
 keras.npz (GradientTape, float32) and, where nn.LSTM expresses the model (bidi, stacked), torch.npz; the masked
 kinds (masked, embedmask) also keras_masked_mean.npz and tf_keras_masked_mean.npz: the gradients of the compiled
 MeanSquaredError (Keras 3 `compute_loss`, tf_keras 2.21.0 `compiled_loss`), which averages over the unmasked outputs
-only (Spec/bptt.md B19c). Given
+only (Spec/bptt.md B19c). With --kinds masked embedmask --sample-weight it writes only keras_sample_weight.npz into
+those folders, from their committed model.keras, x.npy and t.npy: Keras 3's MeanSquaredError called with
+sample_weight=mask on an output without Keras's mask (B19c's 2/n). Given
 --lstm-format it also runs `verify --expect-gradients` on each producer's file and on faults made from it (the
 first LSTM's i/f blocks swapped, every tensor alone x (1 ± 1e-3), float16 rounding) and prints each one's exit
 code and its worst check as a fraction of that check's atol; the reference is the same Keras model in float64.
@@ -477,6 +479,33 @@ def kind_tf_keras_compiled_gradients(kind, units, steps, dense, weights, x, t):
     return kind_canonical(kind, grads), float(loss.numpy())
 
 
+def kind_keras_sample_weight_gradients(model, kind, x, t):
+    """Keras 3: GradientTape of `MeanSquaredError()(t, y, sample_weight=mask)` on a y that no longer carries Keras's
+    mask (`tf.identity`), mask 1 at the unmasked (batch, step) and 0 at the masked ones: `sum_over_batch_size`
+    divides by all B·T steps, so the loss is the sum of (y − t)² over the unmasked outputs divided by all n outputs
+    (Spec/bptt.md B19c's 2/n). Checked here against numpy before it is written."""
+    mask = (x != 0) if kind == "embedmask" else np.any(x != 0, axis=-1)
+    with tf.GradientTape() as tape:
+        y = tf.identity(model(tf.constant(x), training=False))
+        loss = keras.losses.MeanSquaredError()(tf.constant(t), y, sample_weight=tf.constant(mask.astype(np.float32)))
+    grads = [tf.convert_to_tensor(g).numpy() for g in tape.gradient(loss, model.trainable_variables)]
+    r = (np.asarray(y, np.float64) - t.astype(np.float64)) ** 2
+    expected = (r * mask[..., None]).sum() / r.size
+    if abs(float(loss.numpy()) - expected) > 1e-5 * expected:
+        sys.exit(f"{kind}: Keras's sample-weighted loss {float(loss.numpy())} is not numpy's {expected}")
+    return kind_canonical(kind, grads), float(loss.numpy())
+
+
+def make_sample_weight(name, out):
+    """Writes <folder>/keras_sample_weight.npz for a masked kind from its committed model.keras, x.npy and t.npy
+    (the kind's other files are left as they are)."""
+    kind = KINDS[name][0]
+    folder = os.path.join(out, name)
+    model = keras.models.load_model(os.path.join(folder, "model.keras"))
+    x, t = np.load(os.path.join(folder, "x.npy")), np.load(os.path.join(folder, "t.npy"))
+    save_npz(os.path.join(folder, "keras_sample_weight.npz"), *kind_keras_sample_weight_gradients(model, kind, x, t))
+
+
 def save_npz(path, grads, loss):
     np.savez(path, loss=np.array(loss, np.float32), **{k: v.astype(np.float32) for k, v in grads.items()})
 
@@ -588,6 +617,8 @@ def main():
     parser.add_argument("--measure", action="store_true")
     parser.add_argument("--lstm-format")
     parser.add_argument("--kinds", nargs="*", help="measure the model kinds of KINDS with verify (needs --lstm-format)")
+    parser.add_argument("--sample-weight", action="store_true",
+                        help="with --kinds: only write keras_sample_weight.npz of the masked kinds from their committed files")
     args = parser.parse_args()
     check_versions()
     torch.manual_seed(0)
@@ -595,7 +626,10 @@ def main():
         global ROOT_KINDS
         ROOT_KINDS = args.out if args.out != ROOT else ROOT_KINDS
         for name in args.kinds or list(KINDS):
-            if args.lstm_format:
+            if args.sample_weight:
+                if KINDS[name][0] in MASKED_MEAN:
+                    make_sample_weight(name, ROOT_KINDS)
+            elif args.lstm_format:
                 measure_kind(name, args.lstm_format)
             else:
                 make_kind(name, ROOT_KINDS)

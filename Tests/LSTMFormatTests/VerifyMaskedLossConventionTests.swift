@@ -72,13 +72,26 @@ import Testing
         #expect(r.status == 0, "\(pair): \(r.stdout)\(r.stderr)")
     }
 
-    /// Other factors over the unmasked steps are named as such (2/n: sample_weight=mask without Keras's mask; 2: the
-    /// sum of squares; another factor as a factor); a wrong gradient of the masked mean gets no such check.
+    /// Real Keras 3.15.1 gradients of `MeanSquaredError()(t, y, sample_weight=mask)` on an output without Keras's mask
+    /// (`scripts/make_verify_gradient_fixtures.py --kinds masked embedmask --sample-weight`:
+    /// `keras_sample_weight.npz`; the script checks Keras's loss against numpy's sum over the unmasked outputs ÷ n)
+    /// fail (exit 1) with a failing `loss_convention` check naming 2/n, n all the outputs.
+    @Test(arguments: ["masked", "embedmask"])
+    func B19c_kerasSampleWeightedMeanIsNamedTwoOverN(_ name: String) throws {
+        let n = 2 * 30 * Self.features
+        let r = try Self.verify(name, gradients: Self.folder(name).appendingPathComponent("keras_sample_weight.npz"))
+        #expect(r.status == 1, "\(name): \(r.stdout)\(r.stderr)")
+        let note = try #require(try VerifyInputsTests.checks(r.stdout)["loss_convention"], "\(name): \(r.stdout)")
+        #expect(!note.passed, "\(note.detail)")
+        #expect(note.detail.contains("= 2/n, n = \(n) outputs: the sum of (y − t)² over the unmasked outputs divided by all n"),
+                "\(note.detail)")
+    }
+
+    /// Other factors over the unmasked steps are named as such (2: the sum of squares; another factor as a factor);
+    /// a wrong gradient of the masked mean gets no such check.
     @Test func B19c_otherFactorsOverTheUnmaskedStepsAndWrongGradients() throws {
         let (name, _, g, nu, _) = try Self.maskedMean("masked/keras")
-        let n = 2 * 30 * Self.features
-        for (factor, says) in [(Double(nu) / Double(n), "= 2/n, n = \(n) outputs: the sum of (y − t)² over the unmasked outputs divided by all n"),
-                               (Double(nu), "= 2: the sum of (y − t)² over the unmasked steps"),
+        for (factor, says) in [(Double(nu), "= 2: the sum of (y − t)² over the unmasked steps"),
                                (Double(nu) * 1.5, "a constant factor over the unmasked steps")] {
             let r = try Self.verify(name, gradients: try VerifyGradientToleranceTests.write(g.mapValues { VerifyGradientToleranceTests.scaled($0, by: factor) }))
             #expect(r.status == 1)
