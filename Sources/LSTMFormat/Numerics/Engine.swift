@@ -6,8 +6,12 @@ final class Engine<T: BLASScalar> {
     let weights: Weights<T>
     private var cached: Workspace<T>?
 
+    /// M18: the dtype the model's mask value is compared in (`LSTMModel.maskComparisonDType`).
+    let maskDType: DType
+
     init(_ model: LSTMModel, transposedU: Bool = true, streamed: Bool = false) {
         weights = Weights(model, transposedU: transposedU, streamed: streamed)
+        maskDType = model.maskComparisonDType
     }
 
     var architecture: ModelArchitecture { weights.architecture }
@@ -40,7 +44,7 @@ final class Engine<T: BLASScalar> {
 
     /// M18: the workspace's time-major mask [t · batch + b] (1 computed, 0 masked) from `input.maskedSteps`.
     private func fillMask(_ ws: Workspace<T>, _ input: ModelInput) {
-        guard let mask = ws.mask, let masked = input.maskedSteps(architecture) else { return }
+        guard let mask = ws.mask, let masked = input.maskedSteps(architecture, dtype: maskDType) else { return }
         for b in 0..<ws.batch {
             for t in 0..<ws.steps { mask[t * ws.batch + b] = masked[b * ws.steps + t] ? 0 : 1 }
         }

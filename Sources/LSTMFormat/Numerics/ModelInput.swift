@@ -35,11 +35,13 @@ public enum ModelInput: Sendable, Equatable {
 extension ModelInput {
     /// M18 (`Spec/canonical-model.md`), the one place its rule is written: which steps of this input `architecture`
     /// masks, batch-major [b · steps + t], true where masked. An embedding with `maskZero` masks a step whose id is 0;
-    /// a mask value masks a step whose every feature equals it, compared in the inputs' dtype (the value rounded to
-    /// that dtype once, Keras's `Masking`). nil when the model masks nothing. Expects a validated input (features
-    /// [batch, steps, features]); `Engine.prepare` (the numerics) and B19c's masked loss (`LossConvention`) both
-    /// take their mask from here.
-    func maskedSteps(_ architecture: ModelArchitecture) -> [Bool]? {
+    /// a mask value v masks a step whose every feature equals it, compared as Keras compares them: the features
+    /// rounded to the model's compute dtype (`LSTMModel.maskComparisonDType`: float64 for a float64 model, else
+    /// float32) and v rounded to float32 once (Keras keeps the mask value as a float32 constant). So a float64 or
+    /// float16 input file masks the steps it masks in a float32 pass and in a float64 one. nil when the model masks
+    /// nothing. Expects a validated input (features [batch, steps, features]); `Engine.prepare` (the numerics) and
+    /// B19c's masked loss (`LossConvention`) both take their mask from here.
+    func maskedSteps(_ architecture: ModelArchitecture, dtype: DType) -> [Bool]? {
         switch self {
         case .tokens(let ids):
             guard architecture.embedding?.maskZero == true else { return nil }
@@ -47,9 +49,22 @@ extension ModelInput {
         case .features(let x):
             guard let v = architecture.maskValue, x.shape.count == 3 else { return nil }
             let (batch, steps, features) = (x.shape[0], x.shape[1], x.shape[2])
-            let exact = x.float64Values()
-            let value = Tensor(shape: [1], values: [v], dtype: x.dtype).float64Values()[0]
-            return (0..<(batch * steps)).map { k in (0..<features).allSatisfy { exact[k * features + $0] == value } }
+            let compared = dtype == .float64 ? DType.float64 : .float32
+            let rounded = (x.dtype == compared ? x : x.converted(to: compared)).float64Values()
+            let value = Double(Float(v))
+            return (0..<(batch * steps)).map { k in (0..<features).allSatisfy { rounded[k * features + $0] == value } }
         }
+    }
+}
+
+extension LSTMModel {
+    /// M18: the dtype the mask value is compared in: float64 when the first LSTM layer's W is float64 (a float64
+    /// Keras model), else float32 (Keras casts a float32 model's inputs to float32 before `Masking`; float16 and
+    /// bfloat16 models compute in float32 here).
+    public var maskComparisonDType: DType {
+        let a = architecture
+        guard let first = a.layers.first?.cells.first,
+              let w = tensors[TensorName.lstm(0, first, .W, .f)] else { return .float32 }
+        return w.dtype == .float64 ? .float64 : .float32
     }
 }

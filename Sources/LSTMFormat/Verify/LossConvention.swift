@@ -65,7 +65,7 @@ enum LossConvention {
         let a = model.architecture
         guard a.isMasked, a.returnSequences, y.shape.count == 3, t.shape == y.shape else { return nil }
         let (batch, steps, out) = (y.shape[0], y.shape[1], y.shape[2])
-        guard let masked = input.maskedSteps(a) else { return nil }
+        guard let masked = input.maskedSteps(a, dtype: model.maskComparisonDType) else { return nil }
         let stepsUnmasked = masked.lazy.filter { !$0 }.count
         guard stepsUnmasked > 0, stepsUnmasked < batch * steps else { return nil }
         // Residual 0 at a masked step: its target is our own output there (held exactly in float64).
