@@ -58,6 +58,8 @@ __attribute__((target("avx512f"))) void lstmk_transpose(int rows, int cols, cons
         for (int j = 0; j < cols; j += 16)
             transpose_tile(src + (size_t)r * lds + j, (size_t)lds, rows - r, cols - j, dst + (size_t)j * ldd + r,
                            (size_t)ldd);
+    /* Streamed stores are weakly ordered: fence them before the caller hands dZ^T to other threads (B49). */
+    _mm_sfence();
 }
 
 float *lstmk_alloc_large(size_t count) {
@@ -113,6 +115,8 @@ __attribute__((target("avx512f"))) void lstmk_backward_gates(int rows, int hidde
                 }
         }
     }
+    /* Streamed stores are weakly ordered: fence them before the caller hands dZ^T to other threads (B49). */
+    if (zt) _mm_sfence();
 }
 
 #else

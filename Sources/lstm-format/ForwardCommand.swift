@@ -7,7 +7,7 @@ struct ForwardCommand: ToolCommand {
         commandName: "forward",
         abstract: "Run the forward pass (eq. 8.24) and write the outputs as .npy.",
         discussion: """
-            X is (batch, steps, features), float32 or float64 .npy — or, for a model with an embedding, integer \
+            X is (batch, steps, features), float16, float32 or float64 .npy — or, for a model with an embedding, integer \
             token ids (batch, steps), int32 or int64; masked steps follow Keras (Spec/canonical-model.md M17–M22). Y is (batch, steps, out) for many-to-many \
             models and (batch, out) for many-to-one, float32 (float64 with --precision float64).
             """

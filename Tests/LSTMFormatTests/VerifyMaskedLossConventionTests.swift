@@ -87,11 +87,13 @@ import Testing
                 "\(note.detail)")
     }
 
-    /// Other factors over the unmasked steps are named as such (2: the sum of squares; another factor as a factor);
+    /// Other factors over the unmasked steps are named as such (2: the sum of squares; 1: our half sum with the masked
+    /// steps left out, which fails every gradient check; another factor as a factor);
     /// a wrong gradient of the masked mean gets no such check.
     @Test func B19c_otherFactorsOverTheUnmaskedStepsAndWrongGradients() throws {
         let (name, _, g, nu, _) = try Self.maskedMean("masked/keras")
         for (factor, says) in [(Double(nu), "= 2: the sum of (y − t)² over the unmasked steps"),
+                               (Double(nu) / 2, "= 1: Σ ½ (y − t)² over the unmasked steps only"),
                                (Double(nu) * 1.5, "a constant factor over the unmasked steps")] {
             let r = try Self.verify(name, gradients: try VerifyGradientToleranceTests.write(g.mapValues { VerifyGradientToleranceTests.scaled($0, by: factor) }))
             #expect(r.status == 1)

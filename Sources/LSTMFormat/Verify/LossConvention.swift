@@ -19,14 +19,15 @@ enum LossConvention {
 
     /// The constant c ≠ 1 (least squares over every element of every pair) for which every expected array passes
     /// its tolerance against ours × c (each atol scaled by |c|); nil when there is none.
-    static func factor(_ pairs: [Pair]) -> Double? {
+    /// `allowingOne`: c = 1 counts (B19c, where the arrays are compared with the gradients of another loss, L_u).
+    static func factor(_ pairs: [Pair], allowingOne: Bool = false) -> Double? {
         var ea = 0.0, aa = 0.0
         for p in pairs {
             let a = p.actual.float64Values(), e = p.expected.float64Values()
             for k in a.indices { ea += e[k] * a[k]; aa += a[k] * a[k] }
         }
         let c = ea / aa
-        guard aa > 0, c.isFinite, c != 0, abs(c - 1) > 1e-6 else { return nil }
+        guard aa > 0, c.isFinite, c != 0, allowingOne || abs(c - 1) > 1e-6 else { return nil }
         for p in pairs {
             var tol = p.tolerance
             tol.atol *= abs(c)
@@ -81,7 +82,7 @@ enum LossConvention {
             q.actual = p.subject == "loss" ? Tensor(shape: p.expected.shape, float64: [lossU]) : gradsU[p.subject] ?? p.actual
             return q
         }
-        guard let c = factor(restricted) else { return nil }
+        guard let c = factor(restricted, allowingOne: true) else { return nil }
         let n = y.elementCount, nu = stepsUnmasked * out
         let known: [(factor: Double, name: String)] = [
             (2 / Double(nu), "= 2/n_u, n_u = \(nu) unmasked outputs (\(stepsUnmasked) unmasked steps × \(out) features): Keras's compiled "
@@ -90,6 +91,7 @@ enum LossConvention {
             (2 / Double(n), "= 2/n, n = \(n) outputs: the sum of (y − t)² over the unmasked outputs divided by all n, Keras's "
                 + "MeanSquaredError with sample_weight=mask on an output without Keras's mask"),
             (2, "= 2: the sum of (y − t)² over the unmasked steps"),
+            (1, "= 1: Σ ½ (y − t)² over the unmasked steps only, ours with the masked steps left out"),
             (1 / Double(nu), "= 1/n_u, n_u = \(nu) unmasked outputs: the mean of ½ (y − t)² over the unmasked outputs"),
         ]
         let what = known.first { abs(c / $0.factor - 1) < 1e-3 }?.name ?? "a constant factor over the unmasked steps"
