@@ -1,5 +1,5 @@
 import Foundation
-import LSTMFormat
+@testable import LSTMFormat
 import Testing
 
 /// Embedding and masking in the verifier (`Spec/canonical-model.md` M17–M22, `Spec/bptt.md` B20–B22).
@@ -159,6 +159,15 @@ import Testing
         let v = x.float64Values(), f = a.inputSize
         #expect((0..<f).allSatisfy { v[$0] == 0.5 && v[(5 + 4) * f + $0] == 0.5 && v[(5 + 2) * f + $0] == 0.5 })
         #expect(!(0..<f).allSatisfy { v[f + $0] == 0.5 })
+        // M18: a mask value float32 cannot hold is padded as float32(v), which a float32 and a float64 model mask.
+        a.maskValue = 0.1
+        guard case .features(let x1) = ProbeData.input(for: a) else { Issue.record("expected features"); return }
+        for dtype in [DType.float32, .float64] {
+            let masked: [Bool] = ModelInput.features(x1).maskedSteps(a, dtype: dtype) ?? []
+            let positions: [Int] = masked.indices.filter { masked[$0] }
+            #expect(positions == [0, 7, 9], "\(dtype)")
+        }
+        a.maskValue = 0.5
         // The gradient check passes on masked models (it runs on this probe).
         #expect(try GradientCheck.run(m).passed)
         #expect(try GradientCheck.run(RandomModels.make(architecture: a, seed: 5)).passed)

@@ -59,7 +59,9 @@ public enum ProbeData {
         guard let v = architecture.maskValue else { return .features(x) }
         var values = x.float64Values()
         let width = architecture.inputSize
-        for k in padded { for e in 0..<width { values[k * width + e] = v } }
+        // M18: float32(v), which Keras masks in a float32 and in a float64 model alike.
+        let pad = Double(Float(v))
+        for k in padded { for e in 0..<width { values[k * width + e] = pad } }
         return .features(Tensor(shape: x.shape, float64: values))
     }
 
