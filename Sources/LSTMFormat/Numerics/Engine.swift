@@ -81,28 +81,21 @@ final class Engine<T: BLASScalar> {
         try Workspace<T>.check(architecture: architecture, batch: batch, steps: steps, shape: shape)
         let ws = workspace(batch: batch, steps: steps)
         let row = features * MemoryLayout<T>.stride
-        // B50: inputs already in the workspace's precision are copied from their bytes, row by row, straight into
-        // the time-major order (no decoded array in between).
+        /// Row (b, t) of `src` (batch-major, T's bytes) to row t·B + b of the time-major workspace.
+        func copyRows(from src: UnsafeRawBufferPointer) {
+            guard let src = src.baseAddress else { return }
+            for b in 0..<batch {
+                for t in 0..<steps {
+                    UnsafeMutableRawPointer(ws.inputs.p + (t * batch + b) * features)
+                        .copyMemory(from: src + (b * steps + t) * row, byteCount: row)
+                }
+            }
+        }
+        // B50: inputs already in the workspace's precision are copied from their bytes (no decoded array between).
         if Self.hostLittleEndian && inputs.dtype == T.dtype {
-            inputs.bytes.withUnsafeBytes { raw in
-                guard let src = raw.baseAddress else { return }
-                for b in 0..<batch {
-                    for t in 0..<steps {
-                        UnsafeMutableRawPointer(ws.inputs.p + (t * batch + b) * features)
-                            .copyMemory(from: src + (b * steps + t) * row, byteCount: row)
-                    }
-                }
-            }
+            inputs.bytes.withUnsafeBytes(copyRows)
         } else {
-            let values = T.values(of: inputs)
-            values.withUnsafeBufferPointer { src in
-                guard let src = src.baseAddress else { return }
-                for b in 0..<batch {
-                    for t in 0..<steps {
-                        (ws.inputs.p + (t * batch + b) * features).update(from: src + (b * steps + t) * features, count: features)
-                    }
-                }
-            }
+            T.values(of: inputs).withUnsafeBytes(copyRows)
         }
         fillMask(ws, .features(inputs))
         return ws
